@@ -1,0 +1,5 @@
+"""Entry point for ``python -m segchat``."""
+
+from segchat.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,268 @@
+"""Command line: parse argv, build everything, run the REPL or one question; the one error boundary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from segchat import __version__
+from segchat.errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, SegchatError,
+                            SessionNotFound, UsageError, redact)
+
+EPILOG = """\
+exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
+examples:
+  segchat                         chat in the terminal
+  segchat "what is a monad?"      ask once, print the reply
+  segchat < pirate.txt            chat with the piped text as the system prompt
+  segchat -r "and in Spain?"      continue the latest session
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="segchat", description="Chat with Llama 3.1 8B Instruct on Segmind.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("prompt", nargs="*", metavar="PROMPT", help="ask this once, print the reply and exit")
+    p.add_argument("--version", action="version", version=f"segchat {__version__}")
+    g = p.add_argument_group("settings (override config.toml and environment)")
+    g.add_argument("--config", metavar="PATH", help="config file (default: $SEGCHAT_CONFIG or the user config dir)")
+    g.add_argument("--config-path", action="store_true", help="print the config file's path and exit")
+    g.add_argument("--base-url", metavar="URL", help="API base URL (env SEGCHAT_BASE_URL)")
+    g.add_argument("--model", metavar="SLUG", help="Segmind model slug (env SEGCHAT_MODEL)")
+    g.add_argument("--system", metavar="TEXT", help="system prompt")
+    g.add_argument("--system-file", metavar="PATH", help="read the system prompt from a file")
+    g.add_argument("--temperature", type=float, metavar="T")
+    g.add_argument("--max-tokens", type=int, metavar="N")
+    g.add_argument("--top-p", type=float, metavar="P")
+    g.add_argument("--timeout", type=float, metavar="SECONDS", help="how long to wait for a reply")
+    g.add_argument("--max-credits", metavar="N", help="refuse to send once this session has spent N credits")
+    g.add_argument("--debug", action="store_true", help="show tracebacks (the key is redacted)")
+    s = p.add_argument_group("sessions")
+    s.add_argument("-r", "--resume", action="store_true", help="continue the most recent session")
+    s.add_argument("--session", metavar="NAME", help="start or continue the session NAME")
+    s.add_argument("--list", action="store_true", help="list saved sessions, newest first")
+    s.add_argument("--show", metavar="SESSION", help="print a session")
+    s.add_argument("--export", metavar="SESSION", help="write a session to stdout")
+    s.add_argument("--format", choices=("md", "json"), default="md", help="export format (default md)")
+    s.add_argument("--import", dest="import_file", metavar="FILE", help="import a JSON export")
+    s.add_argument("--delete", metavar="SESSION", help="delete a session")
+    s.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a session")
+    s.add_argument("--search", metavar="TEXT", help="find messages across all sessions")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SegchatError as exc:
+        _stderr(f"segchat: error: {_clean(str(exc))}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _stderr("segchat: interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the one boundary: a bug must not dump a traceback (or a key) on the user
+        if args.debug:
+            import traceback
+
+            _stderr(_clean("".join(traceback.format_exception(exc))))
+        else:
+            _stderr(f"segchat: internal error: {type(exc).__name__}: {_clean(str(exc))} (--debug shows more)")
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from segchat import config as cfg
+
+    path = cfg.config_path(args.config)
+    if args.config_path:
+        print(path)
+        return EXIT_OK
+    flags = {k: getattr(args, k) for k in ("base_url", "model", "temperature", "max_tokens", "top_p", "timeout",
+                                           "max_credits")}
+    config = cfg.load(path, flags)
+    for warning in config.warnings:
+        _stderr(f"segchat: warning: {_clean(warning)}")
+    if _manage(args, config):
+        return EXIT_OK
+    prompt = " ".join(args.prompt).strip()
+    if args.prompt and not prompt:
+        raise UsageError("the prompt is empty")
+    system = _system_prompt(args)
+    from segchat.terminal import is_tty, open_tty
+
+    tty = None if prompt and not (config.api_key is None and is_tty(sys.stderr)) else _terminal()
+    if not prompt and tty is None:
+        raise UsageError("no PROMPT given and no terminal to chat on; pass the question as arguments: "
+                         "segchat \"your question\"")
+    if config.api_key is None:
+        config = _ask_key(config, path, tty if tty is not None else open_tty())
+    store = _store()
+    chat = _chat(config, store, args, system)
+    if prompt:
+        return _one_shot(chat, prompt)
+    return _repl(chat, tty)
+
+
+def _terminal() -> Any:
+    from segchat.terminal import is_tty, open_tty
+
+    return sys.stdin if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
+
+
+def _system_prompt(args: argparse.Namespace) -> str | None:
+    from segchat.terminal import read_piped_stdin
+
+    piped = read_piped_stdin()
+    given = [n for n, v in (("--system", args.system), ("--system-file", args.system_file),
+                            ("piped standard input", piped and piped.strip())) if v]
+    if len(given) > 1:
+        raise UsageError(f"the system prompt is given twice ({' and '.join(given)}); use one")
+    if args.system_file:
+        try:
+            return Path(args.system_file).expanduser().read_bytes().decode("utf-8-sig").strip() or None
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.system_file}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{args.system_file} is not UTF-8 text (invalid byte at offset {exc.start})") from None
+    return args.system or (piped.strip() if piped and piped.strip() else None)
+
+
+def _ask_key(config: Any, path: Path, tty: Any) -> Any:
+    from segchat import config as cfg
+    from segchat.terminal import ask_api_key
+
+    if tty is None:
+        raise ConfigError(f"no API key: set SEGMIND_API_KEY, or add api_key to {path}")
+    key = cfg.check_api_key(ask_api_key(tty))
+    cfg.save_api_key(path, key)
+    tty.write(f"Saved to {path} (readable only by you).\n")
+    tty.flush()
+    return config.replace(api_key=key, api_key_source=f"config file {path}")
+
+
+def _data_dirs() -> tuple[Path, Path]:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("segchat")), Path(platformdirs.user_state_dir("segchat"))
+
+
+def _store() -> Any:
+    from segchat.store import Store
+
+    store = Store(_data_dirs()[0] / "sessions.db")
+    for notice in store.notices:
+        _stderr(f"segchat: warning: {_clean(notice)}")
+    return store
+
+
+def _manage(args: argparse.Namespace, config: Any) -> bool:
+    """The session management flags; True when one ran."""
+    wanted = [args.list, args.show, args.export, args.import_file, args.delete, args.rename, args.search]
+    if not any(wanted):
+        return False
+    if sum(bool(w) for w in wanted) > 1:
+        raise UsageError("use one of --list, --show, --export, --import, --delete, --rename, --search at a time")
+    from segchat import sessions
+    from segchat.render import Renderer
+
+    store, out = _store(), Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    if args.list:
+        sessions.list_sessions(store, out)
+    elif args.show:
+        sessions.show_session(store, args.show, out)
+    elif args.export:
+        sys.stdout.write(sessions.export_session(store, args.export, args.format))
+    elif args.import_file:
+        info = sessions.import_session(store, Path(args.import_file), args.session)
+        out.notice(f"imported as session '{info.name}' ({info.count} messages)")
+    elif args.delete:
+        info = store.delete(args.delete)
+        out.notice(f"deleted session '{info.name}' ({info.count} messages)")
+    elif args.rename:
+        info = store.rename(*args.rename)
+        out.notice(f"renamed to '{info.name}'")
+    else:
+        sessions.search_sessions(store, args.search, out)
+    return True
+
+
+def _chat(config: Any, store: Any, args: argparse.Namespace, system: str | None) -> Any:
+    from segchat.chat import Chat
+    from segchat.client import ChatClient
+
+    info = None
+    if args.session:
+        try:
+            info = store.find(args.session)
+        except SessionNotFound:
+            info = store.create(args.session, model=config.model, system=system or config.system)
+    elif args.resume:
+        info = store.latest()
+        if info is None:
+            _stderr("segchat: no saved session yet; starting a new one")
+    if info is None:
+        info = store.create(model=config.model, system=system or config.system)
+    elif system:
+        store.update(info.id, system=system)
+        info = store.get(info.id)
+    model = info.model if info.model and not args.model and not os.environ.get("SEGCHAT_MODEL") else config.model
+    client = ChatClient(config.base_url, model, config.api_key, timeout=config.timeout, retries=config.retries,
+                        key_source=config.api_key_source)
+    return Chat(config, client, store, info)
+
+
+def _one_shot(chat: Any, prompt: str) -> int:
+    from segchat.render import Renderer
+
+    plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+    renderer = Renderer(rich_output=not plain, code_theme=chat.config.code_theme)
+    turn = chat.send(prompt)
+    renderer.reply(turn.reply.content)
+    for notice in turn.notices:
+        _stderr(f"segchat: {_clean(notice)}")
+    return EXIT_OK
+
+
+def _repl(chat: Any, tty: Any) -> int:
+    import threading
+
+    from segchat.render import Renderer
+    from segchat.repl import Repl
+
+    if tty is sys.stdin:
+        renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}
+    else:
+        from prompt_toolkit.input import create_input
+        from prompt_toolkit.output import create_output
+
+        renderer = Renderer(out=tty, rich_output=True, code_theme=chat.config.code_theme)
+        repl_io = {"input": create_input(tty), "output": create_output(tty)}
+    repl = Repl(chat, renderer, history=_data_dirs()[1] / "history", **repl_io)
+
+    def fetch_credits() -> None:
+        try:
+            chat.refresh_balance()
+        except Exception:  # start-up nicety only; errors surface on the first real request
+            return
+        repl.refresh()
+
+    # Started once the prompt is up, so start-up never waits for the network or for httpx's import.
+    on_ready = lambda: threading.Thread(target=fetch_credits, daemon=True).start()  # noqa: E731
+    return repl.run(on_ready=on_ready)
+
+
+def _clean(text: str) -> str:
+    from segchat.render import sanitize
+
+    return sanitize(redact(text))
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+__all__ = ["main", "EXIT_USAGE"]

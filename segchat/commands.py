@@ -1,0 +1,346 @@
+"""Slash commands as one table: /help and Tab completion are generated from it."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from segchat import sessions
+from segchat.errors import StoreError, UsageError
+from segchat.chat import fmt_credits
+
+if TYPE_CHECKING:
+    from segchat.repl import Repl
+
+# Suggestions for /model; any slug is accepted.
+MODEL_SLUGS = ("llama-v3p1-8b-instruct", "llama-v3p1-70b-instruct", "llama-v3p1-405b-instruct",
+               "llama-v3-8b-instruct", "llama-v3-70b-instruct", "mixtral-8x7b-instruct", "mixtral-8x22b-instruct")
+SETTINGS = {"temperature": (float, 0.0, 2.0), "top_p": (float, 0.0, 1.0), "max_tokens": (int, 1, 1_000_000)}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str
+    help: str
+    handler: Callable[[Repl, str], None]
+    complete: Callable[[Repl], Iterable[str]] | None = None
+    aliases: tuple[str, ...] = ()
+
+
+class Registry:
+    """Looks commands up by name or alias and runs them."""
+
+    def __init__(self, commands: Iterable[Command]) -> None:
+        self.commands = list(commands)
+        self._by_name = {n: c for c in self.commands for n in (c.name, *c.aliases)}
+
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
+    def get(self, name: str) -> Command | None:
+        return self._by_name.get(name)
+
+    def dispatch(self, repl: Repl, line: str) -> None:
+        name, _, arg = line.strip()[1:].partition(" ")
+        command = self._by_name.get(name)
+        if command is None:
+            close = difflib.get_close_matches(name, self.names(), n=1)
+            hint = f"did you mean /{close[0]}? " if close else ""
+            raise UsageError(f"unknown command /{name[:30]}; {hint}/help lists the commands "
+                             "(to send a message starting with '/', start it with '//')")
+        command.handler(repl, arg.strip())
+
+
+# -- conversation ------------------------------------------------------------------------------
+
+def cmd_help(repl: Repl, arg: str) -> None:
+    rows = [(f"/{c.name}" + (f" {c.args}" if c.args else ""), c.help) for c in repl.registry.commands]
+    repl.renderer.table(("command", "what it does"), rows)
+    repl.renderer.notice("Enter sends · Alt-Enter (Esc Enter) adds a line · Ctrl-C cancels · Ctrl-D quits · "
+                         "Ctrl-R searches history")
+
+
+def cmd_system(repl: Repl, arg: str) -> None:
+    if not arg:
+        system = repl.chat.conversation.system
+        repl.renderer.plain(f"system prompt: {system}" if system else "no system prompt (set one: /system TEXT)")
+        return
+    repl.chat.set_system(None if arg in ("-", "none") else arg)
+    repl.renderer.notice("system prompt cleared" if arg in ("-", "none") else "system prompt replaced")
+
+
+def cmd_clear(repl: Repl, arg: str) -> None:
+    old = repl.chat.session.name
+    info = repl.chat.new_session()
+    repl.renderer.notice(f"new conversation '{info.name}' (same system prompt); '{old}' stays saved")
+
+
+def cmd_retry(repl: Repl, arg: str) -> None:
+    repl.retry()
+
+
+def cmd_quit(repl: Repl, arg: str) -> None:
+    repl.quit()
+
+
+def cmd_undo(repl: Repl, arg: str) -> None:
+    if repl.chat.conversation.pending is not None:
+        repl.chat.forget_pending()
+        repl.renderer.notice("dropped the unsent message")
+        return
+    removed = repl.chat.undo()
+    if not removed:
+        raise UsageError("nothing to undo")
+    repl.renderer.notice(f"removed the last exchange ({_preview(removed[0].content)})")
+
+
+def cmd_edit(repl: Repl, arg: str) -> None:
+    chat = repl.chat
+    last = chat.conversation.pending
+    if last is None:
+        message = chat.conversation.last("user")
+        if message is None:
+            raise UsageError("no message to edit yet")
+        last = message.content
+    edited = edit_in_editor(last)
+    if edited is None or not edited.strip():
+        repl.renderer.notice("edit cancelled (empty text)")
+        return
+    if chat.conversation.pending is None:
+        chat.undo()
+    repl.send(edited.rstrip("\n"))
+
+
+def edit_in_editor(text: str) -> str | None:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8") as handle:
+        handle.write(text)
+    try:
+        result = subprocess.run([*shlex.split(editor), handle.name])
+        if result.returncode != 0:
+            raise UsageError(f"the editor ({editor}) exited with status {result.returncode}; nothing sent")
+        return Path(handle.name).read_text("utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"cannot run the editor {editor!r}; set $EDITOR") from None
+    finally:
+        os.unlink(handle.name)
+
+
+def cmd_copy(repl: Repl, arg: str) -> None:
+    reply = repl.chat.conversation.last("assistant")
+    if reply is None:
+        raise UsageError("no reply to copy yet")
+    text = reply.content
+    if arg == "code":
+        blocks = code_blocks(text)
+        if not blocks:
+            raise UsageError("the last reply has no code block")
+        text = blocks[-1]
+    elif arg:
+        raise UsageError("usage: /copy or /copy code")
+    repl.renderer.clipboard(text)
+    repl.renderer.notice(f"copied {len(text)} characters (via the terminal, OSC 52)")
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The contents of fenced code blocks, in order."""
+    blocks, current, fence = [], None, ""
+    for line in markdown.split("\n"):
+        stripped = line.lstrip()
+        if current is None and stripped[:3] in ("```", "~~~"):
+            fence, current = stripped[:3], []
+        elif current is not None and stripped.startswith(fence):
+            blocks.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def cmd_model(repl: Repl, arg: str) -> None:
+    if not arg:
+        repl.renderer.plain(f"model: {repl.chat.model}")
+        return
+    from segchat.config import check_model
+
+    repl.chat.set_model(check_model(arg))
+    repl.renderer.notice(f"model set to {arg} for the next turns")
+
+
+def cmd_set(repl: Repl, arg: str) -> None:
+    chat = repl.chat
+    if not arg:
+        rows = [(k, str(chat.settings.get(k, "(server default)"))) for k in SETTINGS]
+        repl.renderer.table(("setting", "value"), rows)
+        return
+    key, _, value = arg.partition(" ")
+    if key not in SETTINGS:
+        raise UsageError(f"unknown setting {key!r}; settable: {', '.join(SETTINGS)}")
+    if value.strip() in ("", "default", "none"):
+        chat.settings.pop(key, None)
+        repl.renderer.notice(f"{key} back to the server default")
+        return
+    kind, low, high = SETTINGS[key]
+    try:
+        number = kind(value.strip())
+    except ValueError:
+        raise UsageError(f"{key} takes {'a whole number' if kind is int else 'a number'}, not {value.strip()!r}") from None
+    if not low <= number <= high or (key == "top_p" and number == 0):
+        raise UsageError(f"{key} must be between {low} and {high}")
+    chat.settings[key] = number
+    repl.renderer.notice(f"{key} = {number}")
+
+
+def cmd_history(repl: Repl, arg: str) -> None:
+    conversation = repl.chat.conversation
+    if not conversation.messages and not conversation.system:
+        repl.renderer.notice("the conversation is empty")
+        return
+    repl.renderer.page(sessions.export_markdown(repl.chat.store.get(repl.chat.session.id), conversation))
+
+
+def cmd_save(repl: Repl, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /save PATH")
+    info = repl.chat.store.get(repl.chat.session.id)
+    _write(repl, Path(arg).expanduser(), sessions.export_markdown(info, repl.chat.conversation))
+
+
+def cmd_budget(repl: Repl, arg: str) -> None:
+    chat = repl.chat
+    if not arg:
+        budget = fmt_credits(chat.max_credits) if chat.max_credits is not None else "none"
+        repl.renderer.plain(f"budget: {budget}; spent this session: {fmt_credits(chat.ledger.spent)}")
+        return
+    if arg in ("none", "off"):
+        chat.max_credits = None
+        repl.renderer.notice("budget removed")
+        return
+    try:
+        value = Decimal(arg)
+        if not value.is_finite() or value < 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise UsageError(f"/budget takes a number of credits (or 'none'), not {arg!r}") from None
+    chat.max_credits = value
+    repl.renderer.notice(f"budget set to {fmt_credits(value)} credits (spent: {fmt_credits(chat.ledger.spent)})")
+
+
+def cmd_credits(repl: Repl, arg: str) -> None:
+    balance = repl.run_request(lambda cancel: repl.chat.client.balance(cancel))
+    repl.chat.ledger.observe(balance.credits)
+    repl.renderer.plain(f"credits: {fmt_credits(balance.credits)}   free-credits: {fmt_credits(balance.free)}")
+
+
+def cmd_trim(repl: Repl, arg: str) -> None:
+    chat = repl.chat
+    try:
+        count = int(arg)
+        if count < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError("usage: /trim N (drop the N oldest exchanges)") from None
+    pairs = chat.conversation.exchanges()[:count]
+    if not pairs:
+        raise UsageError("there are no exchanges to drop")
+    for user, _ in pairs:
+        repl.renderer.notice(f"dropping: {_preview(user.content)}")
+    chat.trim(count)
+    repl.renderer.notice(f"dropped {len(pairs)} exchange(s); the system prompt stays")
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+def cmd_sessions(repl: Repl, arg: str) -> None:
+    sessions.list_sessions(repl.chat.store, repl.renderer)
+
+
+def cmd_resume(repl: Repl, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /resume NAME")
+    repl.resume(repl.chat.store.find(arg))
+
+
+def cmd_rename(repl: Repl, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /rename NEW-NAME")
+    repl.chat.session = repl.chat.store.rename(str(repl.chat.session.id), arg)
+    repl.renderer.notice(f"session renamed to '{arg}'")
+
+
+def cmd_export(repl: Repl, arg: str) -> None:
+    chat = repl.chat
+    path = Path(arg).expanduser() if arg else Path(f"{chat.session.name}.md")
+    fmt = "json" if path.suffix == ".json" else "md"
+    _write(repl, path, sessions.export_session(chat.store, str(chat.session.id), fmt))
+
+
+def cmd_delete(repl: Repl, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /delete NAME")
+    info = repl.chat.store.find(arg)
+    if info.id == repl.chat.session.id:
+        raise UsageError("cannot delete the session in use; /clear or /resume another first")
+    repl.chat.store.delete(str(info.id))
+    repl.renderer.notice(f"deleted session '{info.name}' ({info.count} messages)")
+
+
+def cmd_search(repl: Repl, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /search TEXT")
+    sessions.search_sessions(repl.chat.store, arg, repl.renderer)
+
+
+def _write(repl: Repl, path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror}") from None
+    repl.renderer.notice(f"wrote {path}")
+
+
+def _preview(text: str, limit: int = 50) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def _session_names(repl: Repl) -> list[str]:
+    return repl.chat.store.names()
+
+
+def build_registry() -> Registry:
+    return Registry([
+        Command("help", "", "Show this list.", cmd_help, aliases=("?",)),
+        Command("system", "[TEXT]", "Show the system prompt, or replace it ('-' clears it).", cmd_system),
+        Command("retry", "", "Send the unsent message again, or ask for a new last reply.", cmd_retry),
+        Command("clear", "", "Start a new conversation with the same system prompt.", cmd_clear, aliases=("new",)),
+        Command("undo", "", "Remove the last exchange.", cmd_undo),
+        Command("edit", "", "Edit the last message in $EDITOR and send it again.", cmd_edit),
+        Command("copy", "[code]", "Copy the last reply (or its last code block) to the clipboard.", cmd_copy,
+                complete=lambda repl: ["code"]),
+        Command("model", "[SLUG]", "Show or switch the model for the next turns.", cmd_model,
+                complete=lambda repl: MODEL_SLUGS),
+        Command("set", "[KEY VALUE]", "Show or change temperature, top_p, max_tokens.", cmd_set,
+                complete=lambda repl: list(SETTINGS)),
+        Command("history", "", "Show the conversation so far.", cmd_history),
+        Command("save", "PATH", "Write the conversation to a Markdown file.", cmd_save),
+        Command("budget", "[N|none]", "Show or set the most credits this session may spend.", cmd_budget),
+        Command("credits", "", "Ask the server for the account's credits.", cmd_credits),
+        Command("trim", "N", "Drop the N oldest exchanges (the system prompt stays).", cmd_trim),
+        Command("sessions", "", "List saved sessions, newest first.", cmd_sessions),
+        Command("resume", "NAME", "Continue a saved session.", cmd_resume, complete=_session_names),
+        Command("rename", "NAME", "Rename this session.", cmd_rename),
+        Command("export", "[PATH]", "Write this session to PATH (.md or .json).", cmd_export),
+        Command("delete", "NAME", "Delete a saved session.", cmd_delete, complete=_session_names),
+        Command("search", "TEXT", "Find messages in all sessions.", cmd_search),
+        Command("quit", "", "Leave segchat.", cmd_quit, aliases=("exit",)),
+    ])
+

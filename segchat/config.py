@@ -1,0 +1,270 @@
+"""Settings: shipped defaults, then the user's config.toml, then environment, then flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from segchat.errors import ConfigError, register_secret
+
+APP = "segchat"
+KEY_ENV = "SEGMIND_API_KEY"
+ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model", KEY_ENV: "api_key"}
+_KEY_RE = re.compile(r"^[\x21-\x7e]{8,256}$")
+_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting segchat runs with, validated."""
+
+    base_url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    api_key_source: str = "nowhere"
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    timeout: float = 120.0
+    retries: int = 2
+    code_theme: str = "monokai"
+    low_credit_warning: Decimal = Decimal("1.0")
+    max_credits: Decimal | None = None
+    context_window: int = 131072
+    context_warning: float = 0.9
+    path: Path | None = None
+    warnings: tuple[str, ...] = ()
+
+    def sampling(self) -> dict[str, Any]:
+        """The optional request fields that are set."""
+        names = ("temperature", "max_tokens", "top_p")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+KEYS = [f.name for f in dataclasses.fields(Config) if f.name not in ("api_key_source", "path", "warnings")]
+
+
+def config_path(explicit: str | None = None) -> Path:
+    """The user's config file: --config, then SEGCHAT_CONFIG, then the platform's config dir."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("SEGCHAT_CONFIG"):
+        return Path(os.environ["SEGCHAT_CONFIG"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def load(path: Path, flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Config:
+    """Merge defaults, the file at path (if any), env and flags; validate the result."""
+    env = os.environ if env is None else env
+    defaults = tomllib.loads(resources.files("segchat").joinpath("default_config.toml").read_text("utf-8"))
+    values: dict[str, Any] = dict(defaults)
+    sources = {k: "the shipped defaults" for k in values}
+    text, warnings = "", []
+    if path.exists():
+        text = _read(path)
+        user = _parse(path, text)
+        for key in user:
+            if key not in KEYS:
+                close = difflib.get_close_matches(key, KEYS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{hint}")
+        values.update(user)
+        sources.update({k: f"config file {path}" for k in user})
+        if "api_key" in user:
+            warnings += _permission_warnings(path)
+    for var, key in ENV_KEYS.items():
+        if env.get(var):
+            values[key] = env[var]
+            sources[key] = f"environment variable {var}"
+    for key, value in (flags or {}).items():
+        if value is not None:
+            values[key] = value
+            sources[key] = f"--{key.replace('_', '-')}"
+    try:
+        return _validate(values, sources, path, tuple(warnings))
+    except _Invalid as bad:
+        where = f"{path}: line {_line_of(text, bad.key)}" if sources.get(bad.key, "").startswith("config file") else sources.get(bad.key, "")
+        raise ConfigError(f"{where}: {bad.key}: {bad.reason}") from None
+
+
+class _Invalid(ConfigError):
+    """One setting is wrong; load() adds where it came from."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key, self.reason = key, reason
+
+
+def _read(path: Path) -> str:
+    try:
+        # utf-8-sig: editors on some systems add a BOM, which tomllib rejects.
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says "... (at line 3, column 7)"; lead with the line, keep the reason.
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        reason = msg[: m.start()].strip() if m else msg
+        where = f"line {m.group(1)}, column {m.group(2)}" if m else "invalid TOML"
+        raise ConfigError(f"{path}: {where}: {reason}") from None
+
+
+def _line_of(text: str, key: str) -> int | str:
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return "?"
+
+
+def _permission_warnings(path: Path) -> list[str]:
+    if os.name != "posix":
+        return []
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        return [f"{path} holds your API key and is readable by others (mode {mode:o}); run: chmod 600 {path}"]
+    return []
+
+
+def _number(values: dict, key: str, kind: type, low: float | None, high: float | None, *, open_low: bool = False) -> Any:
+    value = values.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise _Invalid(key, f"expected a number, got {value!r}")
+    try:
+        number = kind(str(value)) if kind is Decimal else kind(value)  # str: 0.1 stays 0.1
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError
+    except (TypeError, ValueError, InvalidOperation):
+        raise _Invalid(key, f"expected {'a whole number' if kind is int else 'a number'}, got {str(value)[:40]!r}") from None
+    if kind is Decimal and not number.is_finite():
+        raise _Invalid(key, "expected a finite number")
+    if (low is not None and (number < low or (open_low and number == low))) or (high is not None and number > high):
+        raise _Invalid(key, f"{number} is out of range ({'>' if open_low else '>='} {low}{f', <= {high}' if high is not None else ''})")
+    return number
+
+
+def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warnings: tuple[str, ...]) -> Config:
+    base_url = check_base_url(values.get("base_url"))
+    model = check_model(values.get("model"))
+    api_key = values.get("api_key")
+    if api_key is not None:
+        api_key = check_api_key(api_key, sources.get("api_key", ""))
+    system = values.get("system")
+    if system is not None and not isinstance(system, str):
+        raise _Invalid("system", "expected text")
+    theme = values.get("code_theme", "monokai")
+    if not isinstance(theme, str):
+        raise _Invalid("code_theme", "expected the name of a Pygments style")
+    return Config(
+        base_url=base_url,
+        model=model,
+        api_key=api_key,
+        api_key_source=sources.get("api_key", "nowhere") if api_key else "nowhere",
+        system=system or None,
+        temperature=_number(values, "temperature", float, 0.0, 2.0),
+        max_tokens=_number(values, "max_tokens", int, 1, None),
+        top_p=_number(values, "top_p", float, 0.0, 1.0, open_low=True),
+        timeout=_number(values, "timeout", float, 0.0, None, open_low=True),
+        retries=_number(values, "retries", int, 0, 10),
+        code_theme=theme,
+        low_credit_warning=_number(values, "low_credit_warning", Decimal, 0, None),
+        max_credits=_number(values, "max_credits", Decimal, 0, None),
+        context_window=_number(values, "context_window", int, 1, None),
+        context_warning=_number(values, "context_warning", float, 0.0, 1.0, open_low=True),
+        path=path,
+        warnings=warnings,
+    )
+
+
+def check_api_key(value: Any, source: str = "") -> str:
+    """Strip and validate a key; the error never contains the key itself."""
+    if not isinstance(value, str):
+        raise _Invalid("api_key", "expected text")
+    key = value.strip()
+    if not _KEY_RE.match(key):
+        raise _Invalid("api_key", "is not a valid API key (8-256 printable ASCII characters, no spaces)")
+    register_secret(key)
+    return key
+
+
+def check_model(value: Any) -> str:
+    if not isinstance(value, str) or not _SLUG_RE.match(value):
+        raise _Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
+    return value
+
+
+def check_base_url(value: Any) -> str:
+    """Only https, or http to this machine: the API key travels in a header."""
+    if not isinstance(value, str):
+        raise _Invalid("base_url", "expected a URL")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Invalid("base_url", f"{value[:80]!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise _Invalid("base_url", f"refusing plain http:// to {parts.hostname}: the API key would travel unencrypted; use https://")
+    return value.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def save_api_key(path: Path, key: str) -> None:
+    """Write api_key into the config file (created 0600 in a 0700 dir), keeping its other lines."""
+    text = _read(path) if path.exists() else ""
+    line = f"api_key = {_toml_string(key)}"
+    pattern = re.compile(r"^\s*api_key\s*=.*$", re.MULTILINE)
+    text = pattern.sub(lambda _: line, text, count=1) if pattern.search(text) else f"{line}\n{text}"
+    atomic_write(path, text)
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace path with text in one step, mode 0600, so a crash leaves old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        os.chmod(path.parent, 0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,123 @@
+"""The conversation as plain data: messages in, API payload and JSON out, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("system", "user", "assistant")
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Message:
+    """One turn's text. meta holds what the server said about it (cost, usage, timing)."""
+
+    role: str
+    content: str
+    created: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.created is not None:
+            data["created"] = self.created
+        if self.meta:
+            data["meta"] = self.meta
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Message:
+        if not isinstance(data, dict):
+            raise ValueError(f"a message must be an object, not {type(data).__name__}")
+        role, content = data.get("role"), data.get("content")
+        if role not in ROLES:
+            raise ValueError(f"unknown message role {str(role)[:20]!r}")
+        if not isinstance(content, str):
+            raise ValueError(f"message content must be text, not {type(content).__name__}")
+        created = data.get("created")
+        if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))):
+            raise ValueError("message 'created' must be a number")
+        meta = data.get("meta", {})
+        if not isinstance(meta, dict):
+            raise ValueError("message 'meta' must be an object")
+        return cls(role, content, created, dict(meta))
+
+
+@dataclass
+class Conversation:
+    """System prompt plus alternating user/assistant messages.
+
+    pending is a user message that was sent (or is about to be) and has no
+    reply yet: it is part of the next request but not of the history.
+    """
+
+    system: str | None = None
+    messages: list[Message] = field(default_factory=list)
+    pending: str | None = None
+
+    def payload(self) -> list[dict[str, str]]:
+        """The whole conversation in the API's shape: system first, then the turns."""
+        out = [{"role": "system", "content": self.system}] if self.system else []
+        out += [{"role": m.role, "content": m.content} for m in self.messages if m.role != "system"]
+        if self.pending is not None:
+            out.append({"role": "user", "content": self.pending})
+        return out
+
+    def exchanges(self) -> list[tuple[Message, Message | None]]:
+        """(user, reply) pairs in order; a trailing user message has reply None."""
+        pairs: list[tuple[Message, Message | None]] = []
+        for message in self.messages:
+            if message.role == "user":
+                pairs.append((message, None))
+            elif message.role == "assistant" and pairs and pairs[-1][1] is None:
+                pairs[-1] = (pairs[-1][0], message)
+        return pairs
+
+    def last(self, role: str) -> Message | None:
+        return next((m for m in reversed(self.messages) if m.role == role), None)
+
+    def pop_exchange(self) -> list[Message]:
+        """Remove and return the last user message and everything after it."""
+        for index in range(len(self.messages) - 1, -1, -1):
+            if self.messages[index].role == "user":
+                removed = self.messages[index:]
+                del self.messages[index:]
+                return removed
+        return []
+
+    def drop_oldest(self, count: int) -> list[Message]:
+        """Remove the count oldest exchanges (the system prompt stays); return what went."""
+        pairs = self.exchanges()[:count]
+        gone = {id(m) for pair in pairs for m in pair if m is not None}
+        removed = [m for m in self.messages if id(m) in gone]
+        self.messages = [m for m in self.messages if id(m) not in gone]
+        return removed
+
+    def estimate_tokens(self) -> int:
+        """A rough token count: about four characters a token, plus a few per message."""
+        return sum(len(m["content"]) // 4 + 4 for m in self.payload())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": FORMAT_VERSION,
+            "system": self.system,
+            "messages": [m.to_dict() for m in self.messages],
+            "pending": self.pending,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Conversation:
+        if not isinstance(data, dict):
+            raise ValueError("a conversation must be a JSON object")
+        version = data.get("version", FORMAT_VERSION)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(f"conversation format version {version!r} is newer than this segchat understands")
+        system, pending = data.get("system"), data.get("pending")
+        for name, value in (("system", system), ("pending", pending)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"'{name}' must be text")
+        messages = data.get("messages", [])
+        if not isinstance(messages, list):
+            raise ValueError("'messages' must be a list")
+        return cls(system, [Message.from_dict(m) for m in messages], pending)

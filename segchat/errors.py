@@ -1,0 +1,117 @@
+"""Typed errors, exit codes and the one place secrets are redacted.
+
+SegchatError                      exit code
+ +-- UsageError                   2  bad arguments, no terminal
+ +-- ConfigError                  2  malformed config, bad key, unsafe URL
+ +-- StoreError                   1  session store problems
+ |    +-- SessionNotFound         1
+ +-- BudgetError                  1  the session budget is spent
+ +-- APIError                     1  anything the server or network did
+      +-- AuthError               1  401
+      +-- NotFoundError           1  404
+      +-- MethodError             1  405
+      +-- CreditsError            1  406 not enough credits
+      +-- RetryableError          1  429/5xx/connect failures, after retries
+      +-- AmbiguousError          1  sent, then timed out or dropped: maybe billed
+      +-- BadResponseError        1  HTML, invalid JSON, cut-off body, no content
+      +-- RedirectError           1  3xx: never followed (the key would travel)
+"""
+
+from __future__ import annotations
+
+import re
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_secrets: set[str] = set()
+_HEADER_RE = re.compile(r"(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+", re.IGNORECASE)
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret so that redact() hides it everywhere from now on."""
+    if value:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Hide every registered secret and any x-api-key value in text."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _HEADER_RE.sub(r"\1***", text)
+
+
+class Cancelled(Exception):
+    """The user cancelled a request (Ctrl-C); not an error to report."""
+
+
+class SegchatError(Exception):
+    """Base of every error segchat reports to the user without a traceback."""
+
+    exit_code = EXIT_ERROR
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
+
+
+class UsageError(SegchatError):
+    """The command line or the terminal situation does not allow what was asked."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(SegchatError):
+    """A setting is missing, malformed or unsafe."""
+
+    exit_code = EXIT_USAGE
+
+
+class StoreError(SegchatError):
+    """The session store cannot do what was asked."""
+
+
+class SessionNotFound(StoreError):
+    """No session has that name or id."""
+
+
+class BudgetError(SegchatError):
+    """Sending would go past the session's credit budget."""
+
+
+class APIError(SegchatError):
+    """The server or the network did not give a usable reply."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(APIError):
+    """401: the API key was rejected."""
+
+
+class NotFoundError(APIError):
+    """404: unknown model slug or URL."""
+
+
+class MethodError(APIError):
+    """405: the URL does not accept this method."""
+
+
+class CreditsError(APIError):
+    """406: the account does not have enough credits."""
+
+
+class RetryableError(APIError):
+    """Rate limit, server trouble or no connection, still failing after retries."""
+
+
+class AmbiguousError(APIError):
+    """The request was sent but no full reply came back; it may have been billed."""
+
+
+class BadResponseError(APIError):
+    """The server answered something that is not a usable chat completion."""
+
+
+class RedirectError(APIError):
+    """The server redirected; segchat does not follow (the key would go along)."""

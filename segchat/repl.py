@@ -1,0 +1,188 @@
+"""The interactive loop: read a line, run a command or a turn, show the result."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.styles import Style
+
+from segchat.chat import Chat, Turn, fmt_credits
+from segchat.commands import Registry, build_registry
+from segchat.completer import SlashCompleter
+from segchat.errors import APIError, Cancelled, CreditsError, SegchatError
+from segchat.keys import build_key_bindings
+from segchat.render import Renderer
+from segchat.store import SessionInfo
+from segchat.toolbar import make_toolbar
+
+STYLE = Style.from_dict({
+    "bottom-toolbar": "noreverse bg:#303040 #d0d0d0",
+    "bottom-toolbar.model": "noreverse bg:#303040 #87d7ff bold",
+    "bottom-toolbar.sep": "noreverse bg:#303040 #707080",
+    "bottom-toolbar.low": "noreverse bg:#803030 #ffffff bold",
+    "prompt": "#87d7ff bold",
+})
+PREVIEW_EXCHANGES = 3
+
+
+class Repl:
+    """Owns the prompt; everything about a turn's state lives in Chat."""
+
+    def __init__(self, chat: Chat, renderer: Renderer, *, history: Path | None = None,
+                 input: Any = None, output: Any = None, registry: Registry | None = None) -> None:
+        self.chat, self.renderer = chat, renderer
+        self.registry = registry or build_registry()
+        self.done = False
+        self._next_input = ""
+        self.session: PromptSession = PromptSession(
+            message=[("class:prompt", "› ")],
+            history=_history(history),
+            bottom_toolbar=make_toolbar(chat),
+            completer=SlashCompleter(self),
+            complete_while_typing=False,
+            key_bindings=build_key_bindings(),
+            style=STYLE,
+            input=input,
+            output=output,
+            enable_history_search=False,
+        )
+
+    def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Loop until /quit or Ctrl-D; one command's or turn's failure never ends it."""
+        self.show_context()
+        first = True
+        while not self.done:
+            try:
+                text = self.session.prompt(default=self._next_input,
+                                           pre_run=on_ready if first else None)
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                break
+            first, self._next_input = False, ""
+            self.handle(text)
+        return 0
+
+    def handle(self, text: str) -> None:
+        if not text.strip():
+            return
+        try:
+            if text.startswith("/") and not text.startswith("//"):
+                self.registry.dispatch(self, text)
+            else:
+                self.send(text[1:] if text.startswith("//") else text)
+        except SegchatError as exc:
+            self.renderer.error(str(exc))
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        self._turn(lambda: self.chat.send(text, self.run_request), text)
+
+    def retry(self) -> None:
+        self._turn(lambda: self.chat.regenerate(self.run_request), None)
+
+    def _turn(self, call: Callable[[], Turn], text: str | None) -> None:
+        try:
+            turn = call()
+        except Cancelled:
+            self.renderer.notice("cancelled; the conversation is as it was (/retry sends the message again)")
+            return
+        except CreditsError as exc:
+            self.renderer.error(f"{exc}; last known balance: {fmt_credits(self.chat.ledger.balance)}")
+            self._next_input = self.chat.conversation.pending or text or ""
+            if self._next_input:
+                self.chat.forget_pending()
+            return
+        except APIError as exc:
+            self.renderer.error(str(exc))
+            return
+        self.renderer.reply(turn.reply.content)
+        self.renderer.notice(_cost_line(turn))
+        for notice in turn.notices:
+            self.renderer.warning(notice)
+
+    def run_request(self, call: Callable[[threading.Event], Any]) -> Any:
+        """Run a request in a worker while a spinner turns; Ctrl-C abandons it at once."""
+        cancel, box = threading.Event(), {}
+
+        def work() -> None:
+            try:
+                box["result"] = call(cancel)
+            except BaseException as exc:  # handed to the main thread below
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, daemon=True, name="segchat-request")
+        worker.start()
+        try:
+            with self.renderer.waiting() as tick:
+                while worker.is_alive():
+                    worker.join(0.1)
+                    tick()
+        except KeyboardInterrupt:
+            cancel.set()
+            raise Cancelled() from None
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def resume(self, info: SessionInfo) -> None:
+        self.chat.switch(info)
+        self.show_context()
+
+    def show_context(self) -> None:
+        """On start or resume: the session, its system prompt, the last few exchanges."""
+        chat, r = self.chat, self.renderer
+        conversation = chat.conversation
+        pairs = conversation.exchanges()
+        if pairs:
+            hidden = len(pairs) - PREVIEW_EXCHANGES
+            r.notice(f"session '{chat.session.name}': {len(conversation.messages)} messages"
+                     + (f", showing the last {PREVIEW_EXCHANGES} exchanges (/history shows all)" if hidden > 0 else ""))
+            for user, reply in pairs[-PREVIEW_EXCHANGES:]:
+                r.exchange("user", user.content)
+                if reply is not None:
+                    r.exchange("assistant", reply.content)
+        if conversation.system:
+            r.exchange("system", conversation.system, limit=200)
+        if conversation.pending:
+            r.warning(f"unsent message from last time: {conversation.pending[:200]!r}; /retry sends it")
+        if not pairs:
+            r.notice("segchat — Enter sends, Alt-Enter adds a line, /help lists commands, Ctrl-D quits")
+
+    def quit(self) -> None:
+        self.done = True
+
+    def refresh(self) -> None:
+        """Redraw the toolbar from another thread (the start-up credits fetch)."""
+        app = self.session.app
+        if app.is_running:
+            app.invalidate()
+
+
+def _cost_line(turn: Turn) -> str:
+    reply = turn.reply
+    parts = [f"cost {fmt_credits(turn.cost)}" if turn.cost is not None else "cost unknown",
+             f"{reply.elapsed:.1f}s"]
+    usage = reply.usage or {}
+    if isinstance(usage.get("prompt_tokens"), int) and isinstance(usage.get("completion_tokens"), int):
+        parts.append(f"{usage['prompt_tokens']} + {usage['completion_tokens']} tokens")
+    if reply.credits is not None:
+        parts.append(f"balance {fmt_credits(reply.credits)}")
+    return " · ".join(parts)
+
+
+def _history(path: Path | None) -> Any:
+    if path is None:
+        return InMemoryHistory()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # FileHistory would create the file 0644; what people type is theirs alone.
+    os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    return FileHistory(str(path))

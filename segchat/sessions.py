@@ -1,0 +1,92 @@
+"""Session management shared by the command line flags and the REPL commands."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from segchat.conversation import Conversation
+from segchat.errors import StoreError
+from segchat.render import Renderer
+from segchat.store import SessionInfo, Store
+from segchat.chat import fmt_spent
+
+LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent")
+
+
+def when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def list_sessions(store: Store, renderer: Renderer) -> None:
+    """Newest first; plain tab-separated columns when piped."""
+    rows = [(s.name, s.id, s.title or "(untitled)", s.model, s.count, when(s.updated), fmt_spent(s.spent, s.unpriced))
+            for s in store.sessions()]
+    if not rows:
+        renderer.notice("no saved sessions yet")
+        return
+    renderer.table(LIST_HEADERS, rows)
+
+
+def show_session(store: Store, ref: str, renderer: Renderer) -> None:
+    info = store.find(ref)
+    renderer.plain(export_markdown(info, store.load(info.id)))
+
+
+def export_session(store: Store, ref: str, fmt: str) -> str:
+    info = store.find(ref)
+    conversation = store.load(info.id)
+    if fmt == "json":
+        return export_json(info, conversation)
+    if fmt == "md":
+        return export_markdown(info, conversation)
+    raise StoreError(f"unknown export format {fmt!r}: use md or json")
+
+
+def export_json(info: SessionInfo, conversation: Conversation) -> str:
+    data: dict[str, Any] = conversation.to_dict()
+    data.update(name=info.name, title=info.title, model=info.model, created=info.created,
+                spent=None if info.spent is None else str(info.spent))
+    # ensure_ascii: control characters stay escaped, so `cat` of the file is harmless.
+    return json.dumps(data, ensure_ascii=True, indent=1) + "\n"
+
+
+def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
+    lines = [f"# {info.title or info.name}", "",
+             f"Session `{info.name}`, model `{info.model}`, started {when(info.created)}, "
+             f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
+    if conversation.system:
+        lines += ["## System", "", conversation.system, ""]
+    for message in conversation.messages:
+        lines += [f"## {'You' if message.role == 'user' else 'Model'}", "", message.content, ""]
+    if conversation.pending:
+        lines += ["## You (not sent)", "", conversation.pending, ""]
+    return "\n".join(lines)
+
+
+def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path} is not a segchat JSON export: expected an object")
+    wanted = name or data.get("name")
+    if isinstance(wanted, str) and wanted in store.names():
+        wanted = f"{wanted}-imported-{time.strftime('%Y%m%d%H%M%S')}"
+    try:
+        return store.import_conversation(wanted if isinstance(wanted, str) else None, data)
+    except ValueError as exc:
+        raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
+
+
+def search_sessions(store: Store, text: str, renderer: Renderer) -> None:
+    hits = store.search(text)
+    if not hits:
+        renderer.notice(f"no messages match {text!r}")
+        return
+    renderer.table(("session", "role", "match"), hits)

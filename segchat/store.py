@@ -1,0 +1,315 @@
+"""Session persistence in one SQLite file: a durable transaction per turn, FTS5 search."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from segchat.conversation import Conversation, Message
+from segchat.errors import SessionNotFound, StoreError
+
+SCHEMA_VERSION = 1
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions(
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, title TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '', system TEXT, created REAL NOT NULL, updated REAL NOT NULL,
+    spent TEXT, balance TEXT, unpriced INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS messages(
+    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')), content TEXT NOT NULL,
+    created REAL, meta TEXT);
+CREATE INDEX IF NOT EXISTS messages_by_session ON messages(session_id, id);
+CREATE TABLE IF NOT EXISTS pending(
+    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    content TEXT NOT NULL, created REAL NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages', content_rowid='id');
+CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END;
+CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
+"""
+# Schema version -> the script that brings the previous version up to it.
+_MIGRATIONS = {1: _SCHEMA}
+
+
+@dataclass
+class SessionInfo:
+    """A session's row, without its messages."""
+
+    id: int
+    name: str
+    title: str
+    model: str
+    system: str | None
+    created: float
+    updated: float
+    spent: Decimal | None
+    balance: Decimal | None
+    unpriced: int = 0
+    count: int = 0
+
+
+def check_name(name: str) -> str:
+    """A session name: letters, digits, '.', '_', '-'; never a path, never only digits."""
+    if not _NAME_RE.match(name) or name.isdigit() or ".." in name:
+        raise StoreError(f"invalid session name {name[:70]!r}: use letters, digits, '.', '_' and '-' "
+                         "(at most 64, starting with a letter or digit, not only digits, no '..')")
+    return name
+
+
+class Store:
+    """Opens (creating if needed) the session database at path.
+
+    A file that is not a readable database is moved aside, never overwritten,
+    and the reason is left in notices for the caller to show.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.notices: list[str] = []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            os.chmod(path.parent, 0o700)
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+            self.notices.append(f"the session store {path} could not be read ({exc}); it was moved to {aside} "
+                                "and a new store was started")
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # a turn reported saved survives power loss
+            db.execute("PRAGMA foreign_keys=ON")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path} was written by a newer segchat (schema {version}); "
+                                 "upgrade segchat to open it")
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                # One transaction per migration step; executescript keeps BEGIN...END triggers whole.
+                try:
+                    db.executescript(f"BEGIN IMMEDIATE;{_MIGRATIONS[step]}PRAGMA user_version={step};COMMIT;")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            db.execute("SELECT count(*) FROM sessions").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _tx(db: sqlite3.Connection) -> Iterator[None]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two processes queue instead of failing.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def create(self, name: str | None = None, *, model: str = "", system: str | None = None) -> SessionInfo:
+        now = time.time()
+        with self._tx(self._db):
+            if name is None:
+                name = self._fresh_name()
+            check_name(name)
+            if self._db.execute("SELECT 1 FROM sessions WHERE name=?", (name,)).fetchone():
+                raise StoreError(f"a session named '{name}' already exists")
+            cur = self._db.execute(
+                "INSERT INTO sessions(name, model, system, created, updated, spent) VALUES (?,?,?,?,?,?)",
+                (name, model, system, now, now, "0"))
+        return self.get(cur.lastrowid)
+
+    def _fresh_name(self) -> str:
+        base = time.strftime("%Y-%m-%d-%H%M%S")
+        name, n = base, 1
+        while self._db.execute("SELECT 1 FROM sessions WHERE name=?", (name,)).fetchone():
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def get(self, session_id: int) -> SessionInfo:
+        row = self._db.execute(_INFO + " WHERE s.id=?", (session_id,)).fetchone()
+        if row is None:
+            raise SessionNotFound(f"no session with id {session_id}")
+        return _info(row)
+
+    def find(self, ref: str) -> SessionInfo:
+        """A session by name, or by id; unknown ones name the closest matches."""
+        row = self._db.execute(_INFO + " WHERE s.name=?", (ref,)).fetchone()
+        if row is None and ref.isdigit():
+            row = self._db.execute(_INFO + " WHERE s.id=?", (int(ref),)).fetchone()
+        if row is not None:
+            return _info(row)
+        names = [r[0] for r in self._db.execute("SELECT name FROM sessions")]
+        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+        close += [n for n in names if ref.lower() in n.lower() and n not in close][: 3 - len(close)]
+        hint = f"; did you mean: {', '.join(close)}?" if close else "; see segchat --list"
+        raise SessionNotFound(f"no session named '{ref[:70]}'{hint}")
+
+    def latest(self) -> SessionInfo | None:
+        row = self._db.execute(_INFO + " ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
+        return _info(row) if row else None
+
+    def sessions(self) -> list[SessionInfo]:
+        return [_info(r) for r in self._db.execute(_INFO + " ORDER BY s.updated DESC, s.id DESC")]
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT name FROM sessions ORDER BY updated DESC")]
+
+    def rename(self, ref: str, new: str) -> SessionInfo:
+        info = self.find(ref)
+        check_name(new)
+        with self._tx(self._db):
+            if self._db.execute("SELECT 1 FROM sessions WHERE name=? AND id<>?", (new, info.id)).fetchone():
+                raise StoreError(f"a session named '{new}' already exists")
+            self._db.execute("UPDATE sessions SET name=? WHERE id=?", (new, info.id))
+        return self.get(info.id)
+
+    def delete(self, ref: str) -> SessionInfo:
+        info = self.find(ref)
+        with self._tx(self._db):
+            self._db.execute("DELETE FROM messages WHERE session_id=?", (info.id,))
+            self._db.execute("DELETE FROM sessions WHERE id=?", (info.id,))
+        return info
+
+    def update(self, session_id: int, **fields: Any) -> None:
+        """Set session columns (system, model, spent, balance, title)."""
+        allowed = {"system", "model", "spent", "balance", "title", "unpriced"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
+        values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
+        with self._tx(self._db):
+            self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)}, updated=? WHERE id=?",
+                             (*values, time.time(), session_id))
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def load(self, session_id: int) -> Conversation:
+        """The whole conversation, with the newest unsent message as pending."""
+        info = self.get(session_id)
+        messages = [self._message(row, info.name) for row in self._db.execute(
+            "SELECT role, content, created, meta FROM messages WHERE session_id=? ORDER BY id", (session_id,))]
+        pending = self.pending(session_id)
+        return Conversation(info.system, messages, pending[-1][1] if pending else None)
+
+    def _message(self, row: tuple, name: str) -> Message:
+        role, content, created, meta = row
+        try:
+            return Message(role, content, created, json.loads(meta) if meta else {})
+        except ValueError:
+            raise StoreError(f"session '{name}' in {self.path} has a damaged message; "
+                             "the other sessions are unaffected") from None
+
+    def last_message_id(self, session_id: int) -> int:
+        row = self._db.execute("SELECT max(id) FROM messages WHERE session_id=?", (session_id,)).fetchone()
+        return row[0] or 0
+
+    def add_pending(self, session_id: int, text: str) -> int:
+        """Record a user message before it is sent, so a crash cannot lose it."""
+        with self._tx(self._db):
+            cur = self._db.execute("INSERT INTO pending(session_id, content, created) VALUES (?,?,?)",
+                                   (session_id, text, time.time()))
+        return cur.lastrowid
+
+    def pending(self, session_id: int) -> list[tuple[int, str]]:
+        return list(self._db.execute("SELECT id, content FROM pending WHERE session_id=? ORDER BY id", (session_id,)))
+
+    def drop_pending(self, pending_ids: list[int]) -> None:
+        with self._tx(self._db):
+            self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in pending_ids])
+
+    def add_exchange(self, session_id: int, messages: list[Message], *, pending_id: int | None = None,
+                     **fields: Any) -> int:
+        """Append a user message and its reply in one durable transaction; returns the last id."""
+        values = {k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()}
+        with self._tx(self._db):
+            for message in messages:
+                cur = self._db.execute(
+                    "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
+                    (session_id, message.role, message.content, message.created,
+                     json.dumps(message.meta, ensure_ascii=True) if message.meta else None))
+            if pending_id is not None:
+                self._db.execute("DELETE FROM pending WHERE id=?", (pending_id,))
+            title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
+            if title_row and not title_row[0] and messages:
+                values["title"] = make_title(messages[0].content)
+            sets = "".join(f", {k}=?" for k in values)
+            self._db.execute(f"UPDATE sessions SET updated=?{sets} WHERE id=?",
+                             (time.time(), *values.values(), session_id))
+        return cur.lastrowid
+
+    def remove_messages(self, session_id: int, count: int, *, oldest: bool = False) -> None:
+        """Delete the newest (or oldest) count messages of a session (undo, trim)."""
+        order = "ASC" if oldest else "DESC"
+        with self._tx(self._db):
+            self._db.execute(f"DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE session_id=? "
+                             f"ORDER BY id {order} LIMIT ?)", (session_id, count))
+
+    def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
+        """(session name, role, snippet) of messages containing every word of text."""
+        words = [w for w in re.findall(r"\w+", text) if w]
+        if not words:
+            return []
+        query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        rows = self._db.execute(
+            "SELECT s.name, m.role, snippet(messages_fts, 0, '[', ']', '…', 12) FROM messages_fts "
+            "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
+            "WHERE messages_fts MATCH ? ORDER BY m.id DESC LIMIT ?", (query, limit))
+        return list(rows)
+
+    def import_conversation(self, name: str | None, data: dict[str, Any], model: str = "") -> SessionInfo:
+        conversation = Conversation.from_dict(data)
+        info = self.create(name, model=data.get("model") or model, system=conversation.system)
+        if conversation.messages:
+            self.add_exchange(info.id, conversation.messages)
+        if data.get("title"):
+            self.update(info.id, title=str(data["title"])[:200])
+        return self.get(info.id)
+
+
+_INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
+         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id) FROM sessions s")
+
+
+def _info(row: tuple) -> SessionInfo:
+    spent, balance = (Decimal(v) if v is not None else None for v in row[7:9])
+    return SessionInfo(*row[:7], spent, balance, row[9], row[10])
+
+
+def make_title(text: str, limit: int = 60) -> str:
+    """A readable title from the first message: its first line, cut at a word."""
+    line = " ".join(text.strip().split("\n", 1)[0].split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 2 else line[:limit]) + "…"

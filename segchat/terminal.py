@@ -1,0 +1,53 @@
+"""Where input comes from: a piped system prompt, the controlling terminal, a hidden key prompt."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import IO
+
+from segchat.errors import UsageError
+
+
+def is_tty(stream: IO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def read_piped_stdin() -> str | None:
+    """All of standard input when it is a pipe or file (the system prompt), else None."""
+    if sys.stdin is None or is_tty(sys.stdin):
+        return None
+    try:
+        data = sys.stdin.buffer.read()
+    except (OSError, ValueError):
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input is not UTF-8 text (invalid byte at offset {exc.start}); "
+                         "convert it first, e.g. iconv -t UTF-8") from None
+
+
+def open_tty() -> IO[str] | None:
+    """The controlling terminal, for a REPL whose standard input was a pipe; None if there is none."""
+    try:
+        return open("/dev/tty", "r+", encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def ask_api_key(tty: IO[str]) -> str:
+    """Hidden input on the terminal; the key never echoes nor enters the prompt history."""
+    tty.write("No Segmind API key found (get one at segmind.com → API Keys).\n")
+    tty.flush()
+    try:
+        key = getpass.getpass("Segmind API key (input hidden): ", stream=tty)
+    except EOFError:
+        key = ""
+    if not key.strip():
+        raise UsageError(f"no API key given; set SEGMIND_API_KEY or run segchat again to enter one")
+    return key
+

@@ -1,0 +1,75 @@
+"""Shared fixtures: an isolated home, a loopback Segmind, and ready-made chats."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakeserver import FakeSegmind  # noqa: E402
+
+from segchat import config as cfg  # noqa: E402
+from segchat.chat import Chat  # noqa: E402
+from segchat.client import ChatClient  # noqa: E402
+from segchat.store import Store  # noqa: E402
+
+KEY = "test-key-12345"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own HOME and XDG dirs; the real user's files are never touched."""
+    home = tmp_path / "home"
+    for name, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                      ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, str(home / sub))
+    for name in list(os.environ):
+        if name.startswith("SEGCHAT_") or name in ("SEGMIND_API_KEY", "NO_COLOR", "VISUAL", "EDITOR"):
+            monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture
+def fake():
+    server = FakeSegmind().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def config(fake):
+    return cfg.Config(base_url=fake.base_url, model="llama-v3p1-8b-instruct", api_key=KEY,
+                      api_key_source="environment variable SEGMIND_API_KEY", timeout=10.0)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "data" / "sessions.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def make_chat(config, store):
+    def make(**changes):
+        conf = config.replace(**changes)
+        client = ChatClient(conf.base_url, conf.model, KEY, timeout=conf.timeout, retries=conf.retries,
+                            key_source=conf.api_key_source, sleep=lambda s: None)
+        info = store.create(model=conf.model, system=conf.system)
+        return Chat(conf, client, store, info)
+
+    return make
+
+
+@pytest.fixture
+def cli_env(fake, isolated_home):
+    """Environment for running the installed segchat against the loopback server."""
+    env = {k: v for k, v in os.environ.items()}
+    env.update(SEGCHAT_BASE_URL=fake.base_url, SEGMIND_API_KEY=KEY, PYTHONUNBUFFERED="1", TERM="xterm-256color",
+               COLUMNS="100", LINES="30", PAGER="cat")
+    return env

@@ -1,0 +1,158 @@
+"""The turn engine: whole-conversation sends, pending messages, credits arithmetic, budget, context."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from segchat.chat import Chat, Ledger
+from segchat.client import ChatClient
+from segchat.errors import BudgetError, NotFoundError, UsageError
+
+
+def test_every_turn_sends_the_whole_conversation(make_chat, fake):
+    chat = make_chat(system="be a pirate")
+    chat.send("one")
+    chat.send("two")
+    assert fake.chat_requests()[-1].body["messages"] == [
+        {"role": "system", "content": "be a pirate"}, {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "echo: one"}, {"role": "user", "content": "two"}]
+
+
+def test_sampling_settings_are_sent(make_chat, fake):
+    chat = make_chat(temperature=0.3, top_p=0.9, max_tokens=64)
+    chat.send("x")
+    body = fake.chat_requests()[0].body
+    assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.3, 0.9, 64)
+
+
+def test_failure_leaves_history_untouched_and_keeps_the_message(make_chat, fake, store):
+    chat = make_chat()
+    chat.send("first")
+    fake.script({"status": 404})
+    with pytest.raises(NotFoundError):
+        chat.send("second")
+    assert [m.content for m in chat.conversation.messages] == ["first", "echo: first"]
+    assert chat.conversation.pending == "second" and store.load(chat.session.id).pending == "second"
+    turn = chat.send(None)  # /retry
+    assert turn.reply.content == "echo: second"
+    assert store.load(chat.session.id).pending is None
+    assert len(store.load(chat.session.id).messages) == 4
+
+
+def test_new_message_replaces_an_unsent_one(make_chat, fake, store):
+    chat = make_chat()
+    fake.script({"status": 406})
+    with pytest.raises(Exception):
+        chat.send("lost cause")
+    chat.send("fresh")
+    assert store.pending(chat.session.id) == [] and chat.conversation.pending is None
+
+
+def test_regenerate_replaces_the_last_reply(make_chat, fake, store):
+    chat = make_chat()
+    chat.send("q")
+    fake.script({"content": "better answer"})
+    chat.regenerate()
+    assert [m.content for m in store.load(chat.session.id).messages] == ["q", "better answer"]
+    assert fake.chat_requests()[-1].body["messages"] == [{"role": "user", "content": "q"}]
+
+
+def test_failed_regenerate_keeps_the_old_reply(make_chat, fake):
+    chat = make_chat()
+    chat.send("q")
+    fake.script({"status": 404})
+    with pytest.raises(NotFoundError):
+        chat.regenerate()
+    assert [m.content for m in chat.conversation.messages] == ["q", "echo: q"]
+
+
+def test_nothing_to_retry(make_chat):
+    with pytest.raises(UsageError):
+        make_chat().regenerate()
+
+
+@pytest.mark.parametrize("balances, costs, spent", [
+    (["10", "9.9875", "9.98708"], [None, Decimal("0.0125"), Decimal("0.00042")], Decimal("0.01292")),
+    (["5", None, "4.5"], [None, None, Decimal("0.5")], Decimal("0.5")),
+    (["1", "3", "2.9"], [None, None, Decimal("0.1")], Decimal("0.1")),  # a top-up is not a negative cost
+])
+def test_ledger(balances, costs, spent):
+    ledger = Ledger()
+    got = [ledger.record(Decimal(b) if b else None) for b in balances]
+    assert got == costs and ledger.spent == spent
+
+
+def test_cost_per_turn_from_header_deltas(make_chat, fake):
+    chat = make_chat()
+    chat.refresh_balance()
+    turn = chat.send("x")
+    assert turn.cost == Decimal("0.0125") and chat.ledger.balance == Decimal("9.9875")
+    fake.script({"credits": "junk"})
+    turn = chat.send("y")
+    assert turn.cost is None and any("unparsable" in n for n in turn.notices)
+    assert chat.ledger.spent == Decimal("0.0125") and chat.ledger.unpriced == 1
+
+
+def test_budget_refuses_to_send(make_chat, fake):
+    chat = make_chat(max_credits=Decimal("0.02"))
+    chat.refresh_balance()
+    chat.send("a")
+    chat.send("b")
+    with pytest.raises(BudgetError, match="spent 0.025 credits.*budget of 0.02"):
+        chat.send("c")
+    assert len(fake.chat_requests()) == 2
+    chat.max_credits = Decimal("1")
+    chat.send("c")
+
+
+def test_low_credit_warning_once(make_chat, fake):
+    chat = make_chat(low_credit_warning=Decimal("9.98"))
+    chat.refresh_balance()
+    assert not any("low credits" in n for n in chat.send("a").notices)
+    assert any("low credits" in n for n in chat.send("b").notices)
+    assert not any("low credits" in n for n in chat.send("c").notices)
+
+
+def test_context_warning_and_length_notice(make_chat, fake):
+    chat = make_chat(context_window=50, context_warning=0.5)
+    fake.script({"finish_reason": "length", "usage": {"prompt_tokens": 20, "completion_tokens": 10,
+                                                      "total_tokens": 30}})
+    notices = chat.send("hello").notices
+    assert any("cut at max_tokens" in n for n in notices)
+    assert any("60% of the 50-token context" in n for n in notices)
+    assert chat.context_tokens() == 30
+
+
+def test_two_chats_on_one_session_lose_nothing(config, store, fake):
+    info = store.create("shared")
+    make = lambda: Chat(config, ChatClient(config.base_url, config.model, "test-key-12345"), store,  # noqa: E731
+                        store.get(info.id))
+    a, b = make(), make()
+    a.send("from a")
+    turn = b.send("from b")
+    assert any("changed by another segchat" in n for n in turn.notices)
+    assert fake.chat_requests()[-1].body["messages"][:2] == [
+        {"role": "user", "content": "from a"}, {"role": "assistant", "content": "echo: from a"}]
+    assert [m.content for m in store.load(info.id).messages] == ["from a", "echo: from a", "from b", "echo: from b"]
+
+
+def test_undo_trim_and_system(make_chat, store):
+    chat = make_chat(system="s1")
+    for text in ("a", "b", "c"):
+        chat.send(text)
+    chat.undo()
+    chat.trim(1)
+    chat.set_system("s2")
+    loaded = store.load(chat.session.id)
+    assert [m.content for m in loaded.messages] == ["b", "echo: b"] and loaded.system == "s2"
+
+
+def test_new_session_keeps_system_and_old_session(make_chat, store):
+    chat = make_chat(system="keep me")
+    chat.send("a")
+    old = chat.session.id
+    chat.new_session()
+    assert chat.conversation.system == "keep me" and chat.conversation.messages == []
+    assert len(store.load(old).messages) == 2

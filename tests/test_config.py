@@ -1,0 +1,146 @@
+"""Config precedence, validation and key storage."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from segchat import config as cfg
+from segchat.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_defaults_without_a_file(tmp_path):
+    conf = cfg.load(tmp_path / "none.toml", env={})
+    assert conf.base_url == "https://api.segmind.com/v1"
+    assert conf.model == "llama-v3p1-8b-instruct"
+    assert conf.api_key is None and conf.timeout == 120.0 and conf.sampling() == {}
+
+
+def test_precedence_flags_over_env_over_file(tmp_path):
+    path = write(tmp_path / "c.toml", 'model = "from-file"\ntemperature = 0.5\napi_key = "file-key-123"\n')
+    env = {"SEGCHAT_MODEL": "from-env", "SEGMIND_API_KEY": "env-key-456"}
+    conf = cfg.load(path, {"model": "from-flag", "temperature": None}, env)
+    assert conf.model == "from-flag"
+    assert conf.temperature == 0.5
+    assert conf.api_key == "env-key-456"
+    assert conf.api_key_source == "environment variable SEGMIND_API_KEY"
+    conf = cfg.load(path, {}, {})
+    assert conf.model == "from-file" and conf.api_key_source == f"config file {path}"
+
+
+def test_config_path_sources(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGCHAT_CONFIG", str(tmp_path / "env.toml"))
+    assert cfg.config_path() == tmp_path / "env.toml"
+    assert cfg.config_path(str(tmp_path / "flag.toml")) == tmp_path / "flag.toml"
+    monkeypatch.delenv("SEGCHAT_CONFIG")
+    assert cfg.config_path() == Path(os.environ["XDG_CONFIG_HOME"]) / "segchat" / "config.toml"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('model = "x"\ntemperature = = 1\n', "line 2"),
+    ('model = "unterminated\n', "line 1"),
+    ('temprature = 0.3\n', "did you mean 'temperature'"),
+    ('\n\ntemperature = "hot"\n', "line 3: temperature: expected a number"),
+    ('temperature = 7\n', "out of range"),
+    ('max_tokens = 1.5\n', "whole number"),
+    ('top_p = 0\n', "top_p"),
+    ('timeout = -1\n', "timeout"),
+    ('base_url = "ftp://x"\n', "not an http(s) URL"),
+    ('base_url = "http://example.com/v1"\n', "unencrypted"),
+    ('model = "../../etc"\n', "not a model slug"),
+    ('max_credits = "lots"\n', "max_credits"),
+])
+def test_malformed_config_names_path_line_and_problem(tmp_path, text, needle):
+    path = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path, env={})
+    message = str(info.value)
+    assert str(path) in message and needle in message
+    assert "Traceback" not in message
+
+
+def test_bad_key_is_never_echoed(tmp_path):
+    secret = "my secret key with spaces"
+    path = write(tmp_path / "c.toml", f'api_key = "{secret}"\n')
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path, env={})
+    assert secret not in str(info.value) and "api_key" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        cfg.load(tmp_path / "none.toml", env={"SEGMIND_API_KEY": "abc\ndef-ghi-jkl"})
+    assert "abc" not in str(info.value) and "SEGMIND_API_KEY" in str(info.value)
+
+
+def test_key_is_stripped(tmp_path):
+    conf = cfg.load(tmp_path / "none.toml", env={"SEGMIND_API_KEY": "  sg-key-1234\n"})
+    assert conf.api_key == "sg-key-1234"
+    assert "sg-key-1234" not in repr(conf)
+
+
+def test_bom_and_non_utf8(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"\xef\xbb\xbfmodel = \"bom-ok\"\n")
+    assert cfg.load(path, env={}).model == "bom-ok"
+    path.write_bytes(b"model = \"\xff\"\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        cfg.load(path, env={})
+
+
+def test_loopback_http_is_allowed(tmp_path):
+    for url in ("http://127.0.0.1:8000/v1", "http://localhost/v1", "http://[::1]:9/v1"):
+        assert cfg.load(tmp_path / "n.toml", {"base_url": url}, {}).base_url == url
+
+
+def test_readable_key_file_warns(tmp_path):
+    path = write(tmp_path / "c.toml", 'api_key = "file-key-123"\n', mode=0o644)
+    conf = cfg.load(path, env={})
+    assert any("chmod 600" in w for w in conf.warnings)
+
+
+def test_save_api_key_creates_private_file_and_keeps_other_lines(tmp_path):
+    path = tmp_path / "cfg" / "config.toml"
+    os.umask(0o022)
+    cfg.save_api_key(path, "first-key-123")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    path.write_text('# my settings\nmodel = "m1"\napi_key = "first-key-123"\n')
+    cfg.save_api_key(path, 'second"key\\x')
+    data = tomllib.loads(path.read_text())
+    assert data == {"model": "m1", "api_key": 'second"key\\x'}
+    assert path.read_text().startswith("# my settings")
+
+
+def test_example_and_defaults_document_every_key():
+    example = (ROOT / "config.example.toml").read_text()
+    shipped = (ROOT / "segchat" / "default_config.toml").read_text()
+    for key in cfg.KEYS:
+        assert re.search(rf"^#? ?{key} = ", example, re.M), f"{key} missing from config.example.toml"
+        assert re.search(rf"^#? ?{key} = ", shipped, re.M), f"{key} missing from default_config.toml"
+    # Uncommenting every key of the example must give a valid config.
+    uncommented = re.sub(r"^# (\w+ = )", r"\1", example, flags=re.M)
+    assert set(tomllib.loads(uncommented)) == set(cfg.KEYS)
+
+
+def test_decimal_settings(tmp_path):
+    path = write(tmp_path / "c.toml", "max_credits = 0.5\nlow_credit_warning = 2\n")
+    conf = cfg.load(path, env={})
+    assert conf.max_credits == Decimal("0.5") and conf.low_credit_warning == Decimal("2")
+
+
+def test_decimal_from_float_is_exact(tmp_path):
+    path = write(tmp_path / "c.toml", "max_credits = 0.1\n")
+    assert cfg.load(path, env={}).max_credits == Decimal("0.1")

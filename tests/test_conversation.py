@@ -1,0 +1,70 @@
+"""The conversation model: payload order, exchanges, and a lossless JSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from segchat.conversation import Conversation, Message
+
+
+def convo() -> Conversation:
+    return Conversation("be brief", [Message("user", "hi", 1.0), Message("assistant", "hello", 2.0, {"cost": "0.01"}),
+                                     Message("user", "and?", 3.0), Message("assistant", "more", 4.0)])
+
+
+def test_payload_is_the_whole_conversation_system_first():
+    c = convo()
+    c.pending = "next"
+    assert c.payload() == [
+        {"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and?"},
+        {"role": "assistant", "content": "more"}, {"role": "user", "content": "next"}]
+
+
+def test_no_system_message_when_unset():
+    assert Conversation(None, [Message("user", "x")]).payload() == [{"role": "user", "content": "x"}]
+
+
+def test_exchanges_pop_and_drop():
+    c = convo()
+    assert [(u.content, r.content) for u, r in c.exchanges()] == [("hi", "hello"), ("and?", "more")]
+    removed = c.pop_exchange()
+    assert [m.content for m in removed] == ["and?", "more"]
+    c.messages += removed
+    gone = c.drop_oldest(1)
+    assert [m.content for m in gone] == ["hi", "hello"] and c.system == "be brief"
+    assert [m.content for m in c.messages] == ["and?", "more"]
+
+
+def test_estimate_grows_with_text():
+    small, big = Conversation(None, [Message("user", "x")]), Conversation(None, [Message("user", "x" * 4000)])
+    assert big.estimate_tokens() > 900 > small.estimate_tokens()
+
+
+messages = st.builds(Message, st.sampled_from(["user", "assistant"]), st.text(),
+                     st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+                     st.dictionaries(st.text(max_size=5), st.one_of(st.text(), st.integers())))
+
+
+@given(st.one_of(st.none(), st.text(min_size=1)), st.lists(messages), st.one_of(st.none(), st.text()))
+def test_json_round_trip_is_lossless(system, msgs, pending):
+    original = Conversation(system, msgs, pending)
+    again = Conversation.from_dict(json.loads(json.dumps(original.to_dict(), ensure_ascii=True)))
+    assert again == original
+
+
+@pytest.mark.parametrize("data, needle", [
+    ([], "object"),
+    ({"messages": {}}, "list"),
+    ({"messages": [{"role": "robot", "content": "x"}]}, "role"),
+    ({"messages": [{"role": "user", "content": 5}]}, "text"),
+    ({"version": 99}, "newer"),
+    ({"system": 3}, "system"),
+])
+def test_invalid_data_is_rejected(data, needle):
+    with pytest.raises(ValueError, match=needle):
+        Conversation.from_dict(data)

@@ -1,0 +1,238 @@
+"""The REPL in-process: scripted keys through a pipe, output captured, state checked."""
+
+from __future__ import annotations
+
+import _thread
+import io
+import threading
+import time
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from segchat.completer import suggest
+from segchat.errors import Cancelled
+from segchat.render import Renderer
+from segchat.repl import Repl
+from segchat.toolbar import make_toolbar
+
+ENTER, ALT_ENTER, CTRL_C, CTRL_D = "\r", "\x1b\r", "\x03", "\x04"
+
+
+def run(chat, *keys: str, history=None) -> str:
+    """Type keys into a REPL over chat; return what it printed."""
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("".join(keys) + CTRL_D)
+        repl = Repl(chat, Renderer(out=out, rich_output=False), input=pipe, output=DummyOutput(), history=history)
+        assert repl.run() == 0
+    return out.getvalue()
+
+
+def sent(fake) -> list[list[dict]]:
+    return [r.body["messages"] for r in fake.chat_requests()]
+
+
+def test_enter_sends_and_reply_is_printed(make_chat, fake):
+    out = run(make_chat(), "hello there" + ENTER)
+    assert "echo: hello there" in out
+    assert sent(fake) == [[{"role": "user", "content": "hello there"}]]
+
+
+def test_alt_enter_and_paste_make_one_message(make_chat, fake):
+    run(make_chat(), "line one" + ALT_ENTER + "line two" + ENTER, "\x1b[200~pasted\nlines\x1b[201~" + ENTER)
+    assert [m[-1]["content"] for m in sent(fake)] == ["line one\nline two", "pasted\nlines"]
+
+
+def test_ctrl_c_clears_the_line(make_chat, fake):
+    run(make_chat(), "discard me" + CTRL_C, "keep" + ENTER)
+    assert [m[-1]["content"] for m in sent(fake)] == ["keep"]
+
+
+@pytest.mark.parametrize("command", ["/quit", "/exit"])
+def test_quit_commands(make_chat, fake, command):
+    run(make_chat(), command + ENTER, "never sent" + ENTER)
+    assert sent(fake) == []
+
+
+def test_help_comes_from_the_table(make_chat):
+    chat = make_chat()
+    out = run(chat, "/help" + ENTER)
+    from segchat.commands import build_registry
+    for command in build_registry().commands:
+        assert f"/{command.name}" in out and command.help in out
+
+
+def test_help_strings_end_with_periods():
+    from segchat.commands import build_registry
+    registry = build_registry()
+    assert all(c.help.endswith(".") for c in registry.commands)
+    assert len(registry.names()) == len(set(registry.names()))
+
+
+def test_unknown_command_hints_and_sends_nothing(make_chat, fake):
+    out = run(make_chat(), "/hepl" + ENTER)
+    assert "unknown command /hepl" in out and "did you mean /help" in out
+    assert sent(fake) == []
+
+
+def test_double_slash_sends_a_literal_slash(make_chat, fake):
+    run(make_chat(), "//etc/hosts is a file" + ENTER)
+    assert sent(fake)[0][-1]["content"] == "/etc/hosts is a file"
+
+
+def test_system_command_shows_and_replaces(make_chat, fake):
+    out = run(make_chat(system="old"), "/system" + ENTER, "/system be terse" + ENTER, "hi" + ENTER)
+    assert "system prompt: old" in out
+    assert sent(fake)[0][0] == {"role": "system", "content": "be terse"}
+
+
+def test_clear_starts_fresh_with_same_system(make_chat, fake, store):
+    chat = make_chat(system="sys")
+    run(chat, "one" + ENTER, "/clear" + ENTER, "two" + ENTER)
+    assert sent(fake)[1] == [{"role": "system", "content": "sys"}, {"role": "user", "content": "two"}]
+    assert len(store.sessions()) == 2
+
+
+def test_errors_keep_the_repl_alive_and_retry_resends(make_chat, fake):
+    fake.script({"status": 500}, {"status": 500}, {"status": 500})
+    out = run(make_chat(), "first" + ENTER, "/retry" + ENTER)
+    assert "server error 500" in out and "echo: first" in out
+    assert [m[-1]["content"] for m in sent(fake)] == ["first"] * 4
+
+
+def test_406_puts_the_message_back_in_the_input(make_chat, fake):
+    fake.script({"status": 406, "error": "Insufficient credits"})
+    out = run(make_chat(), "precious words" + ENTER, ENTER)
+    assert "not enough credits" in out and "last known balance" in out
+    assert [m[-1]["content"] for m in sent(fake)] == ["precious words", "precious words"]
+
+
+def test_undo_model_set_budget_credits(make_chat, fake):
+    chat = make_chat()
+    out = run(chat, "a" + ENTER, "/undo" + ENTER, "/model llama-v3p1-70b-instruct" + ENTER, "/set temperature 0.4"
+              + ENTER, "/set" + ENTER, "/set top_p 7" + ENTER, "/budget 0.5" + ENTER, "/credits" + ENTER, "b" + ENTER)
+    assert "removed the last exchange" in out and "top_p must be between" in out
+    assert "credits: 10" in out.replace("credits: 10.0", "credits: 10") or "credits: 9.9875" in out
+    last = fake.chat_requests()[-1]
+    assert last.path.endswith("/llama-v3p1-70b-instruct") and last.body["temperature"] == 0.4
+    assert last.body["messages"] == [{"role": "user", "content": "b"}]
+    assert chat.max_credits is not None and str(chat.max_credits) == "0.5"
+
+
+def test_budget_refusal_in_repl(make_chat, fake):
+    out = run(make_chat(), "/budget 0" + ENTER, "hello" + ENTER)
+    assert "reaching its budget of 0" in out and sent(fake) == []
+
+
+def test_trim_history_save_copy(make_chat, fake, tmp_path):
+    fake.script({}, {"content": "text\n```py\nprint(1)\n```"})
+    path = tmp_path / "t.md"
+    out = run(make_chat(), "q1" + ENTER, "q2" + ENTER, "/copy code" + ENTER, "/trim 1" + ENTER,
+              "/history" + ENTER, f"/save {path}" + ENTER)
+    assert "\x1b]52;c;cHJpbnQoMSk=\x07" in out  # base64 of print(1)
+    assert "dropping: q1" in out
+    assert "q2" in path.read_text() and "q1" not in path.read_text()
+
+
+def test_edit_resends_the_edited_message(make_chat, fake, tmp_path, monkeypatch):
+    editor = tmp_path / "ed.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/teh/the/' \"$1\"\n")
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    chat = make_chat()
+    run(chat, "fix teh typo" + ENTER, "/edit" + ENTER)
+    assert [m.content for m in chat.conversation.messages] == ["fix the typo", "echo: fix the typo"]
+
+
+def test_session_commands(make_chat, fake, store, tmp_path):
+    other = store.create("older-one")
+    chat = make_chat()
+    export = tmp_path / "x.json"
+    out = run(chat, "alpha words" + ENTER, "/rename mine" + ENTER, "/sessions" + ENTER, f"/export {export}" + ENTER,
+              "/search alpha" + ENTER, "/delete older-one" + ENTER, "/delete mine" + ENTER, "/resume nope" + ENTER)
+    assert "session renamed to 'mine'" in out and "older-one" in out
+    assert '"content": "alpha words"' in export.read_text()
+    assert "mine\tuser\t[alpha] words" in out
+    assert "deleted session 'older-one'" in out and "cannot delete the session in use" in out
+    assert "no session named 'nope'" in out
+    assert store.names() == ["mine"] and other.name not in store.names()
+
+
+def test_resume_command_switches(make_chat, fake, store):
+    chat = make_chat()
+    old = store.create("old")
+    from segchat.conversation import Message
+    store.add_exchange(old.id, [Message("user", "remember me"), Message("assistant", "sure")])
+    out = run(chat, "/resume old" + ENTER, "next" + ENTER)
+    assert "remember me" in out
+    assert sent(fake)[0][:2] == [{"role": "user", "content": "remember me"}, {"role": "assistant", "content": "sure"}]
+
+
+def test_completion_from_the_table(make_chat, store):
+    chat = make_chat()
+    store.create("travel")
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        repl = Repl(chat, Renderer(out=out, rich_output=False), input=pipe, output=DummyOutput())
+    assert suggest(repl, "/he") == (["/help"], 3)
+    assert "/resume" in suggest(repl, "/re")[0] and "/retry" in suggest(repl, "/re")[0]
+    assert suggest(repl, "/resume tr") == (["travel"], 2)
+    assert "llama-v3p1-70b-instruct" in suggest(repl, "/model llama")[0]
+    assert suggest(repl, "/set te") == (["temperature"], 2)
+    assert suggest(repl, "hello") == ([], 0)
+
+
+def test_ctrl_c_during_a_request_cancels_at_once(make_chat, fake):
+    chat = make_chat()
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        repl = Repl(chat, Renderer(out=out, rich_output=False), input=pipe, output=DummyOutput())
+    fake.script({"hang": 10})
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    started = time.monotonic()
+    repl.send("slow question")
+    assert time.monotonic() - started < 1.5
+    assert "cancelled" in out.getvalue()
+    assert chat.conversation.messages == [] and chat.conversation.pending == "slow question"
+    repl.retry()
+    assert [m.content for m in chat.conversation.messages] == ["slow question", "echo: slow question"]
+
+
+def test_run_request_reraises_worker_errors(make_chat):
+    with create_pipe_input() as pipe:
+        repl = Repl(make_chat(), Renderer(out=io.StringIO(), rich_output=False), input=pipe, output=DummyOutput())
+
+    def boom(cancel):
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        repl.run_request(boom)
+
+
+def test_toolbar_shows_model_credits_spend_session_context(make_chat, fake):
+    chat = make_chat()
+    chat.refresh_balance()
+    chat.send("hello")
+    text = "".join(part for _, part in make_toolbar(chat)())
+    for needle in ("llama-v3p1-8b-instruct", "credits 9.9875", "spent 0.0125", f"session {chat.session.name}",
+                   "ctx ", "/128K"):
+        assert needle in text, needle
+
+
+def test_toolbar_unknown_credits_and_low_style(make_chat):
+    chat = make_chat()
+    parts = make_toolbar(chat)()
+    assert any("credits —" in text for _, text in parts)
+    chat.ledger.balance = chat.config.low_credit_warning / 2
+    assert any(style.endswith(".low") and "credits" in text for style, text in make_toolbar(chat)())
+
+
+def test_history_file_is_private(make_chat, tmp_path):
+    import stat
+    history = tmp_path / "state" / "history"
+    run(make_chat(), "remember this" + ENTER, history=history)
+    assert stat.S_IMODE(history.stat().st_mode) == 0o600
+    assert "remember this" in history.read_text()

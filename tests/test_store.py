@@ -1,0 +1,206 @@
+"""Session store: durable turns, names, search, corruption and import/export."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import stat
+
+import pytest
+
+from segchat import sessions
+from segchat.conversation import Conversation, Message
+from segchat.errors import SessionNotFound, StoreError
+from segchat.render import Renderer
+from segchat.store import Store, check_name, make_title
+
+
+def pair(n: int) -> list[Message]:
+    return [Message("user", f"question {n}", float(n)), Message("assistant", f"answer {n}", float(n), {"cost": "0.01"})]
+
+
+def test_files_are_private(tmp_path):
+    os.umask(0o022)
+    store = Store(tmp_path / "d" / "sessions.db")
+    info = store.create("x")
+    store.add_exchange(info.id, pair(1))
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o700
+    for name in os.listdir(tmp_path / "d"):
+        assert stat.S_IMODE((tmp_path / "d" / name).stat().st_mode) == 0o600, name
+
+
+def test_exchange_round_trip_and_title(store):
+    info = store.create(system="sys")
+    store.add_exchange(info.id, pair(1))
+    store.add_exchange(info.id, pair(2))
+    loaded = store.load(info.id)
+    assert loaded.system == "sys" and loaded.messages == pair(1) + pair(2)
+    assert store.get(info.id).title == "question 1" and store.get(info.id).count == 4
+
+
+def test_pending_survives_and_is_cleared_by_its_exchange(store):
+    info = store.create("p")
+    pid = store.add_pending(info.id, "unsent")
+    assert store.load(info.id).pending == "unsent"
+    store.add_exchange(info.id, pair(1), pending_id=pid)
+    assert store.load(info.id).pending is None
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "a\x00b", "..", "", "x" * 65, "123", "a\nb", ".hidden"])
+def test_bad_names_are_rejected(store, name):
+    with pytest.raises(StoreError, match="invalid session name"):
+        store.create(name)
+
+
+def test_good_names():
+    for name in ("work", "2024-trip", "a.b_c-d", "Q3"):
+        assert check_name(name) == name
+
+
+def test_find_by_name_or_id_and_near_matches(store):
+    info = store.create("holiday-plans")
+    assert store.find("holiday-plans").id == info.id
+    assert store.find(str(info.id)).name == "holiday-plans"
+    with pytest.raises(SessionNotFound, match="did you mean: holiday-plans"):
+        store.find("holiday-plan")
+
+
+def test_rename_and_delete(store):
+    store.create("a")
+    store.create("b")
+    with pytest.raises(StoreError, match="already exists"):
+        store.rename("a", "b")
+    assert store.rename("a", "c").name == "c"
+    store.delete("c")
+    assert store.names() == ["b"]
+
+
+def test_list_is_newest_first(store):
+    first, second = store.create("first"), store.create("second")
+    store.add_exchange(first.id, pair(1))
+    assert [s.name for s in store.sessions()] == ["first", "second"]
+
+
+def test_search_across_sessions(store):
+    a, b = store.create("alpha"), store.create("beta")
+    store.add_exchange(a.id, [Message("user", "tell me about Lisbon trams"), Message("assistant", "yellow")])
+    store.add_exchange(b.id, [Message("user", "Porto wine"), Message("assistant", "Lisbon is south")])
+    hits = store.search("lisbon")
+    assert {(name, role) for name, role, _ in hits} == {("alpha", "user"), ("beta", "assistant")}
+    assert store.search('"; DROP TABLE x') == []  # words only: no FTS syntax injection
+    store.delete("alpha")
+    assert [h[0] for h in store.search("lisbon")] == ["beta"]
+
+
+def test_remove_messages(store):
+    info = store.create("u")
+    for n in range(3):
+        store.add_exchange(info.id, pair(n))
+    store.remove_messages(info.id, 2)
+    store.remove_messages(info.id, 2, oldest=True)
+    assert [m.content for m in store.load(info.id).messages] == ["question 1", "answer 1"]
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage" * 100, b"\x00" * 4096, b"SQLite format 3\x00" + b"\xff" * 200])
+def test_corrupt_store_is_moved_aside_not_replaced(tmp_path, damage):
+    path = tmp_path / "sessions.db"
+    good = Store(path)
+    good.create("keep")
+    good.close()
+    if damage:
+        path.write_bytes(damage)
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"sessions.db{suffix}").unlink(missing_ok=True)
+    store = Store(path)
+    if not damage:  # an empty file is simply a new database
+        return
+    assert store.notices and str(path) in store.notices[0]
+    aside = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name and not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1 and aside[0].read_bytes() == damage
+    store.create("fresh")
+    assert store.names() == ["fresh"]
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer segchat"):
+        Store(path)
+    assert path.exists()
+
+
+def test_damaged_message_names_the_session(store):
+    info, other = store.create("broken"), store.create("fine")
+    store.add_exchange(other.id, pair(1))
+    store._db.execute("INSERT INTO messages(session_id, role, content, meta) VALUES (?, 'user', 'x', '{bad')",
+                      (info.id,))
+    with pytest.raises(StoreError, match="session 'broken'"):
+        store.load(info.id)
+    assert store.load(other.id).messages == pair(1)
+
+
+def test_json_export_import_round_trip(store, tmp_path):
+    info = store.create("orig", model="m", system="be kind \x1b")
+    store.add_exchange(info.id, pair(1) + pair(2))
+    exported = sessions.export_session(store, "orig", "json")
+    assert "\x1b" not in exported  # escaped in the file, harmless to cat
+    path = tmp_path / "e.json"
+    path.write_text(exported)
+    imported = sessions.import_session(store, path)
+    assert imported.name.startswith("orig-imported-")
+    again = json.loads(sessions.export_session(store, imported.name, "json"))
+    first = json.loads(exported)
+    for key in ("system", "messages", "pending", "model", "title", "version"):
+        assert again[key] == first[key], key
+
+
+def test_import_rejects_bad_files(store, tmp_path):
+    bad = tmp_path / "bad.json"
+    for text in ("[1]", "{", json.dumps({"messages": [{"role": "x", "content": "y"}]})):
+        bad.write_text(text)
+        with pytest.raises(StoreError, match="not a segchat JSON export"):
+            sessions.import_session(store, bad)
+
+
+def test_markdown_export(store):
+    info = store.create("md", system="sys")
+    store.add_exchange(info.id, pair(1))
+    text = sessions.export_session(store, "md", "md")
+    assert "# question 1" in text and "## You\n\nquestion 1" in text and "## Model\n\nanswer 1" in text
+
+
+def test_list_output_sanitises_titles(store, capsys):
+    import io
+    info = store.create("t")
+    store.add_exchange(info.id, [Message("user", "evil \x1b]0;pwn\x07 title"), Message("assistant", "ok")])
+    out = io.StringIO()
+    sessions.list_sessions(store, Renderer(out=out, rich_output=False))
+    assert "\x1b" not in out.getvalue() and "^[]0;pwn^G" in out.getvalue()
+
+
+def test_make_title():
+    assert make_title("  Hello   world\nsecond line") == "Hello world"
+    assert make_title("word " * 30).endswith("…") and len(make_title("word " * 30)) <= 61
+
+
+def test_saving_a_turn_does_the_same_work_at_any_length(store):
+    # The statements a turn runs must not depend on the history's length (no rewrite of old rows).
+    def traced_append(history: int) -> list[str]:
+        info = store.create(f"s{history}")
+        if history:
+            store.add_exchange(info.id, [m for n in range(history // 2) for m in pair(n)])
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        store.add_exchange(info.id, pair(999))
+        store._db.set_trace_callback(None)
+        # "-- " lines are FTS5's own index upkeep, amortised; the benchmark measures the whole cost.
+        return [re.sub(r"'[^']*'|[\d.]+", "?", s) for s in statements if not s.startswith("--")]
+
+    assert traced_append(10) == traced_append(2000)
+    assert not any("SELECT role" in s for s in traced_append(4))
