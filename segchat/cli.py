@@ -108,9 +108,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _terminal() -> Any:
-    from segchat.terminal import is_tty, open_tty
+    from segchat.terminal import is_tty, open_tty, stdio_tty
 
-    return sys.stdin if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
+    return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
 
 
 def _system_prompt(args: argparse.Namespace) -> str | None:
@@ -233,14 +233,14 @@ def _repl(chat: Any, tty: Any) -> int:
     from segchat.render import Renderer
     from segchat.repl import Repl
 
-    if tty is sys.stdin:
+    if tty.reader is sys.stdin:
         renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}
     else:
         from prompt_toolkit.input import create_input
         from prompt_toolkit.output import create_output
 
-        renderer = Renderer(out=tty, rich_output=True, code_theme=chat.config.code_theme)
-        repl_io = {"input": create_input(tty), "output": create_output(tty)}
+        renderer = Renderer(out=tty.writer, rich_output=True, code_theme=chat.config.code_theme)
+        repl_io = {"input": create_input(tty.reader), "output": create_output(tty.writer)}
     repl = Repl(chat, renderer, history=_data_dirs()[1] / "history", **repl_io)
 
     def fetch_credits() -> None:

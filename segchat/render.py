@@ -128,7 +128,9 @@ class Renderer:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(*[Text(h) for h in headers], box=None, header_style="bold", pad_edge=False)
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for header in headers:
+            table.add_column(Text(header))
         for row in rows:
             table.add_row(*[Text(c.replace("\n", " ")) for c in row])
         self.console.print(table)

@@ -78,6 +78,8 @@ class Repl:
                 self.send(text[1:] if text.startswith("//") else text)
         except SegchatError as exc:
             self.renderer.error(str(exc))
+        except Exception as exc:  # a bug in one command must not end the session or lose the conversation
+            self.renderer.error(f"internal error: {type(exc).__name__}: {exc} (the conversation is saved)")
 
     # -- turns ---------------------------------------------------------------------------------
 

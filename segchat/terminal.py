@@ -31,20 +31,43 @@ def read_piped_stdin() -> str | None:
                          "convert it first, e.g. iconv -t UTF-8") from None
 
 
-def open_tty() -> IO[str] | None:
+class Tty:
+    """The controlling terminal as a reader and a writer (a tty is not seekable, so not one 'r+' file)."""
+
+    def __init__(self, reader: IO[str], writer: IO[str]) -> None:
+        self.reader, self.writer = reader, writer
+
+    def write(self, text: str) -> None:
+        self.writer.write(text)
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+
+def open_tty() -> Tty | None:
     """The controlling terminal, for a REPL whose standard input was a pipe; None if there is none."""
     try:
-        return open("/dev/tty", "r+", encoding="utf-8", errors="replace")
+        reader = open("/dev/tty", encoding="utf-8", errors="replace")
     except OSError:
+        return None
+    try:
+        return Tty(reader, open("/dev/tty", "w", encoding="utf-8", errors="replace"))
+    except OSError:
+        reader.close()
         return None
 
 
-def ask_api_key(tty: IO[str]) -> str:
+def stdio_tty() -> Tty:
+    """Standard input and output, when both are the terminal."""
+    return Tty(sys.stdin, sys.stdout)
+
+
+def ask_api_key(tty: Tty) -> str:
     """Hidden input on the terminal; the key never echoes nor enters the prompt history."""
     tty.write("No Segmind API key found (get one at segmind.com → API Keys).\n")
     tty.flush()
     try:
-        key = getpass.getpass("Segmind API key (input hidden): ", stream=tty)
+        key = getpass.getpass("Segmind API key (input hidden): ", stream=tty.writer)
     except EOFError:
         key = ""
     if not key.strip():

@@ -128,3 +128,10 @@ def test_clipboard_uses_osc52():
     out = io.StringIO()
     Renderer(out=out, rich_output=True).clipboard("hi")
     assert out.getvalue() == "\x1b]52;c;aGk=\x07"
+
+
+def test_table_on_a_terminal():
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).table(("name", "title"), [("a\x1b", "[b]x[/b]")])
+    text = _strip_rich_sgr(out.getvalue())
+    assert "name" in text and "a^[" in text and "[b]x[/b]" in text

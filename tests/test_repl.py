@@ -133,7 +133,7 @@ def test_trim_history_save_copy(make_chat, fake, tmp_path):
               "/history" + ENTER, f"/save {path}" + ENTER)
     assert "\x1b]52;c;cHJpbnQoMSk=\x07" in out  # base64 of print(1)
     assert "dropping: q1" in out
-    assert "q2" in path.read_text() and "q1" not in path.read_text()
+    assert "## You\n\nq2" in path.read_text() and "## You\n\nq1" not in path.read_text()
 
 
 def test_edit_resends_the_edited_message(make_chat, fake, tmp_path, monkeypatch):
@@ -236,3 +236,10 @@ def test_history_file_is_private(make_chat, tmp_path):
     run(make_chat(), "remember this" + ENTER, history=history)
     assert stat.S_IMODE(history.stat().st_mode) == 0o600
     assert "remember this" in history.read_text()
+
+
+def test_a_failing_command_does_not_end_the_repl(make_chat, fake, monkeypatch):
+    from segchat import commands
+    monkeypatch.setattr(commands.sessions, "list_sessions", lambda *a: 1 / 0)
+    out = run(make_chat(), "/sessions" + ENTER, "still here" + ENTER)
+    assert "internal error: ZeroDivisionError" in out and "echo: still here" in out

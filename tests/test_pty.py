@@ -1,0 +1,180 @@
+"""End to end in a real pseudo-terminal: the installed segchat, typed into, its screen read."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+
+import pytest
+
+from screen import Terminal, segchat_command
+
+ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"
+
+
+@pytest.fixture
+def term(cli_env):
+    terminals = []
+
+    def start(*args: str, env: dict | None = None, shell: str | None = None) -> Terminal:
+        if shell:
+            t = Terminal(["-c", shell], env or cli_env, command="/bin/sh")
+        else:
+            t = Terminal(list(args), env or cli_env)
+        terminals.append(t)
+        return t
+
+    yield start
+    for t in terminals:
+        t.close()
+
+
+def test_chat_with_toolbar_markdown_and_exit(term, fake):
+    t = term()
+    t.wait_for("credits 10")  # fetched in the background at start-up
+    assert "llama-v3p1-8b-instruct" in t.bottom_line() and "session " in t.bottom_line()
+    fake.script({"content": "Here is **bold** and `code`:\n\n```python\nprint('hi')\n```"})
+    t.type("show me" + ENTER)
+    screen = t.wait_for("print('hi')")
+    assert "Here is bold and code" in screen  # rendered Markdown, not raw asterisks
+    t.wait_for("spent 0.0125")
+    assert "credits 9.9875" in t.bottom_line()
+    t.type("and more" + ENTER)
+    t.wait_for("echo: and more")
+    t.wait_for("spent 0.025")
+    t.type(CTRL_D)
+    assert t.wait_exit() == 0
+    assert [len(r.body["messages"]) for r in fake.chat_requests()] == [1, 3]
+
+
+def test_multiline_input_and_ctrl_c_at_prompt(term, fake):
+    t = term()
+    t.wait_for("credits")
+    t.type("junk" + CTRL_C)
+    t.type("first line\x1b\rsecond line" + ENTER)
+    t.wait_for("echo: first line")
+    assert fake.chat_requests()[0].body["messages"][-1]["content"] == "first line\nsecond line"
+
+
+def test_ctrl_c_cancels_a_request_within_a_second(term, fake):
+    t = term()
+    t.wait_for("credits")
+    fake.script({"hang": 20})
+    t.type("a slow question" + ENTER)
+    t.wait_for("waiting for the model")
+    started = time.monotonic()
+    t.type(CTRL_C)
+    t.wait_for("cancelled", timeout=5)
+    assert time.monotonic() - started < 1.5
+    t.type("/retry" + ENTER)
+    t.wait_for("echo: a slow question")
+    t.type("/quit" + ENTER)
+    assert t.wait_exit() == 0
+    assert fake.chat_requests()[-1].body["messages"] == [{"role": "user", "content": "a slow question"}]
+
+
+def test_piped_system_prompt_then_chat_on_the_terminal(term, fake, tmp_path):
+    prompt = tmp_path / "pirate.txt"
+    prompt.write_text("You are a pirate.")
+    t = term(shell=f"cat {prompt} | {segchat_command()}")
+    t.wait_for("You are a pirate.")
+    t.type("hello" + ENTER)
+    t.wait_for("echo: hello")
+    t.type(CTRL_D)
+    assert t.wait_exit() == 0
+    assert fake.chat_requests()[0].body["messages"][0] == {"role": "system", "content": "You are a pirate."}
+
+
+def test_redirected_stdin_system_prompt(term, fake, tmp_path):
+    prompt = tmp_path / "sys.txt"
+    prompt.write_text("Answer in French.")
+    t = term(shell=f"{segchat_command()} < {prompt}")
+    t.wait_for("Answer in French.")
+    t.type("bonjour" + ENTER)
+    t.wait_for("echo: bonjour")
+    assert fake.chat_requests()[0].body["messages"][0]["content"] == "Answer in French."
+
+
+def test_key_is_asked_once_hidden_and_saved_private(term, fake, cli_env, isolated_home):
+    env = dict(cli_env)
+    del env["SEGMIND_API_KEY"]
+    t = term(env=env)
+    t.wait_for("Segmind API key (input hidden)")
+    t.type("typed-key-98765" + ENTER)
+    t.wait_for("Saved to")
+    assert "typed-key-98765" not in t.text()
+    t.type("hi" + ENTER)
+    t.wait_for("echo: hi")
+    t.type(CTRL_D)
+    assert t.wait_exit() == 0
+    path = isolated_home / ".config" / "segchat" / "config.toml"
+    assert 'api_key = "typed-key-98765"' in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert fake.chat_requests()[0].headers["x-api-key"] == "typed-key-98765"
+
+
+def test_hostile_reply_cannot_drive_the_terminal(term, fake):
+    t = term()
+    t.wait_for("credits")
+    fake.script({"content": "safe\x1b]0;PWNED\x07\x1b]52;c;cHduZWQ=\x07\x1b[2J\x9b31m done"})
+    t.type("x" + ENTER)
+    screen = t.wait_for("done")
+    assert "PWNED" not in t.screen.title and "^[]0;PWNED^G" in screen
+    assert b"\x1b]52;c;cHduZWQ" not in t.raw and b"\x1b]0;PWNED" not in t.raw
+    assert "<U+009B>31m done" in screen
+
+
+def test_error_is_one_line_and_repl_lives_on(term, fake):
+    t = term()
+    t.wait_for("credits")
+    fake.script({"status": 404, "error": "model not found"})
+    t.type("q" + ENTER)
+    t.wait_for("error: model 'llama-v3p1-8b-instruct'")
+    t.type("again" + ENTER)
+    t.wait_for("echo: again")
+
+
+def test_tab_completes_commands(term, fake):
+    t = term()
+    t.wait_for("credits")
+    t.type("/hel\t")
+    t.wait_for("/help")
+    t.type(ENTER)
+    t.wait_for("what it does")
+
+
+def test_resume_after_closing_the_terminal(term, fake, cli_env):
+    t = term("--session", "paris")
+    t.wait_for("credits")
+    for n in range(5):
+        t.type(f"question {n}" + ENTER)
+        t.wait_for(f"echo: question {n}")
+    t.child.kill(1)  # SIGHUP: the terminal window closed
+    t.wait_exit()
+    t2 = term("-r")
+    screen = t2.wait_for("session 'paris'")
+    assert "showing the last 3 exchanges" in screen
+    assert "question 4" in screen and "question 1" not in screen
+    t2.type("and then?" + ENTER)
+    t2.wait_for("echo: and then?")
+    sent = fake.chat_requests()[-1].body["messages"]
+    assert len(sent) == 11 and sent[0] == {"role": "user", "content": "question 0"}
+
+
+def test_pending_message_is_offered_after_a_kill(term, fake, cli_env):
+    t = term("--session", "crashy")
+    t.wait_for("credits")
+    fake.script({"hang": 20})
+    t.type("unsaved thought" + ENTER)
+    t.wait_for("waiting for the model")
+    os.kill(t.child.pid, 9)
+    t.wait_exit()
+    t2 = term("--session", "crashy")
+    t2.wait_for("unsent message from last time: 'unsaved thought'")
+    t2.type("/retry" + ENTER)
+    t2.wait_for("echo: unsaved thought")
+    exported = json.loads(__import__("subprocess").run(
+        [segchat_command(), "--export", "crashy", "--format", "json"], env=cli_env, capture_output=True).stdout)
+    assert [m["content"] for m in exported["messages"]] == ["unsaved thought", "echo: unsaved thought"]
