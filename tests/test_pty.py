@@ -178,3 +178,27 @@ def test_pending_message_is_offered_after_a_kill(term, fake, cli_env):
     exported = json.loads(__import__("subprocess").run(
         [segchat_command(), "--export", "crashy", "--format", "json"], env=cli_env, capture_output=True).stdout)
     assert [m["content"] for m in exported["messages"]] == ["unsaved thought", "echo: unsaved thought"]
+
+
+def test_ctrl_r_searches_input_history_across_runs(term, fake):
+    t = term()
+    t.wait_for("credits")
+    t.type("remember the alamo" + ENTER)
+    t.wait_for("echo: remember the alamo")
+    t.type(CTRL_D)
+    t.wait_exit()
+    t2 = term()
+    t2.wait_for("credits")
+    t2.type("\x12alamo")  # Ctrl-R, then the search text
+    t2.wait_for("reverse-i-search")
+    t2.type(ENTER + ENTER)
+    t2.wait_for("echo: remember the alamo", timeout=10)
+    assert [r.body["messages"][-1]["content"] for r in fake.chat_requests()][-1] == "remember the alamo"
+
+
+def test_python_dash_m_runs_the_same_program(cli_env, fake):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "segchat", "hi"], env=cli_env, capture_output=True,
+                            start_new_session=True)
+    assert result.returncode == 0 and result.stdout == b"echo: hi\n"
