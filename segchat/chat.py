@@ -14,7 +14,8 @@ from segchat.errors import BudgetError, UsageError
 from segchat.store import SessionInfo, Store
 
 if TYPE_CHECKING:
-    from segchat.client import ChatClient, Reply
+    from segchat.client import ChatClient
+    from segchat.wire import Balance, Reply
 
 Runner = Callable[[Callable[[threading.Event], "Reply"]], "Reply"]
 
@@ -47,6 +48,7 @@ class Ledger:
     spent: Decimal = Decimal(0)
     unpriced: int = 0  # turns whose cost could not be known
     warned_low: bool = False
+    records: int = 0  # turns recorded; lets a slow balance fetch see it was overtaken
 
     def observe(self, balance: Decimal | None) -> None:
         """A balance seen outside a turn (start-up, /credits): it sets the base for the next cost."""
@@ -56,6 +58,7 @@ class Ledger:
     def record(self, balance: Decimal | None) -> Decimal | None:
         """The cost of a turn whose response reported balance; None when it cannot be known."""
         before = self.balance
+        self.records += 1
         if balance is not None:
             self.balance = balance
         if balance is None or before is None or balance > before:
@@ -218,10 +221,13 @@ class Chat:
             self._known_last = self.store.last_message_id(self.session.id)
         return removed
 
-    def refresh_balance(self) -> Decimal | None:
-        balance = self.client.balance()
-        self.ledger.observe(balance.credits)
-        return balance.credits
+    def refresh_balance(self, run: Runner = run_here) -> Balance:
+        """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""
+        mark = self.ledger.records
+        balance = run(lambda cancel: self.client.balance(cancel))
+        if self.ledger.records == mark:
+            self.ledger.observe(balance.credits)
+        return balance
 
     def set_system(self, text: str | None) -> None:
         self.conversation.system = text or None

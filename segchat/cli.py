@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from segchat import __version__
-from segchat.errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, SegchatError,
+from segchat.errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ConfigError, SegchatError,
                             SessionNotFound, UsageError, redact)
 
 EPILOG = """\
@@ -92,14 +92,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.prompt and not prompt:
         raise UsageError("the prompt is empty")
     system = _system_prompt(args)
-    from segchat.terminal import is_tty, open_tty
+    from segchat.terminal import open_tty
 
-    tty = None if prompt and not (config.api_key is None and is_tty(sys.stderr)) else _terminal()
+    tty = None if prompt else _terminal()
     if not prompt and tty is None:
         raise UsageError("no PROMPT given and no terminal to chat on; pass the question as arguments: "
                          "segchat \"your question\"")
     if config.api_key is None:
-        config = _ask_key(config, path, tty if tty is not None else open_tty())
+        config = _ask_key(config, path, tty or open_tty())
     store = _store()
     chat = _chat(config, store, args, system)
     if prompt:
@@ -263,6 +263,3 @@ def _clean(text: str) -> str:
 
 def _stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-__all__ = ["main", "EXIT_USAGE"]

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import email.utils
-import json
 import random
-import re
 import threading
 import time
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
-from segchat import __version__
+from segchat import __version__, wire
 from segchat.errors import (
     AmbiguousError,
     APIError,
@@ -26,6 +21,7 @@ from segchat.errors import (
     RedirectError,
     RetryableError,
 )
+from segchat.wire import Balance, Reply
 
 if TYPE_CHECKING:
     import httpx
@@ -34,38 +30,14 @@ MAX_BODY = 8 * 1024 * 1024
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0
 RETRY_HINT = "it may already have been billed, so it was not resent; /retry sends it again"
-
-
-@dataclass
-class Reply:
-    """A chat completion as segchat needs it."""
-
-    content: str
-    finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    credits: Decimal | None = None
-    credits_raw: str | None = None
-    elapsed: float = 0.0
-    incomplete: str | None = None
-    model: str | None = None
-
-
-@dataclass
-class Balance:
-    credits: Decimal | None
-    free: Decimal | None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_credits(raw: str | None) -> Decimal | None:
-    """The x-remaining-credits value as a Decimal, or None when absent or unparsable."""
-    if raw is None:
-        return None
-    try:
-        value = Decimal(raw.strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() else None
+# Statuses that are the caller's to fix: the error type and what to tell the user.
+STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
+    401: (AuthError, "the API key was rejected (401: {detail}); it came from {source}. "
+                     "Fix it there, or set SEGMIND_API_KEY"),
+    404: (NotFoundError, "model '{model}' or URL {url} not found (404: {detail}); check the model slug and base_url"),
+    405: (MethodError, "{method} is not allowed at {url} (405: {detail}); check base_url"),
+    406: (CreditsError, "not enough credits (406: {detail})"),
+}
 
 
 class ChatClient:
@@ -122,13 +94,8 @@ class ChatClient:
 
     def balance(self, cancel: threading.Event | None = None) -> Balance:
         """GET {base_url}/get-user-credits."""
-        def read(response: httpx.Response, data: bytes) -> Balance:
-            obj = _json(response, data)
-            if not isinstance(obj, dict):
-                raise BadResponseError(f"credits answer is not a JSON object: {_excerpt(data)}", response.status_code)
-            return Balance(_dec(obj.get("credits")), _dec(obj.get("free-credits")), obj)
-
-        return self._request("GET", f"{self.base_url}/get-user-credits", None, cancel or threading.Event(), read)
+        return self._request("GET", f"{self.base_url}/get-user-credits", None, cancel or threading.Event(),
+                             lambda response, data: wire.balance(data, response.status_code))
 
     # -- one request, with the retries that are safe -------------------------------------------
 
@@ -196,90 +163,43 @@ class ChatClient:
             if response.headers.get("content-type", "").startswith("text/event-stream"):
                 return self._read_stream(response, cancel, deadline)
             return read(response, data)
-        detail = _error_detail(data)
+        detail = wire.error_detail(data)
         if 300 <= status < 400:
             where = response.headers.get("location", "?")
             raise RedirectError(f"the server redirected ({status}) to {where[:120]}; segchat does not follow "
                                 "redirects (your key would go along); check base_url", status)
-        if status == 401:
-            raise AuthError(f"the API key was rejected (401: {detail}); it came from {self.key_source}. "
-                            "Fix it there, or set SEGMIND_API_KEY", status)
-        if status == 404:
-            raise NotFoundError(f"model '{self.model}' or URL {response.request.url} not found (404: {detail}); "
-                                "check the model slug and base_url", status)
-        if status == 405:
-            raise MethodError(f"{response.request.method} is not allowed at {response.request.url} (405: {detail}); "
-                              "check base_url", status)
-        if status == 406:
-            raise CreditsError(f"not enough credits (406: {detail})", status)
+        if status in STATUS_ERRORS:
+            kind, template = STATUS_ERRORS[status]
+            request = response.request
+            raise kind(template.format(detail=detail, source=self.key_source, model=self.model, url=request.url,
+                                       method=request.method), status)
         tries = f" after {attempt + 1} attempts" if attempt else ""
         if status in RETRY_STATUSES:
             wait = response.headers.get("retry-after")
-            asked = f"; the server asks to wait {wait[:20]} s" if wait and (_retry_after(wait) or 0) > MAX_RETRY_AFTER else ""
+            too_long = wait and (wire.retry_after(wait) or 0) > MAX_RETRY_AFTER
+            asked = f"; the server asks to wait {wait[:20]} s" if too_long else ""
             raise RetryableError(f"server error {status}{tries}: {detail}{asked}", status)
         raise APIError(f"the server refused the request ({status}): {detail}", status)
 
     def _read_reply(self, response: httpx.Response, data: bytes) -> Reply:
-        obj = _json(response, data)
-        try:
-            choice = obj["choices"][0]
-            content = choice["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise BadResponseError(f"the reply has no choices[0].message.content: {_excerpt(data)}",
-                                   response.status_code) from None
-        if not isinstance(content, str):
-            raise BadResponseError(f"choices[0].message.content is {type(content).__name__}, not text",
-                                   response.status_code)
-        usage = obj.get("usage") if isinstance(obj.get("usage"), dict) else None
-        finish = choice.get("finish_reason") if isinstance(choice, dict) else None
-        return self._with_credits(Reply(content, finish if isinstance(finish, str) else None, usage,
-                                        model=obj.get("model") if isinstance(obj.get("model"), str) else None),
-                                  response)
+        return self._with_credits(wire.completion(data, response.status_code), response)
 
     def _read_stream(self, response: httpx.Response, cancel: threading.Event, deadline: float) -> Reply:
         """OpenAI-style server-sent events; Segmind does not stream yet, compatible servers do."""
-        parts: list[str] = []
-        reply = Reply("")
-        done = False
-        size = 0
-        for event, data in _sse_events(response.iter_raw()):
+        def stop(size: int) -> str | None:
             if cancel.is_set():
                 raise Cancelled()
-            size += len(data)
             if time.monotonic() > deadline or size > MAX_BODY:
-                reply.incomplete = "the stream was too slow or too large; stopped reading"
-                break
-            if data == "[DONE]":
-                done = True
-                break
-            try:
-                obj = json.loads(data)
-            except ValueError:
-                reply.incomplete = f"the stream sent invalid JSON: {_excerpt(data.encode())}"
-                break
-            if event == "error" or (isinstance(obj, dict) and "error" in obj):
-                reply.incomplete = f"the stream reported an error: {_error_detail(data.encode())}"
-                break
-            choices = obj.get("choices") if isinstance(obj, dict) else None
-            for choice in choices if isinstance(choices, list) else []:
-                delta = choice.get("delta") if isinstance(choice, dict) else None
-                if isinstance(delta, dict) and isinstance(delta.get("content"), str):
-                    parts.append(delta["content"])
-                if isinstance(choice, dict) and isinstance(choice.get("finish_reason"), str):
-                    reply.finish_reason = choice["finish_reason"]
-            if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
-                reply.usage = obj["usage"]
-        reply.content = "".join(parts)
-        if not done and reply.finish_reason is None and reply.incomplete is None:
-            reply.incomplete = "the stream ended before the reply was complete"
-        if not reply.content and reply.incomplete:
-            raise BadResponseError(reply.incomplete, response.status_code)
+                return "the stream was too slow or too large; stopped reading"
+            return None
+
+        reply = wire.stream(wire.sse_events(response.iter_raw()), stop, response.status_code)
         return self._with_credits(reply, response)
 
     @staticmethod
     def _with_credits(reply: Reply, response: httpx.Response) -> Reply:
         raw = response.headers.get("x-remaining-credits")
-        reply.credits = parse_credits(raw)
+        reply.credits = wire.parse_credits(raw)
         reply.credits_raw = raw if raw is not None and reply.credits is None else None
         return reply
 
@@ -287,7 +207,7 @@ class ChatClient:
 
     def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
         """Seconds before the next try, or None when the server asks for longer than we wait."""
-        asked = _retry_after(response.headers.get("retry-after"))
+        asked = wire.retry_after(response.headers.get("retry-after"))
         if asked is None:
             return self._backoff(attempt)
         return asked if asked <= MAX_RETRY_AFTER else None
@@ -302,85 +222,6 @@ class ChatClient:
             self._sleep(seconds)
         elif cancel.wait(seconds):
             raise Cancelled()
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (a number or an HTTP date); None if absent or unusable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return seconds if 0 < seconds < float("inf") else None
-
-
-def _sse_events(chunks: Iterator[bytes]) -> Iterator[tuple[str, str]]:
-    # Split bytes on \n before decoding: str.splitlines would also split on U+2028 inside JSON.
-    buffer, event, data = b"", "message", []
-    for chunk in chunks:
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for raw in lines:
-            line = raw.rstrip(b"\r").decode("utf-8", "replace")
-            if not line:
-                if data:
-                    yield event, "\n".join(data)
-                event, data = "message", []
-            elif line.startswith(":"):
-                continue
-            else:
-                name, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if name == "data":
-                    data.append(value)
-                elif name == "event":
-                    event = value
-    if data:
-        yield event, "\n".join(data)
-
-
-def _json(response: httpx.Response, data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        kind = "an HTML page" if data.lstrip()[:1] == b"<" else "invalid JSON"
-        raise BadResponseError(f"the server answered {kind} (status {response.status_code}): {_excerpt(data)}",
-                               response.status_code) from None
-
-
-def _error_detail(data: bytes) -> str:
-    """The server's own words: {"error": str | {message}} or a short excerpt of the body."""
-    try:
-        obj = json.loads(data)
-    except ValueError:
-        return _excerpt(data)
-    if isinstance(obj, dict):
-        error = obj.get("error", obj.get("message", obj.get("detail")))
-        if isinstance(error, dict):
-            error = error.get("message", error)
-        if error is not None:
-            return _excerpt(str(error).encode())
-    return _excerpt(data)
-
-
-def _excerpt(data: bytes, limit: int = 200) -> str:
-    text = data.decode("utf-8", "replace")
-    if text.lstrip().startswith("<"):
-        text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
-        text = re.sub(r"<[^>]*>", " ", text)
-    text = " ".join(text.split())
-    if not text:
-        return "(empty body)"
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _dec(value: Any) -> Decimal | None:
-    return parse_credits(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
 
 
 def _reason(exc: Exception) -> str:

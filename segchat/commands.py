@@ -12,8 +12,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from segchat import sessions
-from segchat.errors import StoreError, UsageError
+from segchat import session_commands as sc
+from segchat.errors import UsageError
 from segchat.chat import fmt_credits
 
 if TYPE_CHECKING:
@@ -199,21 +199,6 @@ def cmd_set(repl: Repl, arg: str) -> None:
     repl.renderer.notice(f"{key} = {number}")
 
 
-def cmd_history(repl: Repl, arg: str) -> None:
-    conversation = repl.chat.conversation
-    if not conversation.messages and not conversation.system:
-        repl.renderer.notice("the conversation is empty")
-        return
-    repl.renderer.page(sessions.export_markdown(repl.chat.store.get(repl.chat.session.id), conversation))
-
-
-def cmd_save(repl: Repl, arg: str) -> None:
-    if not arg:
-        raise UsageError("usage: /save PATH")
-    info = repl.chat.store.get(repl.chat.session.id)
-    _write(repl, Path(arg).expanduser(), sessions.export_markdown(info, repl.chat.conversation))
-
-
 def cmd_budget(repl: Repl, arg: str) -> None:
     chat = repl.chat
     if not arg:
@@ -235,8 +220,7 @@ def cmd_budget(repl: Repl, arg: str) -> None:
 
 
 def cmd_credits(repl: Repl, arg: str) -> None:
-    balance = repl.run_request(lambda cancel: repl.chat.client.balance(cancel))
-    repl.chat.ledger.observe(balance.credits)
+    balance = repl.chat.refresh_balance(repl.run_request)
     repl.renderer.plain(f"credits: {fmt_credits(balance.credits)}   free-credits: {fmt_credits(balance.free)}")
 
 
@@ -257,63 +241,9 @@ def cmd_trim(repl: Repl, arg: str) -> None:
     repl.renderer.notice(f"dropped {len(pairs)} exchange(s); the system prompt stays")
 
 
-# -- sessions ----------------------------------------------------------------------------------
-
-def cmd_sessions(repl: Repl, arg: str) -> None:
-    sessions.list_sessions(repl.chat.store, repl.renderer)
-
-
-def cmd_resume(repl: Repl, arg: str) -> None:
-    if not arg:
-        raise UsageError("usage: /resume NAME")
-    repl.resume(repl.chat.store.find(arg))
-
-
-def cmd_rename(repl: Repl, arg: str) -> None:
-    if not arg:
-        raise UsageError("usage: /rename NEW-NAME")
-    repl.chat.session = repl.chat.store.rename(str(repl.chat.session.id), arg)
-    repl.renderer.notice(f"session renamed to '{arg}'")
-
-
-def cmd_export(repl: Repl, arg: str) -> None:
-    chat = repl.chat
-    path = Path(arg).expanduser() if arg else Path(f"{chat.session.name}.md")
-    fmt = "json" if path.suffix == ".json" else "md"
-    _write(repl, path, sessions.export_session(chat.store, str(chat.session.id), fmt))
-
-
-def cmd_delete(repl: Repl, arg: str) -> None:
-    if not arg:
-        raise UsageError("usage: /delete NAME")
-    info = repl.chat.store.find(arg)
-    if info.id == repl.chat.session.id:
-        raise UsageError("cannot delete the session in use; /clear or /resume another first")
-    repl.chat.store.delete(str(info.id))
-    repl.renderer.notice(f"deleted session '{info.name}' ({info.count} messages)")
-
-
-def cmd_search(repl: Repl, arg: str) -> None:
-    if not arg:
-        raise UsageError("usage: /search TEXT")
-    sessions.search_sessions(repl.chat.store, arg, repl.renderer)
-
-
-def _write(repl: Repl, path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror}") from None
-    repl.renderer.notice(f"wrote {path}")
-
-
 def _preview(text: str, limit: int = 50) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[:limit] + "…"
-
-
-def _session_names(repl: Repl) -> list[str]:
-    return repl.chat.store.names()
 
 
 def build_registry() -> Registry:
@@ -330,17 +260,17 @@ def build_registry() -> Registry:
                 complete=lambda repl: MODEL_SLUGS),
         Command("set", "[KEY VALUE]", "Show or change temperature, top_p, max_tokens.", cmd_set,
                 complete=lambda repl: list(SETTINGS)),
-        Command("history", "", "Show the conversation so far.", cmd_history),
-        Command("save", "PATH", "Write the conversation to a Markdown file.", cmd_save),
+        Command("history", "", "Show the conversation so far.", sc.cmd_history),
+        Command("save", "PATH", "Write the conversation to a Markdown file.", sc.cmd_save),
         Command("budget", "[N|none]", "Show or set the most credits this session may spend.", cmd_budget),
         Command("credits", "", "Ask the server for the account's credits.", cmd_credits),
         Command("trim", "N", "Drop the N oldest exchanges (the system prompt stays).", cmd_trim),
-        Command("sessions", "", "List saved sessions, newest first.", cmd_sessions),
-        Command("resume", "NAME", "Continue a saved session.", cmd_resume, complete=_session_names),
-        Command("rename", "NAME", "Rename this session.", cmd_rename),
-        Command("export", "[PATH]", "Write this session to PATH (.md or .json).", cmd_export),
-        Command("delete", "NAME", "Delete a saved session.", cmd_delete, complete=_session_names),
-        Command("search", "TEXT", "Find messages in all sessions.", cmd_search),
+        Command("sessions", "", "List saved sessions, newest first.", sc.cmd_sessions),
+        Command("resume", "NAME", "Continue a saved session.", sc.cmd_resume, complete=sc.session_names),
+        Command("rename", "NAME", "Rename this session.", sc.cmd_rename),
+        Command("export", "[PATH]", "Write this session to PATH (.md or .json).", sc.cmd_export),
+        Command("delete", "NAME", "Delete a saved session.", sc.cmd_delete, complete=sc.session_names),
+        Command("search", "TEXT", "Find messages in all sessions.", sc.cmd_search),
         Command("quit", "", "Leave segchat.", cmd_quit, aliases=("exit",)),
     ])
 

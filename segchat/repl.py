@@ -14,7 +14,7 @@ from prompt_toolkit.styles import Style
 from segchat.chat import Chat, Turn, fmt_credits
 from segchat.commands import Registry, build_registry
 from segchat.completer import SlashCompleter
-from segchat.errors import APIError, Cancelled, CreditsError, SegchatError
+from segchat.errors import AmbiguousError, APIError, BudgetError, Cancelled, CreditsError, SegchatError
 from segchat.keys import build_key_bindings
 from segchat.render import Renderer
 from segchat.store import SessionInfo
@@ -57,14 +57,14 @@ class Repl:
         self.show_context()
         first = True
         while not self.done:
+            default, self._next_input = self._next_input, ""
             try:
-                text = self.session.prompt(default=self._next_input,
-                                           pre_run=on_ready if first else None)
+                text = self.session.prompt(default=default, pre_run=on_ready if first else None)
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
                 break
-            first, self._next_input = False, ""
+            first = False
             self.handle(text)
         return 0
 
@@ -101,8 +101,14 @@ class Repl:
             if self._next_input:
                 self.chat.forget_pending()
             return
+        except BudgetError as exc:
+            self.renderer.error(str(exc))
+            self._next_input = text or ""  # refused, not lost: it goes back in the input box
+            return
         except APIError as exc:
             self.renderer.error(str(exc))
+            if self.chat.conversation.pending is not None and not isinstance(exc, AmbiguousError):
+                self.renderer.notice("the message was not answered; /retry sends it again")
             return
         self.renderer.reply(turn.reply.content)
         self.renderer.notice(_cost_line(turn))

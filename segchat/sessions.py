@@ -9,7 +9,7 @@ from typing import Any
 
 from segchat.conversation import Conversation
 from segchat.errors import StoreError
-from segchat.render import Renderer
+from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store
 from segchat.chat import fmt_spent
 
@@ -63,7 +63,8 @@ def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
         lines += [f"## {'You' if message.role == 'user' else 'Model'}", "", message.content, ""]
     if conversation.pending:
         lines += ["## You (not sent)", "", conversation.pending, ""]
-    return "\n".join(lines)
+    # Markdown goes to terminals and to files that get cat'ed: stored text is made inert here too.
+    return sanitize("\n".join(lines))
 
 
 def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:

@@ -156,3 +156,16 @@ def test_new_session_keeps_system_and_old_session(make_chat, store):
     chat.new_session()
     assert chat.conversation.system == "keep me" and chat.conversation.messages == []
     assert len(store.load(old).messages) == 2
+
+
+def test_a_slow_balance_fetch_never_overwrites_a_newer_balance(make_chat, fake):
+    chat = make_chat()
+    chat.refresh_balance()
+
+    def slow_fetch(call):
+        balance = call(None)
+        chat.send("meanwhile")  # a turn finishes while the fetch was in flight
+        return balance
+
+    chat.refresh_balance(slow_fetch)
+    assert chat.ledger.balance == Decimal("9.9875")  # from the turn, not the older fetch

@@ -121,9 +121,10 @@ def test_undo_model_set_budget_credits(make_chat, fake):
     assert chat.max_credits is not None and str(chat.max_credits) == "0.5"
 
 
-def test_budget_refusal_in_repl(make_chat, fake):
-    out = run(make_chat(), "/budget 0" + ENTER, "hello" + ENTER)
-    assert "reaching its budget of 0" in out and sent(fake) == []
+def test_budget_refusal_in_repl_keeps_the_text(make_chat, fake):
+    # The refused text comes back in the input box: a bare Enter submits it again.
+    out = run(make_chat(), "/budget 0" + ENTER, "hello" + ENTER, ENTER, CTRL_C)
+    assert out.count("reaching its budget of 0") == 2 and sent(fake) == []
 
 
 def test_trim_history_save_copy(make_chat, fake, tmp_path):
@@ -239,7 +240,7 @@ def test_history_file_is_private(make_chat, tmp_path):
 
 
 def test_a_failing_command_does_not_end_the_repl(make_chat, fake, monkeypatch):
-    from segchat import commands
-    monkeypatch.setattr(commands.sessions, "list_sessions", lambda *a: 1 / 0)
+    from segchat import session_commands
+    monkeypatch.setattr(session_commands.sessions, "list_sessions", lambda *a: 1 / 0)
     out = run(make_chat(), "/sessions" + ENTER, "still here" + ENTER)
     assert "internal error: ZeroDivisionError" in out and "echo: still here" in out

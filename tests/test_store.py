@@ -204,3 +204,10 @@ def test_saving_a_turn_does_the_same_work_at_any_length(store):
 
     assert traced_append(10) == traced_append(2000)
     assert not any("SELECT role" in s for s in traced_append(4))
+
+
+def test_markdown_export_is_inert(store):
+    info = store.create("hostile")
+    store.add_exchange(info.id, [Message("user", "x"), Message("assistant", "a\x1b]52;c;eA==\x07b")])
+    text = sessions.export_session(store, "hostile", "md")
+    assert "\x1b" not in text and "a^[]52;c;eA==^Gb" in text

@@ -1,0 +1,61 @@
+"""Parsing what the server sends, without any HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from email.utils import formatdate
+
+import pytest
+
+from segchat import wire
+from segchat.errors import BadResponseError
+
+
+@pytest.mark.parametrize("raw, value", [
+    ("9.9875", Decimal("9.9875")), (" 0.00042 ", Decimal("0.00042")), ("abc", None), ("", None), (None, None),
+    ("NaN", None), ("Infinity", None), (3, Decimal(3)), (True, None), (0.1, Decimal("0.1"))])
+def test_parse_credits(raw, value):
+    assert wire.parse_credits(raw) == value
+
+
+def test_retry_after_forms():
+    assert wire.retry_after("2") == 2.0
+    assert wire.retry_after("-5") is None and wire.retry_after("soon") is None and wire.retry_after(None) is None
+    future = wire.retry_after(formatdate(time.time() + 30, usegmt=True))
+    assert future is not None and 25 < future <= 31
+
+
+def test_error_detail_shapes():
+    assert wire.error_detail(b'{"error": "Invalid key"}') == "Invalid key"
+    assert wire.error_detail(b'{"error": {"message": "nested"}}') == "nested"
+    assert wire.error_detail(b"<html><script>x()</script><h1>Bad Gateway</h1></html>") == "Bad Gateway"
+    assert wire.error_detail(b"") == "(empty body)"
+    assert wire.error_detail(b"x" * 500).endswith("…") and len(wire.error_detail(b"x" * 500)) == 201
+
+
+def test_completion_requires_text():
+    body = {"choices": [{"message": {"content": "hi"}, "finish_reason": "length"}], "usage": {"total_tokens": 3}}
+    reply = wire.completion(json.dumps(body).encode(), 200)
+    assert (reply.content, reply.finish_reason, reply.usage) == ("hi", "length", {"total_tokens": 3})
+    for bad in ({"choices": "x"}, [], {"choices": [{"message": {"content": ["a"]}}]}):
+        with pytest.raises(BadResponseError):
+            wire.completion(json.dumps(bad).encode(), 200)
+
+
+def test_sse_events_split_on_newlines_only():
+    chunks = [b'data: {"a": "x\xe2\x80', b'\xa8y"}\r\n\r\n', b": comment\n\nevent: error\ndata: 1\ndata: 2\n\n"]
+    assert list(wire.sse_events(chunks)) == [("message", '{"a": "x\u2028y"}'), ("error", "1\n2")]
+
+
+def test_stream_stops_when_told():
+    events = [("message", json.dumps({"choices": [{"delta": {"content": "ab"}}]}))] * 3
+    each = len(events[0][1])
+    reply = wire.stream(iter(events), lambda size: "too big" if size > 2 * each else None, 200)
+    assert reply.content == "abab" and reply.incomplete == "too big"
+
+
+def test_stream_with_nothing_is_an_error():
+    with pytest.raises(BadResponseError, match="ended before"):
+        wire.stream(iter([]), lambda size: None, 200)
