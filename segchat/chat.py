@@ -138,14 +138,13 @@ class Chat:
             if value is not None:
                 meta[key] = str(value) if key == "cost" else value
         pair = [Message("user", user_text, now), Message("assistant", reply.content, now, meta)]
-        if remove:
-            self.store.remove_messages(self.session.id, remove)
         fields: dict[str, Any] = {"spent": self.ledger.spent, "unpriced": self.ledger.unpriced,
                                   "model": self.client.model}
         if self.ledger.balance is not None:
             fields["balance"] = self.ledger.balance
         pending_id = self._pending_ids[-1] if remove == 0 and self._pending_ids else None
-        self._known_last = self.store.add_exchange(self.session.id, pair, pending_id=pending_id, **fields)
+        self._known_last = self.store.add_exchange(self.session.id, pair, pending_id=pending_id,
+                                                   replace_last=remove, **fields)
         if pending_id is not None:
             self._pending_ids.pop()
         self.conversation.messages += pair

@@ -55,16 +55,16 @@ class Repl:
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Loop until /quit or Ctrl-D; one command's or turn's failure never ends it."""
         self.show_context()
-        first = True
         while not self.done:
             default, self._next_input = self._next_input, ""
             try:
-                text = self.session.prompt(default=default, pre_run=on_ready if first else None)
+                text = self.session.prompt(default=default, pre_run=on_ready)
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
                 break
-            first = False
+            finally:
+                on_ready = None  # once, when the first prompt is up
             self.handle(text)
         return 0
 

@@ -249,10 +249,15 @@ class Store:
             self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in pending_ids])
 
     def add_exchange(self, session_id: int, messages: list[Message], *, pending_id: int | None = None,
-                     **fields: Any) -> int:
-        """Append a user message and its reply in one durable transaction; returns the last id."""
+                     replace_last: int = 0, **fields: Any) -> int:
+        """Append a user message and its reply in one durable transaction; returns the last id.
+
+        replace_last drops that many newest messages in the same transaction (a regenerated reply).
+        """
         values = {k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()}
         with self._tx(self._db):
+            if replace_last:
+                self._remove(session_id, replace_last, oldest=False)
             for message in messages:
                 cur = self._db.execute(
                     "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
@@ -270,10 +275,13 @@ class Store:
 
     def remove_messages(self, session_id: int, count: int, *, oldest: bool = False) -> None:
         """Delete the newest (or oldest) count messages of a session (undo, trim)."""
-        order = "ASC" if oldest else "DESC"
         with self._tx(self._db):
-            self._db.execute(f"DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE session_id=? "
-                             f"ORDER BY id {order} LIMIT ?)", (session_id, count))
+            self._remove(session_id, count, oldest)
+
+    def _remove(self, session_id: int, count: int, oldest: bool) -> None:
+        order = "ASC" if oldest else "DESC"
+        self._db.execute(f"DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE session_id=? "
+                         f"ORDER BY id {order} LIMIT ?)", (session_id, count))
 
     def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
         """(session name, role, snippet) of messages containing every word of text."""

@@ -8,6 +8,8 @@ from typing import IO
 
 from segchat.errors import UsageError
 
+MAX_PIPED = 4 * 2**20  # far beyond a 128K-token context; stops `yes | segchat` from reading forever
+
 
 def is_tty(stream: IO | None) -> bool:
     try:
@@ -21,9 +23,12 @@ def read_piped_stdin() -> str | None:
     if sys.stdin is None or is_tty(sys.stdin):
         return None
     try:
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_PIPED + 1)
     except (OSError, ValueError):
         return None
+    if len(data) > MAX_PIPED:
+        raise UsageError(f"standard input is over {MAX_PIPED // 2**20} MiB; a system prompt that large "
+                         "would not fit the model's context")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

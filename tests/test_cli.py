@@ -147,3 +147,8 @@ def test_debug_shows_a_traceback_without_the_key(cli_env, fake, tmp_path):
     assert plain.returncode == 1 and b"Traceback" not in plain.stderr and b"--debug" in plain.stderr
     debug = segchat("--debug", "q", env=cli_env)
     assert b"Traceback" in debug.stderr and KEY.encode() not in debug.stderr
+
+
+def test_endless_stdin_is_refused(cli_env, fake):
+    result = segchat("q", env=cli_env, stdin=b"y\n" * (3 * 2**20))
+    assert result.returncode == 2 and b"over 4 MiB" in result.stderr and fake.requests == []
