@@ -89,6 +89,7 @@ class Chat:
         self.max_credits = config.max_credits
         self._known_last = store.last_message_id(session.id)
         self._pending_ids = [pid for pid, _ in store.pending(session.id)]
+        self._tokens: tuple[Any, int] = (None, 0)
 
     @property
     def model(self) -> str:
@@ -197,12 +198,19 @@ class Chat:
     # -- state the UI shows and changes -------------------------------------------------------
 
     def context_tokens(self) -> int:
-        """The server's own count after the last reply when it gave one, else an estimate."""
-        last = self.conversation.messages[-1] if self.conversation.messages else None
+        """The server's own count after the last reply when it gave one, else an estimate.
+
+        The toolbar asks on every keypress, so the estimate is cached until the conversation changes.
+        """
+        c = self.conversation
+        last = c.messages[-1] if c.messages else None
         usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
-        if isinstance(usage, dict) and isinstance(usage.get("total_tokens"), int) and self.conversation.pending is None:
+        if isinstance(usage, dict) and isinstance(usage.get("total_tokens"), int) and c.pending is None:
             return usage["total_tokens"]
-        return self.conversation.estimate_tokens()
+        key = (id(c), len(c.messages), id(last), c.system, c.pending)
+        if self._tokens[0] != key:
+            self._tokens = (key, c.estimate_tokens())
+        return self._tokens[1]
 
     def undo(self) -> list[Message]:
         """Remove the last exchange, here and in the store."""

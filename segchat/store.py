@@ -150,7 +150,7 @@ class Store:
         return self.get(cur.lastrowid)
 
     def _fresh_name(self) -> str:
-        base = time.strftime("%Y-%m-%d-%H%M%S")
+        base = time.strftime("%Y%m%d-%H%M")
         name, n = base, 1
         while self._db.execute("SELECT 1 FROM sessions WHERE name=?", (name,)).fetchone():
             n += 1

@@ -8,6 +8,7 @@ from segchat.chat import Chat, fmt_credits, fmt_spent
 from segchat.render import sanitize
 
 Fragments = list[tuple[str, str]]
+SEP = ("class:bottom-toolbar.sep", " │ ")
 
 
 def fmt_tokens(count: int) -> str:
@@ -17,23 +18,43 @@ def fmt_tokens(count: int) -> str:
     return f"{count / 1024:.1f}".removesuffix(".0") + "K"
 
 
-def make_toolbar(chat: Chat) -> Callable[[], Fragments]:
-    """A closure prompt_toolkit calls on every redraw; it only reads state."""
+def _columns() -> int:
+    from prompt_toolkit.application import get_app
+
+    try:
+        return get_app().output.get_size().columns
+    except Exception:  # no terminal to ask: assume room enough
+        return 200
+
+
+def make_toolbar(chat: Chat, columns: Callable[[], int] = _columns) -> Callable[[], Fragments]:
+    """A closure prompt_toolkit calls on every redraw; it only reads state.
+
+    When the labelled form does not fit the terminal, the labels go and the figures stay.
+    """
 
     def toolbar() -> Fragments:
         ledger, config = chat.ledger, chat.config
         low = ledger.balance is not None and ledger.balance < config.low_credit_warning
         tokens = chat.context_tokens()
         share = tokens / config.context_window
-        budget = f" / {fmt_credits(chat.max_credits)}" if chat.max_credits is not None else ""
-        sep = ("class:bottom-toolbar.sep", " │ ")
-        return [
-            ("class:bottom-toolbar.model", f" {sanitize(chat.model)}"), sep,
-            ("class:bottom-toolbar.low" if low else "class:bottom-toolbar", f"credits {fmt_credits(ledger.balance)}"),
-            sep, ("class:bottom-toolbar", f"spent {fmt_spent(ledger.spent, ledger.unpriced)}{budget}"), sep,
-            ("class:bottom-toolbar", f"session {sanitize(chat.session.name)}"), sep,
-            ("class:bottom-toolbar.low" if share >= config.context_warning else "class:bottom-toolbar",
-             f"ctx {fmt_tokens(tokens)}/{fmt_tokens(config.context_window)} ({share:.0%}) "),
+        budget = f"/{fmt_credits(chat.max_credits)}" if chat.max_credits is not None else ""
+        plain, warn = "class:bottom-toolbar", "class:bottom-toolbar.low"
+        fields = [
+            ("class:bottom-toolbar.model", "", sanitize(chat.model)),
+            (warn if low else plain, "credits ", fmt_credits(ledger.balance)),
+            (plain, "spent ", fmt_spent(ledger.spent, ledger.unpriced) + budget),
+            (plain, "session ", sanitize(chat.session.name)),
+            (warn if share >= config.context_warning else plain, "ctx ",
+             f"{fmt_tokens(tokens)}/{fmt_tokens(config.context_window)} {share:.0%}"),
         ]
+        labelled = sum(len(label) + len(value) + 3 for _, label, value in fields)
+        keep_labels = labelled <= columns()
+        out: Fragments = [("class:bottom-toolbar", " ")]
+        for index, (style, label, value) in enumerate(fields):
+            if index:
+                out.append(SEP)
+            out.append((style, (label if keep_labels else "") + value))
+        return out
 
     return toolbar

@@ -217,18 +217,20 @@ def test_toolbar_shows_model_credits_spend_session_context(make_chat, fake):
     chat = make_chat()
     chat.refresh_balance()
     chat.send("hello")
-    text = "".join(part for _, part in make_toolbar(chat)())
+    text = "".join(part for _, part in make_toolbar(chat, lambda: 200)())
     for needle in ("llama-v3p1-8b-instruct", "credits 9.9875", "spent 0.0125", f"session {chat.session.name}",
                    "ctx ", "/128K"):
         assert needle in text, needle
+    narrow = "".join(part for _, part in make_toolbar(chat, lambda: 80)())
+    assert len(narrow) <= 80 and "9.9875" in narrow and "credits" not in narrow and chat.session.name in narrow
 
 
 def test_toolbar_unknown_credits_and_low_style(make_chat):
     chat = make_chat()
-    parts = make_toolbar(chat)()
+    parts = make_toolbar(chat, lambda: 200)()
     assert any("credits —" in text for _, text in parts)
     chat.ledger.balance = chat.config.low_credit_warning / 2
-    assert any(style.endswith(".low") and "credits" in text for style, text in make_toolbar(chat)())
+    assert any(style.endswith(".low") and "credits" in text for style, text in make_toolbar(chat, lambda: 200)())
 
 
 def test_history_file_is_private(make_chat, tmp_path):
