@@ -84,7 +84,10 @@ class Store:
             os.chmod(path.parent, 0o700)
         try:
             self._db = self._open()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:
+            # Locked, unreadable, no room: the data may be fine, so it stays where it is.
+            raise StoreError(f"cannot open the session store {path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
             aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):

@@ -44,6 +44,7 @@ def test_chat_with_toolbar_markdown_and_exit(term, fake):
     t.type("and more" + ENTER)
     t.wait_for("echo: and more")
     t.wait_for("spent 0.025")
+    assert "credits 9.975" in t.bottom_line()
     t.type(CTRL_D)
     assert t.wait_exit() == 0
     assert [len(r.body["messages"]) for r in fake.chat_requests()] == [1, 3]
@@ -202,3 +203,11 @@ def test_python_dash_m_runs_the_same_program(cli_env, fake):
     result = subprocess.run([sys.executable, "-m", "segchat", "hi"], env=cli_env, capture_output=True,
                             start_new_session=True)
     assert result.returncode == 0 and result.stdout == b"echo: hi\n"
+
+
+def test_one_shot_on_a_terminal_is_rendered(term, fake):
+    fake.script({"content": "Some **bold** words\n\n- item one"})
+    t = term("a question")
+    screen = t.wait_for("item one")
+    assert "Some bold words" in screen and "**" not in screen
+    assert t.wait_exit() == 0

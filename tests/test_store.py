@@ -211,3 +211,20 @@ def test_markdown_export_is_inert(store):
     store.add_exchange(info.id, [Message("user", "x"), Message("assistant", "a\x1b]52;c;eA==\x07b")])
     text = sessions.export_session(store, "hostile", "md")
     assert "\x1b" not in text and "a^[]52;c;eA==^Gb" in text
+
+
+def test_a_locked_store_is_reported_not_moved(tmp_path, monkeypatch):
+    path = tmp_path / "sessions.db"
+    Store(path).close()
+    holder = sqlite3.connect(path)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, **{**k, "timeout": 0.2}))
+    try:
+        with pytest.raises(StoreError, match="cannot open the session store"):
+            Store(path)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
