@@ -108,31 +108,30 @@ class ChatClient:
             if cancel.is_set():
                 raise Cancelled()
             try:
-                status, delay, result = self._attempt(method, url, body, cancel, read, deadline, attempt)
+                delay, result = self._attempt(method, url, body, cancel, read, deadline, attempt)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server, so trying again cannot bill twice.
                 if attempt >= self.retries:
                     raise RetryableError(f"cannot connect to {urlsplit(url).netloc}: {_reason(exc)} "
                                          f"(tried {attempt + 1} times)") from None
-                status, delay, result = None, self._backoff(attempt), None
+                delay, result = self._backoff(attempt), None
             if delay is None:
                 return result
             self._wait(delay, cancel)
             attempt += 1
 
     def _attempt(self, method, url, body, cancel, read, deadline, attempt):
+        """One try: (seconds to wait before the next, None) or (None, the result)."""
         import httpx
 
         try:
             with self._http.stream(method, url, json=body) as response:
-                status = response.status_code
-                if status in RETRY_STATUSES and attempt < self.retries:
+                if response.status_code in RETRY_STATUSES and attempt < self.retries:
                     delay = self._retry_delay(response, attempt)
                     if delay is not None:
-                        return status, delay, None
-                data = b"" if response.headers.get("content-type", "").startswith("text/event-stream") \
-                    else self._body(response, cancel, deadline)
-                return status, None, self._dispatch(response, data, read, cancel, deadline, attempt)
+                        return delay, None
+                data = b"" if _is_stream(response) else self._body(response, cancel, deadline)
+                return None, self._dispatch(response, data, read, cancel, deadline, attempt)
         except (httpx.ReadTimeout, httpx.WriteTimeout):
             raise AmbiguousError(f"no reply within {self.timeout:g} s; {RETRY_HINT}") from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -145,7 +144,7 @@ class ChatClient:
 
     def _body(self, response: httpx.Response, cancel: threading.Event, deadline: float) -> bytes:
         chunks, size = [], 0
-        for chunk in response.iter_raw():
+        for chunk in response.iter_bytes():  # decoded (gzip): the cap applies to what we hold
             if cancel.is_set():
                 raise Cancelled()
             if time.monotonic() > deadline:
@@ -160,7 +159,7 @@ class ChatClient:
     def _dispatch(self, response, data, read, cancel, deadline, attempt):
         status = response.status_code
         if 200 <= status < 300:
-            if response.headers.get("content-type", "").startswith("text/event-stream"):
+            if _is_stream(response):
                 return self._read_stream(response, cancel, deadline)
             return read(response, data)
         detail = wire.error_detail(data)
@@ -193,7 +192,7 @@ class ChatClient:
                 return "the stream was too slow or too large; stopped reading"
             return None
 
-        reply = wire.stream(wire.sse_events(response.iter_raw()), stop, response.status_code)
+        reply = wire.stream(wire.sse_events(response.iter_bytes()), stop, response.status_code)
         return self._with_credits(reply, response)
 
     @staticmethod
@@ -222,6 +221,10 @@ class ChatClient:
             self._sleep(seconds)
         elif cancel.wait(seconds):
             raise Cancelled()
+
+
+def _is_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
 
 
 def _reason(exc: Exception) -> str:

@@ -214,3 +214,12 @@ def test_cancel_before_send():
                    transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})))
     with pytest.raises(Cancelled):
         c.complete(MESSAGES, cancel=cancel)
+
+
+def test_compressed_bodies_are_decoded():
+    import gzip
+    body = gzip.compress(json.dumps({"choices": [{"message": {"content": "zipped"}}]}).encode())
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, headers={"content-encoding": "gzip", "x-remaining-credits": "1.5"}, content=iter([body])))
+    reply = ChatClient("https://api.example/v1", "m", KEY, transport=transport).complete(MESSAGES)
+    assert reply.content == "zipped" and reply.credits == Decimal("1.5")
