@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from segchat.conversation import Conversation
+from segchat.wire import parse_credits as parse_decimal
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store
@@ -76,13 +77,26 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path} is not a segchat JSON export: expected an object")
-    wanted = name or data.get("name")
-    if isinstance(wanted, str) and wanted in store.names():
-        wanted = f"{wanted}-imported-{time.strftime('%Y%m%d%H%M%S')}"
     try:
-        return store.import_conversation(wanted if isinstance(wanted, str) else None, data)
+        conversation = Conversation.from_dict(data)
     except ValueError as exc:
         raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
+    wanted = name or data.get("name")
+    wanted = wanted if isinstance(wanted, str) else None
+    if wanted is not None and wanted in store.names():
+        wanted = f"{wanted}-imported-{time.strftime('%Y%m%d%H%M%S')}"
+    model, title, spent = (str(data.get(k) or "") for k in ("model", "title", "spent"))
+    info = store.create(wanted, model=model, system=conversation.system)
+    fields = {"title": title[:200]} if title else {}
+    if spent and parse_decimal(spent) is not None:
+        fields["spent"] = parse_decimal(spent)
+    if conversation.messages:
+        store.add_exchange(info.id, conversation.messages, **fields)
+    elif fields:
+        store.update(info.id, **fields)
+    if conversation.pending:
+        store.add_pending(info.id, conversation.pending)
+    return store.get(info.id)
 
 
 def search_sessions(store: Store, text: str, renderer: Renderer) -> None:

@@ -269,7 +269,7 @@ class Store:
             if pending_id is not None:
                 self._db.execute("DELETE FROM pending WHERE id=?", (pending_id,))
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
-            if title_row and not title_row[0] and messages:
+            if "title" not in values and title_row and not title_row[0] and messages:
                 values["title"] = make_title(messages[0].content)
             sets = "".join(f", {k}=?" for k in values)
             self._db.execute(f"UPDATE sessions SET updated=?{sets} WHERE id=?",
@@ -297,15 +297,6 @@ class Store:
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
             "WHERE messages_fts MATCH ? ORDER BY m.id DESC LIMIT ?", (query, limit))
         return list(rows)
-
-    def import_conversation(self, name: str | None, data: dict[str, Any], model: str = "") -> SessionInfo:
-        conversation = Conversation.from_dict(data)
-        info = self.create(name, model=data.get("model") or model, system=conversation.system)
-        if conversation.messages:
-            self.add_exchange(info.id, conversation.messages)
-        if data.get("title"):
-            self.update(info.id, title=str(data["title"])[:200])
-        return self.get(info.id)
 
 
 _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "

@@ -147,7 +147,9 @@ def test_damaged_message_names_the_session(store):
 
 def test_json_export_import_round_trip(store, tmp_path):
     info = store.create("orig", model="m", system="be kind \x1b")
-    store.add_exchange(info.id, pair(1) + pair(2))
+    store.add_exchange(info.id, pair(1) + pair(2), spent="0.0125")
+    store.update(info.id, title="custom title")
+    store.add_pending(info.id, "not yet sent")
     exported = sessions.export_session(store, "orig", "json")
     assert "\x1b" not in exported  # escaped in the file, harmless to cat
     path = tmp_path / "e.json"
@@ -156,7 +158,7 @@ def test_json_export_import_round_trip(store, tmp_path):
     assert imported.name.startswith("orig-imported-")
     again = json.loads(sessions.export_session(store, imported.name, "json"))
     first = json.loads(exported)
-    for key in ("system", "messages", "pending", "model", "title", "version"):
+    for key in ("system", "messages", "pending", "model", "title", "version", "spent"):
         assert again[key] == first[key], key
 
 
