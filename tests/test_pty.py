@@ -76,26 +76,17 @@ def test_ctrl_c_cancels_a_request_within_a_second(term, fake):
     assert fake.chat_requests()[-1].body["messages"] == [{"role": "user", "content": "a slow question"}]
 
 
-def test_piped_system_prompt_then_chat_on_the_terminal(term, fake, tmp_path):
+@pytest.mark.parametrize("how", ["cat {file} | {segchat}", "{segchat} < {file}"])
+def test_piped_system_prompt_then_chat_on_the_terminal(term, fake, tmp_path, how):
     prompt = tmp_path / "pirate.txt"
-    prompt.write_text("You are a pirate.")
-    t = term(shell=f"cat {prompt} | {segchat_command()}")
+    prompt.write_text("You are a pirate.\n")
+    t = term(shell=how.format(file=prompt, segchat=segchat_command()))
     t.wait_for("You are a pirate.")
     t.type("hello" + ENTER)
     t.wait_for("echo: hello")
     t.type(CTRL_D)
     assert t.wait_exit() == 0
     assert fake.chat_requests()[0].body["messages"][0] == {"role": "system", "content": "You are a pirate."}
-
-
-def test_redirected_stdin_system_prompt(term, fake, tmp_path):
-    prompt = tmp_path / "sys.txt"
-    prompt.write_text("Answer in French.")
-    t = term(shell=f"{segchat_command()} < {prompt}")
-    t.wait_for("Answer in French.")
-    t.type("bonjour" + ENTER)
-    t.wait_for("echo: bonjour")
-    assert fake.chat_requests()[0].body["messages"][0]["content"] == "Answer in French."
 
 
 def test_key_is_asked_once_hidden_and_saved_private(term, fake, cli_env, isolated_home):
