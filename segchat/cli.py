@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
-from typing import Any
 
 from segchat import __version__
 from segchat.errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ConfigError, SegchatError,
                             SessionNotFound, UsageError, redact)
+
+# Only what `segchat --version` needs is imported up here; the rest loads on demand (start-up time).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+
+    from segchat.chat import Chat
+    from segchat.config import Config
+    from segchat.store import Store
+    from segchat.terminal import Tty
 
 EPILOG = """\
 exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
@@ -23,6 +31,8 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(prog="segchat", description="Chat with Llama 3.1 8B Instruct on Segmind.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("prompt", nargs="*", metavar="PROMPT", help="ask this once, print the reply and exit")
@@ -55,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:
+        # Answered before argparse and its parser are built: scripts ask this often, and it should cost nothing.
+        print(f"segchat {__version__}")
+        return EXIT_OK
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -107,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     return _repl(chat, tty)
 
 
-def _terminal() -> Any:
+def _terminal() -> Tty | None:
     from segchat.terminal import is_tty, open_tty, stdio_tty
 
     return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
@@ -122,6 +137,8 @@ def _system_prompt(args: argparse.Namespace) -> str | None:
     if len(given) > 1:
         raise UsageError(f"the system prompt is given twice ({' and '.join(given)}); use one")
     if args.system_file:
+        from pathlib import Path
+
         try:
             return Path(args.system_file).expanduser().read_bytes().decode("utf-8-sig").strip() or None
         except OSError as exc:
@@ -131,7 +148,7 @@ def _system_prompt(args: argparse.Namespace) -> str | None:
     return args.system or (piped.strip() if piped and piped.strip() else None)
 
 
-def _ask_key(config: Any, path: Path, tty: Any) -> Any:
+def _ask_key(config: Config, path: Path, tty: Tty | None) -> Config:
     from segchat import config as cfg
     from segchat.terminal import ask_api_key
 
@@ -145,12 +162,14 @@ def _ask_key(config: Any, path: Path, tty: Any) -> Any:
 
 
 def _data_dirs() -> tuple[Path, Path]:
+    from pathlib import Path
+
     import platformdirs
 
     return Path(platformdirs.user_data_dir("segchat")), Path(platformdirs.user_state_dir("segchat"))
 
 
-def _store() -> Any:
+def _store() -> Store:
     from segchat.store import Store
 
     store = Store(_data_dirs()[0] / "sessions.db")
@@ -159,7 +178,7 @@ def _store() -> Any:
     return store
 
 
-def _manage(args: argparse.Namespace, config: Any) -> bool:
+def _manage(args: argparse.Namespace, config: Config) -> bool:
     """The session management flags; True when one ran."""
     wanted = [args.list, args.show, args.export, args.import_file, args.delete, args.rename, args.search]
     if not any(wanted):
@@ -177,6 +196,8 @@ def _manage(args: argparse.Namespace, config: Any) -> bool:
     elif args.export:
         sys.stdout.write(sessions.export_session(store, args.export, args.format))
     elif args.import_file:
+        from pathlib import Path
+
         info = sessions.import_session(store, Path(args.import_file), args.session)
         out.notice(f"imported as session '{info.name}' ({info.count} messages)")
     elif args.delete:
@@ -190,7 +211,7 @@ def _manage(args: argparse.Namespace, config: Any) -> bool:
     return True
 
 
-def _chat(config: Any, store: Any, args: argparse.Namespace, system: str | None) -> Any:
+def _chat(config: Config, store: Store, args: argparse.Namespace, system: str | None) -> Chat:
     from segchat.chat import Chat
     from segchat.client import ChatClient
 
@@ -215,7 +236,7 @@ def _chat(config: Any, store: Any, args: argparse.Namespace, system: str | None)
     return Chat(config, client, store, info)
 
 
-def _one_shot(chat: Any, prompt: str) -> int:
+def _one_shot(chat: Chat, prompt: str) -> int:
     from segchat.render import Renderer
 
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
@@ -227,7 +248,7 @@ def _one_shot(chat: Any, prompt: str) -> int:
     return EXIT_OK
 
 
-def _repl(chat: Any, tty: Any) -> int:
+def _repl(chat: Chat, tty: Tty) -> int:
     import threading
 
     from segchat.render import Renderer

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import ipaddress
 import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -82,6 +79,8 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: dict[str, str] | 
         user = _parse(path, text)
         for key in user:
             if key not in KEYS:
+                import difflib
+
                 close = difflib.get_close_matches(key, KEYS, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{hint}")
@@ -234,6 +233,8 @@ def check_base_url(value: Any) -> str:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -255,6 +256,8 @@ def _toml_string(value: str) -> str:
 
 def atomic_write(path: Path, text: str) -> None:
     """Replace path with text in one step, mode 0600, so a crash leaves old or new, never half."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if os.name == "posix":
         os.chmod(path.parent, 0o700)

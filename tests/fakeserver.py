@@ -40,7 +40,7 @@ class FakeSegmind:
         self._lock = threading.Lock()
         self._release = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -65,6 +65,11 @@ class FakeSegmind:
     def _next(self) -> dict[str, Any]:
         with self._lock:
             return self.actions.pop(0) if self.actions else {}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that vanish mid-request (killed on purpose in tests) are not news
 
 
 class _Handler(BaseHTTPRequestHandler):
