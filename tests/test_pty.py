@@ -146,9 +146,10 @@ def test_resume_after_closing_the_terminal(term, fake, cli_env):
     t.child.kill(1)  # SIGHUP: the terminal window closed
     t.wait_exit()
     t2 = term("-r")
-    screen = t2.wait_for("session 'paris'")
-    assert "showing the last 3 exchanges" in screen
-    assert "question 4" in screen and "question 1" not in screen
+    t2.wait_for("echo: question 4")
+    screen = t2.wait_for("credits")  # the prompt is up: the preview is complete
+    assert "session 'paris'" in screen and "showing the last 3 exchanges" in screen
+    assert "question 2" in screen and "question 1" not in screen
     t2.type("and then?" + ENTER)
     t2.wait_for("echo: and then?")
     sent = fake.chat_requests()[-1].body["messages"]
