@@ -6,8 +6,16 @@ import os
 import sys
 
 from segchat import __version__
-from segchat.errors import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ConfigError, SegchatError,
-                            SessionNotFound, UsageError, redact)
+from segchat.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ConfigError,
+    SegchatError,
+    SessionNotFound,
+    UsageError,
+    redact,
+)
 
 # Only what `segchat --version` needs is imported up here; the rest loads on demand (start-up time).
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from segchat import session_commands as sc
-from segchat.errors import UsageError
 from segchat.chat import fmt_credits
+from segchat.errors import UsageError
 
 if TYPE_CHECKING:
     from segchat.repl import Repl
@@ -192,7 +192,8 @@ def cmd_set(repl: Repl, arg: str) -> None:
     try:
         number = kind(value.strip())
     except ValueError:
-        raise UsageError(f"{key} takes {'a whole number' if kind is int else 'a number'}, not {value.strip()!r}") from None
+        wanted = "a whole number" if kind is int else "a number"
+        raise UsageError(f"{key} takes {wanted}, not {value.strip()!r}") from None
     if not low <= number <= high or (key == "top_p" and number == 0):
         raise UsageError(f"{key} must be between {low} and {high}")
     chat.settings[key] = number

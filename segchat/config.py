@@ -99,7 +99,8 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: dict[str, str] | 
     try:
         return _validate(values, sources, path, tuple(warnings))
     except _Invalid as bad:
-        where = f"{path}: line {_line_of(text, bad.key)}" if sources.get(bad.key, "").startswith("config file") else sources.get(bad.key, "")
+        source = sources.get(bad.key, "")
+        where = f"{path}: line {_line_of(text, bad.key)}" if source.startswith("config file") else source
         raise ConfigError(f"{where}: {bad.key}: {bad.reason}") from None
 
 
@@ -149,7 +150,9 @@ def _permission_warnings(path: Path) -> list[str]:
     return []
 
 
-def _number(values: dict, key: str, kind: type, low: float | None, high: float | None, *, open_low: bool = False) -> Any:
+def _number(values: dict, key: str, kind: type, low: float | None, high: float | None, *,
+            open_low: bool = False) -> Any:
+    """values[key] as kind within [low, high] (or (low, high] with open_low); None when unset."""
     value = values.get(key)
     if value is None:
         return None
@@ -160,11 +163,13 @@ def _number(values: dict, key: str, kind: type, low: float | None, high: float |
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError
     except (TypeError, ValueError, InvalidOperation):
-        raise _Invalid(key, f"expected {'a whole number' if kind is int else 'a number'}, got {str(value)[:40]!r}") from None
+        wanted = "a whole number" if kind is int else "a number"
+        raise _Invalid(key, f"expected {wanted}, got {str(value)[:40]!r}") from None
     if kind is Decimal and not number.is_finite():
         raise _Invalid(key, "expected a finite number")
     if (low is not None and (number < low or (open_low and number == low))) or (high is not None and number > high):
-        raise _Invalid(key, f"{number} is out of range ({'>' if open_low else '>='} {low}{f', <= {high}' if high is not None else ''})")
+        bounds = f"{'>' if open_low else '>='} {low}" + (f", <= {high}" if high is not None else "")
+        raise _Invalid(key, f"{number} is out of range ({bounds})")
     return number
 
 
@@ -226,7 +231,8 @@ def check_base_url(value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Invalid("base_url", f"{value[:80]!r} is not an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise _Invalid("base_url", f"refusing plain http:// to {parts.hostname}: the API key would travel unencrypted; use https://")
+        raise _Invalid("base_url", f"refusing plain http:// to {parts.hostname}: the API key would travel "
+                                   "unencrypted; use https://")
     return value.strip().rstrip("/")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from typing import IO, Any, Iterator, Sequence
@@ -141,7 +142,8 @@ class Renderer:
         if len(clean) > limit:
             clean = clean[:limit] + " …"
         label = {"user": "you", "assistant": "model", "system": "system"}.get(role, role)
-        if self.rich_output:
+        if self.rich_output and not os.environ.get("NO_COLOR"):
+            # Plain SGR rather than rich: resuming must not pay for importing rich before the prompt.
             self.out.write(f"\x1b[1m{label}:\x1b[0m {clean}\n")
         else:
             self.out.write(f"{label}: {clean}\n")

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from segchat.chat import fmt_spent
 from segchat.conversation import Conversation
-from segchat.wire import parse_credits as parse_decimal
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store
-from segchat.chat import fmt_spent
+from segchat.wire import parse_credits as parse_decimal
 
 LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent")
 

@@ -76,6 +76,6 @@ def ask_api_key(tty: Tty) -> str:
     except EOFError:
         key = ""
     if not key.strip():
-        raise UsageError(f"no API key given; set SEGMIND_API_KEY or run segchat again to enter one")
+        raise UsageError("no API key given; set SEGMIND_API_KEY or run segchat again to enter one")
     return key
 

@@ -8,7 +8,7 @@ import pytest
 
 from segchat.chat import Chat, Ledger
 from segchat.client import ChatClient
-from segchat.errors import BudgetError, NotFoundError, UsageError
+from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
 
 
 def test_every_turn_sends_the_whole_conversation(make_chat, fake):
@@ -44,7 +44,7 @@ def test_failure_leaves_history_untouched_and_keeps_the_message(make_chat, fake,
 def test_new_message_replaces_an_unsent_one(make_chat, fake, store):
     chat = make_chat()
     fake.script({"status": 406})
-    with pytest.raises(Exception):
+    with pytest.raises(CreditsError):
         chat.send("lost cause")
     chat.send("fresh")
     assert store.pending(chat.session.id) == [] and chat.conversation.pending is None

@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import KEY
 from screen import segchat_command
 
@@ -104,7 +103,8 @@ def test_sessions_from_the_command_line(cli_env, fake, tmp_path):
     assert segchat("--session", "trip", "plan a trip to Lisbon", env=cli_env).returncode == 0
     assert segchat("-r", "and in Spain?", env=cli_env).returncode == 0
     assert fake.chat_requests()[-1].body["messages"][:2] == [
-        {"role": "user", "content": "plan a trip to Lisbon"}, {"role": "assistant", "content": "echo: plan a trip to Lisbon"}]
+        {"role": "user", "content": "plan a trip to Lisbon"},
+        {"role": "assistant", "content": "echo: plan a trip to Lisbon"}]
     listing = segchat("--list", env=cli_env).stdout.decode().splitlines()
     assert listing[0].split("\t") == ["name", "id", "title", "model", "messages", "last used", "spent"]
     assert listing[1].split("\t")[:5] == ["trip", "1", "plan a trip to Lisbon", "llama-v3p1-8b-instruct", "4"]

@@ -9,11 +9,22 @@ from decimal import Decimal
 
 import httpx
 import pytest
-
 from fakeserver import FakeSegmind
+
 from segchat.client import MAX_BODY, ChatClient
-from segchat.errors import (AmbiguousError, APIError, AuthError, BadResponseError, Cancelled, CreditsError,
-                            MethodError, NotFoundError, RedirectError, RetryableError, register_secret)
+from segchat.errors import (
+    AmbiguousError,
+    APIError,
+    AuthError,
+    BadResponseError,
+    Cancelled,
+    CreditsError,
+    MethodError,
+    NotFoundError,
+    RedirectError,
+    RetryableError,
+    register_secret,
+)
 
 KEY = "test-key-12345"
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]

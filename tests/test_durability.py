@@ -28,7 +28,7 @@ def turns(env: dict, session: str) -> list[tuple[str, str]]:
 def assert_whole_pairs(rows: list[tuple[str, str]]) -> None:
     """Every user message is followed by its own reply: no half turns, no interleaving."""
     assert len(rows) % 2 == 0
-    for (role_q, question), (role_a, answer) in zip(rows[::2], rows[1::2]):
+    for (role_q, question), (role_a, answer) in zip(rows[::2], rows[1::2], strict=True):
         assert (role_q, role_a) == ("user", "assistant") and answer == f"echo: {question}"
 
 

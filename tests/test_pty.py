@@ -8,7 +8,6 @@ import stat
 import time
 
 import pytest
-
 from screen import Terminal, segchat_command
 
 ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from segchat import sessions
-from segchat.conversation import Conversation, Message
+from segchat.conversation import Message
 from segchat.errors import SessionNotFound, StoreError
 from segchat.render import Renderer
 from segchat.store import Store, check_name, make_title
@@ -78,7 +78,8 @@ def test_rename_and_delete(store):
 
 
 def test_list_is_newest_first(store):
-    first, second = store.create("first"), store.create("second")
+    first = store.create("first")
+    store.create("second")
     store.add_exchange(first.id, pair(1))
     assert [s.name for s in store.sessions()] == ["first", "second"]
 
