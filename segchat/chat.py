@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
 
 from segchat.config import Config
 from segchat.conversation import Conversation, Message
@@ -17,10 +17,16 @@ if TYPE_CHECKING:
     from segchat.client import ChatClient
     from segchat.wire import Balance, Reply
 
-Runner = Callable[[Callable[[threading.Event], "Reply"]], "Reply"]
+T = TypeVar("T")
 
 
-def run_here(call: Callable[[threading.Event], Reply]) -> Reply:
+class Runner(Protocol):
+    """Runs a request function (given a cancel event); the REPL's runner shows a spinner and takes Ctrl-C."""
+
+    def __call__(self, call: Callable[[threading.Event], T]) -> T: ...
+
+
+def run_here(call: Callable[[threading.Event], T]) -> T:
     """Run a request in this thread (one-shot mode)."""
     return call(threading.Event())
 

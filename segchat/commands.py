@@ -152,7 +152,9 @@ def cmd_copy(repl: Repl, arg: str) -> None:
 
 def code_blocks(markdown: str) -> list[str]:
     """The contents of fenced code blocks, in order."""
-    blocks, current, fence = [], None, ""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    fence = ""
     for line in markdown.split("\n"):
         stripped = line.lstrip()
         if current is None and stripped[:3] in ("```", "~~~"):

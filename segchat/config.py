@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from segchat.errors import ConfigError, register_secret
@@ -67,9 +67,10 @@ def config_path(explicit: str | None = None) -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
-def load(path: Path, flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Config:
+def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Merge defaults, the file at path (if any), env and flags; validate the result."""
-    env = os.environ if env is None else env
+    if env is None:
+        env = os.environ
     defaults = tomllib.loads(resources.files("segchat").joinpath("default_config.toml").read_text("utf-8"))
     values: dict[str, Any] = dict(defaults)
     sources = {k: "the shipped defaults" for k in values}

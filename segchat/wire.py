@@ -124,7 +124,7 @@ def sse_events(chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
     Lines are split on b"\\n" before decoding: str.splitlines would also split on U+2028
     inside JSON, and a multi-byte character can never contain a newline byte.
     """
-    buffer, event, data = b"", "message", []
+    buffer, event, data = b"", "message", list[str]()
     for chunk in chunks:
         buffer += chunk
         *lines, buffer = buffer.split(b"\n")
