@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from segchat.chat import fmt_spent
+from segchat.chat import fmt_credits, fmt_spent
 from segchat.conversation import Conversation
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store
 from segchat.wire import parse_credits as parse_decimal
 
-LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent")
+LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
 
 
 def when(stamp: float) -> str:
@@ -23,8 +23,8 @@ def when(stamp: float) -> str:
 
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first; plain tab-separated columns when piped."""
-    rows = [(s.name, s.id, s.title or "(untitled)", s.model, s.count, when(s.updated), fmt_spent(s.spent, s.unpriced))
-            for s in store.sessions()]
+    rows = [(s.name, s.id, s.title or "(untitled)", s.model, s.count, when(s.updated), fmt_spent(s.spent, s.unpriced),
+             fmt_credits(s.balance)) for s in store.sessions()]
     if not rows:
         renderer.notice("no saved sessions yet")
         return

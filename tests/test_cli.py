@@ -106,7 +106,8 @@ def test_sessions_from_the_command_line(cli_env, fake, tmp_path):
         {"role": "user", "content": "plan a trip to Lisbon"},
         {"role": "assistant", "content": "echo: plan a trip to Lisbon"}]
     listing = segchat("--list", env=cli_env).stdout.decode().splitlines()
-    assert listing[0].split("\t") == ["name", "id", "title", "model", "messages", "last used", "spent"]
+    assert listing[0].split("\t") == ["name", "id", "title", "model", "messages", "last used", "spent", "balance"]
+    assert listing[1].split("\t")[7] == "9.975"  # the balance after the session's last turn
     assert listing[1].split("\t")[:5] == ["trip", "1", "plan a trip to Lisbon", "llama-v3p1-8b-instruct", "4"]
     assert b"trip\tuser\tplan a trip to [Lisbon]" in segchat("--search", "lisbon", env=cli_env).stdout
     exported = segchat("--export", "trip", "--format", "json", env=cli_env).stdout
