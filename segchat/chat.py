@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
 
 from segchat.config import Config
-from segchat.conversation import Conversation, Message
+from segchat.conversation import Message
 from segchat.errors import BudgetError, UsageError
 from segchat.store import SessionInfo, Store
 
@@ -86,16 +86,14 @@ class Turn:
 class Chat:
     """One session's conversation, sent turn by turn and saved as it happens."""
 
-    def __init__(self, config: Config, client: ChatClient, store: Store, session: SessionInfo,
-                 conversation: Conversation | None = None) -> None:
-        self.config, self.client, self.store, self.session = config, client, store, session
-        self.conversation = conversation if conversation is not None else store.load(session.id)
-        self.ledger = Ledger(spent=session.spent or Decimal(0), unpriced=session.unpriced)
+    def __init__(self, config: Config, client: ChatClient, store: Store, session: SessionInfo, *,
+                 adopt_pending: bool = True) -> None:
+        self.config, self.client, self.store = config, client, store
+        self.ledger = Ledger()
         self.settings: dict[str, Any] = config.sampling()
         self.max_credits = config.max_credits
-        self._known_last = store.last_message_id(session.id)
-        self._pending_ids = [pid for pid, _ in store.pending(session.id)]
         self._tokens: tuple[Any, int] = (None, 0)
+        self.switch(session, adopt_pending=adopt_pending)
 
     @property
     def model(self) -> str:
@@ -250,13 +248,19 @@ class Chat:
         self.client.model = slug
         self.store.update(self.session.id, model=slug)
 
-    def switch(self, session: SessionInfo) -> None:
-        """Continue another session from here on."""
+    def switch(self, session: SessionInfo, *, adopt_pending: bool = True) -> None:
+        """Continue session from here on.
+
+        adopt_pending takes over its unsent message (the REPL offers it, and a new message replaces
+        it); a one-shot question leaves it stored for the next chat to offer.
+        """
         self.session = session
         self.conversation = self.store.load(session.id)
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced
         self._known_last = self.store.last_message_id(session.id)
-        self._pending_ids = [pid for pid, _ in self.store.pending(session.id)]
+        self._pending_ids = [pid for pid, _ in self.store.pending(session.id)] if adopt_pending else []
+        if not adopt_pending:
+            self.conversation.pending = None
 
     def new_session(self, name: str | None = None) -> SessionInfo:
         """A fresh conversation with the same system prompt; the old one stays saved."""

@@ -241,7 +241,7 @@ def _chat(config: Config, store: Store, args: argparse.Namespace, system: str | 
     model = info.model if info.model and not args.model and not os.environ.get("SEGCHAT_MODEL") else config.model
     client = ChatClient(config.base_url, model, config.api_key, timeout=config.timeout, retries=config.retries,
                         key_source=config.api_key_source)
-    return Chat(config, client, store, info)
+    return Chat(config, client, store, info, adopt_pending=not args.prompt)
 
 
 def _one_shot(chat: Chat, prompt: str) -> int:

@@ -169,3 +169,15 @@ def test_a_slow_balance_fetch_never_overwrites_a_newer_balance(make_chat, fake):
 
     chat.refresh_balance(slow_fetch)
     assert chat.ledger.balance == Decimal("9.9875")  # from the turn, not the older fetch
+
+
+def test_a_one_shot_leaves_an_earlier_unsent_message_alone(config, store, fake):
+    info = store.create("s")
+    store.add_pending(info.id, "typed before a crash")
+    client = ChatClient(config.base_url, config.model, "test-key-12345")
+    chat = Chat(config, client, store, store.get(info.id), adopt_pending=False)
+    chat.send("a quick question")
+    assert fake.chat_requests()[0].body["messages"] == [{"role": "user", "content": "a quick question"}]
+    assert store.load(info.id).pending == "typed before a crash"
+    repl_chat = Chat(config, client, store, store.get(info.id))
+    assert repl_chat.conversation.pending == "typed before a crash"

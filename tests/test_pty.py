@@ -55,7 +55,10 @@ def test_multiline_input_and_ctrl_c_at_prompt(term, fake):
     t.type("junk" + CTRL_C)
     t.type("first line\x1b\rsecond line" + ENTER)
     t.wait_for("echo: first line")
-    assert fake.chat_requests()[0].body["messages"][-1]["content"] == "first line\nsecond line"
+    t.type("\x1b[200~pasted one\npasted two\x1b[201~" + ENTER)  # a bracketed paste, as terminals send it
+    t.wait_for("echo: pasted one")
+    assert [r.body["messages"][-1]["content"] for r in fake.chat_requests()] == [
+        "first line\nsecond line", "pasted one\npasted two"]
 
 
 def test_ctrl_c_cancels_a_request_within_a_second(term, fake):
@@ -63,7 +66,7 @@ def test_ctrl_c_cancels_a_request_within_a_second(term, fake):
     t.wait_for("credits")
     fake.script({"hang": 20})
     t.type("a slow question" + ENTER)
-    t.wait_for("waiting for the model")
+    t.wait_for("waiting for the model… 1s")  # the spinner counts the seconds
     started = time.monotonic()
     t.type(CTRL_C)
     t.wait_for("cancelled", timeout=5)
