@@ -259,7 +259,7 @@ def _one_shot(chat: Chat, prompt: str) -> int:
 def _repl(chat: Chat, tty: Tty) -> int:
     import threading
 
-    from segchat.render import Renderer
+    from segchat.render import Renderer, preload
     from segchat.repl import Repl
 
     if tty.reader is sys.stdin:
@@ -272,15 +272,16 @@ def _repl(chat: Chat, tty: Tty) -> int:
         repl_io = {"input": create_input(tty.reader), "output": create_output(tty.writer)}
     repl = Repl(chat, renderer, history=_data_dirs()[1] / "history", **repl_io)
 
-    def fetch_credits() -> None:
+    def after_start() -> None:
         try:
             chat.refresh_balance()
-        except Exception:  # start-up nicety only; errors surface on the first real request
-            return
-        repl.refresh()
+            repl.refresh()
+        except Exception:  # a start-up nicety only; real errors surface on the first request
+            pass
+        preload()
 
-    # Started once the prompt is up, so start-up never waits for the network or for httpx's import.
-    on_ready = lambda: threading.Thread(target=fetch_credits, daemon=True).start()  # noqa: E731
+    # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
+    on_ready = lambda: threading.Thread(target=after_start, daemon=True).start()  # noqa: E731
     return repl.run(on_ready=on_ready)
 
 

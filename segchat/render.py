@@ -93,30 +93,32 @@ class Renderer:
         self.out.write(safe(text) + "\n")
         self.out.flush()
 
-    def notice(self, text: str, style: str = "dim") -> None:
-        self._styled(self.out, safe(text), style)
+    def notice(self, text: str) -> None:
+        self._line(safe(text), "2")  # dim
 
     def warning(self, text: str) -> None:
-        self._styled(self.out, safe(text), "yellow")
+        self._line(safe(text), "33")  # yellow
 
     def error(self, text: str, *, to_stderr: bool = False) -> None:
         """One line; in the REPL on stdout so it stays in order with the conversation."""
         stream = self.err if to_stderr else self.out
         line = f"segchat: error: {safe(text)}" if to_stderr else f"error: {safe(text)}"
-        if to_stderr or not self.rich_output:
+        if to_stderr:
             stream.write(line + "\n")
             stream.flush()
         else:
-            self._styled(stream, line, "bold red")
+            self._line(line, "1;31")  # bold red
 
-    def _styled(self, stream: IO[str], text: str, style: str) -> None:
-        if self.rich_output and stream is self.out:
-            from rich.text import Text
+    def _line(self, clean: str, sgr: str) -> None:
+        """One styled line of already-sanitised text.
 
-            self.console.print(Text(text, style=style))
-        else:
-            stream.write(text + "\n")
-            stream.flush()
+        Plain SGR codes, not rich: notices are printed before the first prompt, and importing
+        rich there would cost more start-up time than everything else segchat does.
+        """
+        if self.rich_output and not os.environ.get("NO_COLOR"):
+            clean = f"\x1b[{sgr}m{clean}\x1b[0m"
+        self.out.write(clean + "\n")
+        self.out.flush()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Aligned columns on a terminal; tab-separated when piped, for scripts."""
@@ -142,11 +144,8 @@ class Renderer:
         if len(clean) > limit:
             clean = clean[:limit] + " …"
         label = {"user": "you", "assistant": "model", "system": "system"}.get(role, role)
-        if self.rich_output and not os.environ.get("NO_COLOR"):
-            # Plain SGR rather than rich: resuming must not pay for importing rich before the prompt.
-            self.out.write(f"\x1b[1m{label}:\x1b[0m {clean}\n")
-        else:
-            self.out.write(f"{label}: {clean}\n")
+        bold = self.rich_output and not os.environ.get("NO_COLOR")
+        self.out.write(f"\x1b[1m{label}:\x1b[0m {clean}\n" if bold else f"{label}: {clean}\n")
         self.out.flush()
 
     @contextlib.contextmanager
@@ -158,6 +157,13 @@ class Renderer:
         started = time.monotonic()
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
             yield lambda: status.update(f"{label}… {time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
+
+
+def preload() -> None:
+    """Import rich's Markdown machinery ahead of the first reply (called off the main thread)."""
+    import rich.console  # noqa: F401
+    import rich.markdown  # noqa: F401
+    import rich.status  # noqa: F401
 
 
 def _is_tty(stream: IO[str]) -> bool:
