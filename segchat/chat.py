@@ -254,6 +254,8 @@ class Chat:
         adopt_pending takes over its unsent message (the REPL offers it, and a new message replaces
         it); a one-shot question leaves it stored for the next chat to offer.
         """
+        if getattr(self, "session", None) is not None and self.session.id != session.id:
+            self.close()
         self.session = session
         self.conversation = self.store.load(session.id)
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced
@@ -261,6 +263,10 @@ class Chat:
         self._pending_ids = [pid for pid, _ in self.store.pending(session.id)] if adopt_pending else []
         if not adopt_pending:
             self.conversation.pending = None
+
+    def close(self) -> None:
+        """Leave the session; one that never got a message is not kept (no empty clutter in --list)."""
+        self.store.delete_if_empty(self.session.id)
 
     def new_session(self, name: str | None = None) -> SessionInfo:
         """A fresh conversation with the same system prompt; the old one stays saved."""

@@ -125,9 +125,10 @@ def _run(args: argparse.Namespace) -> int:
         config = _ask_key(config, path, tty or open_tty())
     store = _store()
     chat = _chat(config, store, args, system)
-    if prompt:
-        return _one_shot(chat, prompt)
-    return _repl(chat, tty)
+    try:
+        return _one_shot(chat, prompt) if prompt else _repl(chat, tty)
+    finally:
+        chat.close()
 
 
 def _terminal() -> Tty | None:

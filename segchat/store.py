@@ -205,6 +205,14 @@ class Store:
             self._db.execute("DELETE FROM sessions WHERE id=?", (info.id,))
         return info
 
+    def delete_if_empty(self, session_id: int) -> bool:
+        """Drop a session that holds no message and no unsent one (opened, then left)."""
+        with self._tx(self._db):
+            cur = self._db.execute(
+                "DELETE FROM sessions WHERE id=? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id=?) "
+                "AND NOT EXISTS (SELECT 1 FROM pending WHERE session_id=?)", (session_id,) * 3)
+        return cur.rowcount > 0
+
     def update(self, session_id: int, **fields: Any) -> None:
         """Set session columns (system, model, spent, balance, title)."""
         allowed = {"system", "model", "spent", "balance", "title", "unpriced"}

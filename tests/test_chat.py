@@ -181,3 +181,14 @@ def test_a_one_shot_leaves_an_earlier_unsent_message_alone(config, store, fake):
     assert store.load(info.id).pending == "typed before a crash"
     repl_chat = Chat(config, client, store, store.get(info.id))
     assert repl_chat.conversation.pending == "typed before a crash"
+
+
+def test_sessions_that_never_got_a_message_are_not_kept(make_chat, store):
+    chat = make_chat()
+    empty = chat.session.id
+    chat.new_session()  # left without a word: dropped
+    chat.send("kept")
+    chat.new_session()
+    assert [s.title for s in store.sessions()] == ["", "kept"]
+    chat.close()
+    assert [s.title for s in store.sessions()] == ["kept"] and empty not in [s.id for s in store.sessions()]

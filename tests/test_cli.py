@@ -153,3 +153,10 @@ def test_debug_shows_a_traceback_without_the_key(cli_env, fake, tmp_path):
 def test_endless_stdin_is_refused(cli_env, fake):
     result = segchat("q", env=cli_env, stdin=b"y\n" * (3 * 2**20))
     assert result.returncode == 2 and b"over 4 MiB" in result.stderr and fake.requests == []
+
+
+def test_a_failed_first_question_keeps_its_session_for_retry(cli_env, fake):
+    fake.script({"status": 500}, {"status": 500}, {"status": 500})
+    assert segchat("--session", "flaky", "please answer", env=cli_env).returncode == 1
+    exported = json.loads(segchat("--export", "flaky", "--format", "json", env=cli_env).stdout)
+    assert exported["pending"] == "please answer"
