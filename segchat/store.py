@@ -122,17 +122,16 @@ class Store:
             raise
         return db
 
-    @staticmethod
     @contextlib.contextmanager
-    def _tx(db: sqlite3.Connection) -> Iterator[None]:
+    def _tx(self) -> Iterator[None]:
         # BEGIN IMMEDIATE takes the write lock up front, so two processes queue instead of failing.
-        db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -141,7 +140,7 @@ class Store:
 
     def create(self, name: str | None = None, *, model: str = "", system: str | None = None) -> SessionInfo:
         now = time.time()
-        with self._tx(self._db):
+        with self._tx():
             if name is None:
                 name = self._fresh_name()
             check_name(name)
@@ -192,7 +191,7 @@ class Store:
     def rename(self, ref: str, new: str) -> SessionInfo:
         info = self.find(ref)
         check_name(new)
-        with self._tx(self._db):
+        with self._tx():
             if self._db.execute("SELECT 1 FROM sessions WHERE name=? AND id<>?", (new, info.id)).fetchone():
                 raise StoreError(f"a session named '{new}' already exists")
             self._db.execute("UPDATE sessions SET name=? WHERE id=?", (new, info.id))
@@ -200,14 +199,14 @@ class Store:
 
     def delete(self, ref: str) -> SessionInfo:
         info = self.find(ref)
-        with self._tx(self._db):
+        with self._tx():
             self._db.execute("DELETE FROM messages WHERE session_id=?", (info.id,))
             self._db.execute("DELETE FROM sessions WHERE id=?", (info.id,))
         return info
 
     def delete_if_empty(self, session_id: int) -> bool:
         """Drop a session that holds no message and no unsent one (opened, then left)."""
-        with self._tx(self._db):
+        with self._tx():
             cur = self._db.execute(
                 "DELETE FROM sessions WHERE id=? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id=?) "
                 "AND NOT EXISTS (SELECT 1 FROM pending WHERE session_id=?)", (session_id,) * 3)
@@ -219,7 +218,7 @@ class Store:
         if not fields or set(fields) - allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
-        with self._tx(self._db):
+        with self._tx():
             self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)}, updated=? WHERE id=?",
                              (*values, time.time(), session_id))
 
@@ -247,7 +246,7 @@ class Store:
 
     def add_pending(self, session_id: int, text: str) -> int:
         """Record a user message before it is sent, so a crash cannot lose it."""
-        with self._tx(self._db):
+        with self._tx():
             cur = self._db.execute("INSERT INTO pending(session_id, content, created) VALUES (?,?,?)",
                                    (session_id, text, time.time()))
         return cur.lastrowid
@@ -256,7 +255,7 @@ class Store:
         return list(self._db.execute("SELECT id, content FROM pending WHERE session_id=? ORDER BY id", (session_id,)))
 
     def drop_pending(self, pending_ids: list[int]) -> None:
-        with self._tx(self._db):
+        with self._tx():
             self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in pending_ids])
 
     def add_exchange(self, session_id: int, messages: list[Message], *, pending_id: int | None = None,
@@ -266,14 +265,15 @@ class Store:
         replace_last drops that many newest messages in the same transaction (a regenerated reply).
         """
         values = {k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()}
-        with self._tx(self._db):
+        last = 0
+        with self._tx():
             if replace_last:
                 self._remove(session_id, replace_last, oldest=False)
             for message in messages:
-                cur = self._db.execute(
+                last = self._db.execute(
                     "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
                     (session_id, message.role, message.content, message.created,
-                     json.dumps(message.meta, ensure_ascii=True) if message.meta else None))
+                     json.dumps(message.meta, ensure_ascii=True) if message.meta else None)).lastrowid
             if pending_id is not None:
                 self._db.execute("DELETE FROM pending WHERE id=?", (pending_id,))
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
@@ -282,11 +282,11 @@ class Store:
             sets = "".join(f", {k}=?" for k in values)
             self._db.execute(f"UPDATE sessions SET updated=?{sets} WHERE id=?",
                              (time.time(), *values.values(), session_id))
-        return cur.lastrowid
+        return last
 
     def remove_messages(self, session_id: int, count: int, *, oldest: bool = False) -> None:
         """Delete the newest (or oldest) count messages of a session (undo, trim)."""
-        with self._tx(self._db):
+        with self._tx():
             self._remove(session_id, count, oldest)
 
     def _remove(self, session_id: int, count: int, oldest: bool) -> None:
