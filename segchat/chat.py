@@ -117,22 +117,23 @@ class Chat:
         turn.notices[:0] = notices
         return turn
 
-    def regenerate(self, run: Runner = run_here) -> Turn:
-        """Ask again for the last reply; the old one stays if this fails."""
+    def regenerate(self, run: Runner = run_here, text: str | None = None) -> Turn:
+        """Ask again for the last reply (to text instead, when given); the old exchange stays if this fails."""
         if self.conversation.pending is not None:
-            return self.send(None, run)
+            return self.send(text, run)
         self._check_budget()
         if self.conversation.last("user") is None:
             raise UsageError("nothing to retry yet: send a message first")
         removed = self.conversation.pop_exchange()
+        text = removed[0].content if text is None else text
         try:
-            payload = self.conversation.payload() + [{"role": "user", "content": removed[0].content}]
+            payload = self.conversation.payload() + [{"role": "user", "content": text}]
             params = dict(self.settings)
             reply = run(lambda cancel: self.client.complete(payload, params, cancel))
         except BaseException:
             self.conversation.messages += removed
             raise
-        return self._commit(reply, removed[0].content, remove=len(removed))
+        return self._commit(reply, text, remove=len(removed))
 
     def _commit(self, reply: Reply, user_text: str, remove: int) -> Turn:
         now = time.time()

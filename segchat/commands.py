@@ -114,9 +114,7 @@ def cmd_edit(repl: Repl, arg: str) -> None:
     if edited is None or not edited.strip():
         repl.renderer.notice("edit cancelled (empty text)")
         return
-    if chat.conversation.pending is None:
-        chat.undo()
-    repl.send(edited.rstrip("\n"))
+    repl.retry(edited.rstrip("\n"))
 
 
 def edit_in_editor(text: str) -> str | None:

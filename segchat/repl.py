@@ -86,34 +86,38 @@ class Repl:
     def send(self, text: str) -> None:
         self._turn(lambda: self.chat.send(text, self.run_request), text)
 
-    def retry(self) -> None:
-        self._turn(lambda: self.chat.regenerate(self.run_request), None)
+    def retry(self, text: str | None = None) -> None:
+        """Ask again for the last reply, or replace the last message with text (/edit)."""
+        if not self._turn(lambda: self.chat.regenerate(self.run_request, text), text) and text is not None:
+            self._next_input = self._next_input or text  # the edit was not answered: keep it in the input box
 
-    def _turn(self, call: Callable[[], Turn], text: str | None) -> None:
+    def _turn(self, call: Callable[[], Turn], text: str | None) -> bool:
+        """Run one turn and show its outcome; False when it did not produce a reply."""
         try:
             turn = call()
         except Cancelled:
             self.renderer.notice("cancelled; the conversation is as it was (/retry sends the message again)")
-            return
+            return False
         except CreditsError as exc:
             self.renderer.error(f"{exc}; last known balance: {fmt_credits(self.chat.ledger.balance)}")
             self._next_input = self.chat.conversation.pending or text or ""
             if self._next_input:
                 self.chat.forget_pending()
-            return
+            return False
         except BudgetError as exc:
             self.renderer.error(str(exc))
             self._next_input = text or ""  # refused, not lost: it goes back in the input box
-            return
+            return False
         except APIError as exc:
             self.renderer.error(str(exc))
             if self.chat.conversation.pending is not None and not isinstance(exc, AmbiguousError):
                 self.renderer.notice("the message was not answered; /retry sends it again")
-            return
+            return False
         self.renderer.reply(turn.reply.content)
         self.renderer.notice(_cost_line(turn))
         for notice in turn.notices:
             self.renderer.warning(notice)
+        return True
 
     def run_request(self, call: Callable[[threading.Event], Any]) -> Any:
         """Run a request in a worker while a spinner turns; Ctrl-C abandons it at once."""

@@ -239,3 +239,18 @@ def test_a_failing_command_does_not_end_the_repl(make_chat, fake, monkeypatch):
     monkeypatch.setattr(session_commands.sessions, "list_sessions", lambda *a: 1 / 0)
     out = run(make_chat(), "/sessions" + ENTER, "still here" + ENTER)
     assert "internal error: ZeroDivisionError" in out and "echo: still here" in out
+
+
+def test_failed_edit_keeps_the_old_exchange_and_the_edited_text(make_chat, fake, tmp_path, monkeypatch):
+    editor = tmp_path / "ed.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/old/new/' \"$1\"\n")
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    chat = make_chat()
+    fake.script({}, {"status": 404})
+    out = run(chat, "old words" + ENTER, "/edit" + ENTER, ENTER)
+    assert "not found" in out
+    assert fake.chat_requests()[1].body["messages"] == [{"role": "user", "content": "new words"}]
+    # The old exchange survived, and the edited text came back in the input box: Enter sent it.
+    assert [m.content for m in chat.conversation.messages] == [
+        "old words", "echo: old words", "new words", "echo: new words"]
