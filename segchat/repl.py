@@ -195,6 +195,8 @@ def _history(path: Path | None) -> Any:
     if path is None:
         return InMemoryHistory()
     path.parent.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        os.chmod(path.parent, 0o700)
     # FileHistory would create the file 0644; what people type is theirs alone.
     os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
     return FileHistory(str(path))

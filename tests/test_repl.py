@@ -231,6 +231,7 @@ def test_history_file_is_private(make_chat, tmp_path):
     history = tmp_path / "state" / "history"
     run(make_chat(), "remember this" + ENTER, history=history)
     assert stat.S_IMODE(history.stat().st_mode) == 0o600
+    assert stat.S_IMODE(history.parent.stat().st_mode) == 0o700
     assert "remember this" in history.read_text()
 
 
