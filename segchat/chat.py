@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
 
 from segchat.config import Config
 from segchat.conversation import Message
-from segchat.errors import BudgetError, UsageError
+from segchat.errors import BudgetError, CreditsError, UsageError
 from segchat.store import SessionInfo, Store
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class Chat:
         elif self.conversation.pending is None:
             raise UsageError("there is no unsent message to send again")
         payload, params = self.conversation.payload(), dict(self.settings)
-        reply = run(lambda cancel: self.client.complete(payload, params, cancel))
+        reply = self._request(run, payload, params)
         turn = self._commit(reply, self.conversation.pending, remove=0)
         turn.notices[:0] = notices
         return turn
@@ -128,12 +128,18 @@ class Chat:
         text = removed[0].content if text is None else text
         try:
             payload = self.conversation.payload() + [{"role": "user", "content": text}]
-            params = dict(self.settings)
-            reply = run(lambda cancel: self.client.complete(payload, params, cancel))
+            reply = self._request(run, payload, dict(self.settings))
         except BaseException:
             self.conversation.messages += removed
             raise
         return self._commit(reply, text, remove=len(removed))
+
+    def _request(self, run: Runner, payload: list[dict[str, str]], params: dict[str, Any]) -> Reply:
+        try:
+            return run(lambda cancel: self.client.complete(payload, params, cancel))
+        except CreditsError as exc:
+            balance = self.ledger.balance if self.ledger.balance is not None else self.store.last_balance()
+            raise CreditsError(f"{exc}; last known balance: {fmt_credits(balance)}", exc.status) from None
 
     def _commit(self, reply: Reply, user_text: str, remove: int) -> Turn:
         now = time.time()
@@ -210,8 +216,12 @@ class Chat:
         c = self.conversation
         last = c.messages[-1] if c.messages else None
         usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
-        if isinstance(usage, dict) and isinstance(usage.get("total_tokens"), int) and c.pending is None:
-            return usage["total_tokens"]
+        if isinstance(usage, dict) and c.pending is None:
+            total, parts = usage.get("total_tokens"), (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            if isinstance(total, int):
+                return total
+            if all(isinstance(p, int) for p in parts):
+                return sum(parts)
         key = (id(c), len(c.messages), id(last), c.system, c.pending)
         if self._tokens[0] != key:
             self._tokens = (key, c.estimate_tokens())

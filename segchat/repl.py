@@ -99,7 +99,7 @@ class Repl:
             self.renderer.notice("cancelled; the conversation is as it was (/retry sends the message again)")
             return False
         except CreditsError as exc:
-            self.renderer.error(f"{exc}; last known balance: {fmt_credits(self.chat.ledger.balance)}")
+            self.renderer.error(str(exc))
             self._next_input = self.chat.conversation.pending or text or ""
             if self._next_input:
                 self.chat.forget_pending()

@@ -185,6 +185,12 @@ class Store:
     def sessions(self) -> list[SessionInfo]:
         return [_info(r) for r in self._db.execute(_INFO + " ORDER BY s.updated DESC, s.id DESC")]
 
+    def last_balance(self) -> Decimal | None:
+        """The newest credit balance any session recorded."""
+        row = self._db.execute("SELECT balance FROM sessions WHERE balance IS NOT NULL "
+                               "ORDER BY updated DESC LIMIT 1").fetchone()
+        return Decimal(row[0]) if row else None
+
     def names(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM sessions ORDER BY updated DESC")]
 

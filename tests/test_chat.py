@@ -192,3 +192,10 @@ def test_sessions_that_never_got_a_message_are_not_kept(make_chat, store):
     assert [s.title for s in store.sessions()] == ["", "kept"]
     chat.close()
     assert [s.title for s in store.sessions()] == ["kept"] and empty not in [s.id for s in store.sessions()]
+
+
+def test_context_from_prompt_and_completion_tokens(make_chat, fake):
+    chat = make_chat()
+    fake.script({"usage": {"prompt_tokens": 700, "completion_tokens": 50}})
+    chat.send("x")
+    assert chat.context_tokens() == 750

@@ -160,3 +160,11 @@ def test_a_failed_first_question_keeps_its_session_for_retry(cli_env, fake):
     assert segchat("--session", "flaky", "please answer", env=cli_env).returncode == 1
     exported = json.loads(segchat("--export", "flaky", "--format", "json", env=cli_env).stdout)
     assert exported["pending"] == "please answer"
+
+
+def test_406_in_one_shot_shows_the_last_known_balance(cli_env, fake):
+    assert segchat("first", env=cli_env).returncode == 0
+    fake.script({"status": 406, "error": "Insufficient credits"})
+    result = segchat("second", env=cli_env)
+    assert result.returncode == 1 and b"not enough credits" in result.stderr
+    assert b"last known balance: 9.9875" in result.stderr
