@@ -16,33 +16,9 @@ from typing import Any, Iterator
 
 from segchat.conversation import Conversation, Message
 from segchat.errors import SessionNotFound, StoreError
+from segchat.schema import MIGRATIONS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions(
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, title TEXT NOT NULL DEFAULT '',
-    model TEXT NOT NULL DEFAULT '', system TEXT, created REAL NOT NULL, updated REAL NOT NULL,
-    spent TEXT, balance TEXT, unpriced INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS messages(
-    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')), content TEXT NOT NULL,
-    created REAL, meta TEXT);
-CREATE INDEX IF NOT EXISTS messages_by_session ON messages(session_id, id);
-CREATE TABLE IF NOT EXISTS pending(
-    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    content TEXT NOT NULL, created REAL NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages', content_rowid='id');
-CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END;
-CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
-"""
-# Schema version -> the script that brings the previous version up to it.
-_MIGRATIONS = {1: _SCHEMA}
-
 
 @dataclass
 class SessionInfo:
@@ -111,7 +87,7 @@ class Store:
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 # One transaction per migration step; executescript keeps BEGIN...END triggers whole.
                 try:
-                    db.executescript(f"BEGIN IMMEDIATE;{_MIGRATIONS[step]}PRAGMA user_version={step};COMMIT;")
+                    db.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[step]}PRAGMA user_version={step};COMMIT;")
                 except BaseException:
                     if db.in_transaction:
                         db.execute("ROLLBACK")

@@ -231,3 +231,19 @@ def test_a_locked_store_is_reported_not_moved(tmp_path, monkeypatch):
         holder.rollback()
         holder.close()
     assert not [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+
+
+def test_a_store_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch):
+    import segchat.store as store_module
+    path = tmp_path / "s.db"
+    old = Store(path)
+    info = old.create("kept")
+    old.add_exchange(info.id, pair(1))
+    old.close()
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_module, "MIGRATIONS",
+                        {**store_module.MIGRATIONS, 2: "ALTER TABLE sessions ADD COLUMN pinned INTEGER DEFAULT 0;"})
+    new = Store(path)
+    assert new._db.execute("PRAGMA user_version").fetchone() == (2,)
+    assert new._db.execute("SELECT pinned FROM sessions").fetchone() == (0,)
+    assert new.load(new.find("kept").id).messages == pair(1)
