@@ -93,7 +93,7 @@ class Chat:
         self.settings: dict[str, Any] = config.sampling()
         self.max_credits = config.max_credits
         self._tokens: tuple[Any, int] = (None, 0)
-        self.switch(session, adopt_pending=adopt_pending)
+        self._enter(session, adopt_pending)
 
     @property
     def model(self) -> str:
@@ -217,11 +217,11 @@ class Chat:
         last = c.messages[-1] if c.messages else None
         usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
         if isinstance(usage, dict) and c.pending is None:
-            total, parts = usage.get("total_tokens"), (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            total, prompt, completion = (usage.get(k) for k in ("total_tokens", "prompt_tokens", "completion_tokens"))
             if isinstance(total, int):
                 return total
-            if all(isinstance(p, int) for p in parts):
-                return sum(parts)
+            if isinstance(prompt, int) and isinstance(completion, int):
+                return prompt + completion
         key = (id(c), len(c.messages), id(last), c.system, c.pending)
         if self._tokens[0] != key:
             self._tokens = (key, c.estimate_tokens())
@@ -259,14 +259,16 @@ class Chat:
         self.client.model = slug
         self.store.update(self.session.id, model=slug)
 
-    def switch(self, session: SessionInfo, *, adopt_pending: bool = True) -> None:
-        """Continue session from here on.
-
-        adopt_pending takes over its unsent message (the REPL offers it, and a new message replaces
-        it); a one-shot question leaves it stored for the next chat to offer.
-        """
-        if getattr(self, "session", None) is not None and self.session.id != session.id:
+    def switch(self, session: SessionInfo) -> None:
+        """Continue another session from here on, leaving this one."""
+        if session.id != self.session.id:
             self.close()
+        self._enter(session, adopt_pending=True)
+
+    def _enter(self, session: SessionInfo, adopt_pending: bool) -> None:
+        """Load session. adopt_pending takes over its unsent message (the REPL offers it, and a new
+        message replaces it); a one-shot question leaves it stored for the next chat to offer.
+        """
         self.session = session
         self.conversation = self.store.load(session.id)
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced

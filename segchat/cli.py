@@ -126,7 +126,10 @@ def _run(args: argparse.Namespace) -> int:
     store = _store()
     chat = _chat(config, store, args, system)
     try:
-        return _one_shot(chat, prompt) if prompt else _repl(chat, tty)
+        if prompt:
+            return _one_shot(chat, prompt)
+        assert tty is not None  # checked above: a chat needs a terminal
+        return _repl(chat, tty)
     finally:
         chat.close()
 

@@ -87,7 +87,7 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         wanted = f"{wanted}-imported-{time.strftime('%Y%m%d%H%M%S')}"
     model, title, spent = (str(data.get(k) or "") for k in ("model", "title", "spent"))
     info = store.create(wanted, model=model, system=conversation.system)
-    fields = {"title": title[:200]} if title else {}
+    fields: dict[str, Any] = {"title": title[:200]} if title else {}
     if spent and parse_decimal(spent) is not None:
         fields["spent"] = parse_decimal(spent)
     if conversation.messages:
