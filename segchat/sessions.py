@@ -12,7 +12,7 @@ from segchat.conversation import Conversation
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store
-from segchat.wire import parse_credits as parse_decimal
+from segchat.wire import parse_credits
 
 LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
 
@@ -88,8 +88,8 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
     model, title, spent = (str(data.get(k) or "") for k in ("model", "title", "spent"))
     info = store.create(wanted, model=model, system=conversation.system)
     fields: dict[str, Any] = {"title": title[:200]} if title else {}
-    if spent and parse_decimal(spent) is not None:
-        fields["spent"] = parse_decimal(spent)
+    if (value := parse_credits(spent)) is not None:
+        fields["spent"] = value
     if conversation.messages:
         store.add_exchange(info.id, conversation.messages, **fields)
     elif fields:

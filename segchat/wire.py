@@ -6,7 +6,7 @@ import email.utils
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator
 
@@ -24,14 +24,12 @@ class Reply:
     credits_raw: str | None = None
     elapsed: float = 0.0
     incomplete: str | None = None
-    model: str | None = None
 
 
 @dataclass
 class Balance:
     credits: Decimal | None
     free: Decimal | None
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_credits(raw: Any) -> Decimal | None:
@@ -57,16 +55,14 @@ def completion(data: bytes, status: int) -> Reply:
         raise BadResponseError(f"choices[0].message.content is {type(content).__name__}, not text", status)
     usage = obj.get("usage")
     finish = choice.get("finish_reason") if isinstance(choice, dict) else None
-    model = obj.get("model")
-    return Reply(content, finish if isinstance(finish, str) else None, usage if isinstance(usage, dict) else None,
-                 model=model if isinstance(model, str) else None)
+    return Reply(content, finish if isinstance(finish, str) else None, usage if isinstance(usage, dict) else None)
 
 
 def balance(data: bytes, status: int) -> Balance:
     obj = parse_json(data, status)
     if not isinstance(obj, dict):
         raise BadResponseError(f"credits answer is not a JSON object: {excerpt(data)}", status)
-    return Balance(parse_credits(obj.get("credits")), parse_credits(obj.get("free-credits")), obj)
+    return Balance(parse_credits(obj.get("credits")), parse_credits(obj.get("free-credits")))
 
 
 def stream(events: Iterable[tuple[str, str]], stop: Callable[[int], str | None], status: int) -> Reply:
