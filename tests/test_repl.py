@@ -130,11 +130,16 @@ def test_trim_history_save_copy(make_chat, fake, tmp_path):
     assert "## You\n\nq2" in path.read_text() and "## You\n\nq1" not in path.read_text()
 
 
-def test_edit_resends_the_edited_message(make_chat, fake, tmp_path, monkeypatch):
+def use_editor(tmp_path, monkeypatch, old: str, new: str) -> None:
+    """$EDITOR becomes a script that replaces old with new in the file it is given."""
     editor = tmp_path / "ed.sh"
-    editor.write_text("#!/bin/sh\nsed -i 's/teh/the/' \"$1\"\n")
+    editor.write_text(f"#!/bin/sh\nsed -i 's/{old}/{new}/' \"$1\"\n")
     editor.chmod(0o755)
     monkeypatch.setenv("EDITOR", str(editor))
+
+
+def test_edit_resends_the_edited_message(make_chat, fake, tmp_path, monkeypatch):
+    use_editor(tmp_path, monkeypatch, "teh", "the")
     chat = make_chat()
     run(chat, "fix teh typo" + ENTER, "/edit" + ENTER)
     assert [m.content for m in chat.conversation.messages] == ["fix the typo", "echo: fix the typo"]
@@ -243,10 +248,7 @@ def test_a_failing_command_does_not_end_the_repl(make_chat, fake, monkeypatch):
 
 
 def test_failed_edit_keeps_the_old_exchange_and_the_edited_text(make_chat, fake, tmp_path, monkeypatch):
-    editor = tmp_path / "ed.sh"
-    editor.write_text("#!/bin/sh\nsed -i 's/old/new/' \"$1\"\n")
-    editor.chmod(0o755)
-    monkeypatch.setenv("EDITOR", str(editor))
+    use_editor(tmp_path, monkeypatch, "old", "new")
     chat = make_chat()
     fake.script({}, {"status": 404})
     out = run(chat, "old words" + ENTER, "/edit" + ENTER, ENTER)
