@@ -1,77 +1,40 @@
-"""The turn engine: conversation + client + store + credits, with no UI."""
+"""The turn engine: conversation + provider + store + credits, returning data and notice codes, no UI text."""
 
 from __future__ import annotations
 
-import threading
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from segchat.config import Config
-from segchat.conversation import Message
-from segchat.errors import BudgetError, CreditsError, UsageError
+from segchat.config import Config, check_model
+from segchat.conversation import Draft, Message
+from segchat.credits import Ledger
+from segchat.errors import BudgetError, Cancelled, CreditsError, StoreError, UsageError
+from segchat.http import Call
 from segchat.store import SessionInfo, Store
 
 if TYPE_CHECKING:
-    from segchat.client import ChatClient
+    from segchat.providers.base import Provider
     from segchat.wire import Balance, Reply
 
 T = TypeVar("T")
+# Runs a request function given its Call; the REPL's runner shows progress and takes Ctrl-C.
+Runner = Callable[[Callable[[Call], T]], T]
 
 
-class Runner(Protocol):
-    """Runs a request function (given a cancel event); the REPL's runner shows a spinner and takes Ctrl-C."""
-
-    def __call__(self, call: Callable[[threading.Event], T]) -> T: ...
-
-
-def run_here(call: Callable[[threading.Event], T]) -> T:
-    """Run a request in this thread (one-shot mode)."""
-    return call(threading.Event())
+def run_here(request: Callable[[Call], T]) -> T:
+    """Run a request in this thread, nothing shown while it runs."""
+    return request(Call())
 
 
-def fmt_credits(value: Decimal | None) -> str:
-    """Credits exactly as the server gave them (0.00042 stays 0.00042), or — when unknown."""
-    if value is None:
-        return "—"
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+@dataclass(frozen=True)
+class Notice:
+    """Something to tell the user, as a code plus its values; render words it for the REPL or one-shot."""
 
-
-def fmt_spent(spent: Decimal | None, unpriced: int) -> str:
-    """Known spend, with "+ ?" when some turns' cost could not be measured."""
-    if unpriced and not spent:
-        return "?"
-    return fmt_credits(spent) + (" + ?" if unpriced else "")
-
-
-@dataclass
-class Ledger:
-    """Credits as the server reports them; Decimal because costs are tiny fractions."""
-
-    balance: Decimal | None = None
-    spent: Decimal = Decimal(0)
-    unpriced: int = 0  # turns whose cost could not be known
-    warned_low: bool = False
-    records: int = 0  # turns recorded; lets a slow balance fetch see it was overtaken
-
-    def observe(self, balance: Decimal | None) -> None:
-        """A balance seen outside a turn (start-up, /credits): it sets the base for the next cost."""
-        if balance is not None:
-            self.balance = balance
-
-    def record(self, balance: Decimal | None) -> Decimal | None:
-        """The cost of a turn whose response reported balance; None when it cannot be known."""
-        before = self.balance
-        self.records += 1
-        if balance is not None:
-            self.balance = balance
-        if balance is None or before is None or balance > before:
-            self.unpriced += 1  # no figure, no earlier one, or a top-up: never a negative cost
-            return None
-        self.spent += before - balance
-        return before - balance
+    code: str
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,24 +43,26 @@ class Turn:
 
     reply: Reply
     cost: Decimal | None
-    notices: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    saved: bool = True
 
 
 class Chat:
     """One session's conversation, sent turn by turn and saved as it happens."""
 
-    def __init__(self, config: Config, client: ChatClient, store: Store, session: SessionInfo, *,
+    def __init__(self, config: Config, provider: Provider, store: Store, session: SessionInfo, *,
                  adopt_pending: bool = True) -> None:
-        self.config, self.client, self.store = config, client, store
+        self.config, self.provider, self.store = config, provider, store
         self.ledger = Ledger()
         self.settings: dict[str, Any] = config.sampling()
-        self.max_credits = config.max_credits
+        self.max_credits = config.max_credits if provider.has_credits else None
+        self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
         self._tokens: tuple[Any, int] = (None, 0)
         self._enter(session, adopt_pending)
 
     @property
     def model(self) -> str:
-        return self.client.model
+        return self.provider.model
 
     # -- turns --------------------------------------------------------------------------------
 
@@ -107,13 +72,15 @@ class Chat:
         notices = self._sync()
         if text is not None:
             self.forget_pending()
-            self.conversation.pending = text
-            self._pending_ids.append(self.store.add_pending(self.session.id, text))
+            draft = Draft(text)
+            self._store(lambda: self.store.add_pending(self.session.id, draft))
+            self.conversation.pending = draft
         elif self.conversation.pending is None:
             raise UsageError("there is no unsent message to send again")
-        payload, params = self.conversation.payload(), dict(self.settings)
-        reply = self._request(run, payload, params)
-        turn = self._commit(reply, self.conversation.pending, remove=0)
+        draft = self.conversation.pending
+        assert draft is not None
+        reply = self._request(run, self.conversation.payload())
+        turn = self._commit(reply, draft, replace=[])
         turn.notices[:0] = notices
         return turn
 
@@ -125,85 +92,109 @@ class Chat:
         if self.conversation.last("user") is None:
             raise UsageError("nothing to retry yet: send a message first")
         removed = self.conversation.pop_exchange()
-        text = removed[0].content if text is None else text
+        draft = Draft(removed[0].content if text is None else text)
         try:
-            payload = self.conversation.payload() + [{"role": "user", "content": text}]
-            reply = self._request(run, payload, dict(self.settings))
+            reply = self._request(run, self.conversation.payload() + [{"role": "user", "content": draft.text}])
         except BaseException:
             self.conversation.messages += removed
             raise
-        return self._commit(reply, text, remove=len(removed))
+        return self._commit(reply, draft, replace=[m.id for m in removed if m.id is not None])
 
-    def _request(self, run: Runner, payload: list[dict[str, str]], params: dict[str, Any]) -> Reply:
+    def _request(self, run: Runner, payload: list[dict[str, str]]) -> Reply:
+        from segchat.wire import Reply
+
+        params, started = dict(self.settings), time.monotonic()
         try:
-            return run(lambda cancel: self.client.complete(payload, params, cancel))
+            reply = run(lambda call: self.provider.complete(payload, params, call))
+        except Cancelled as exc:
+            if not exc.partial:
+                raise
+            # Streamed text the user has seen stays, marked: /retry asks for a whole new reply.
+            reply = Reply(exc.partial, streamed=True, interrupted=True, incomplete="interrupted")
         except CreditsError as exc:
             balance = self.ledger.balance if self.ledger.balance is not None else self.store.last_balance()
-            raise CreditsError(f"{exc}; last known balance: {fmt_credits(balance)}", exc.status) from None
+            from segchat.credits import fmt_credits
 
-    def _commit(self, reply: Reply, user_text: str, remove: int) -> Turn:
+            raise CreditsError(f"{exc}; last known balance: {fmt_credits(balance)}", exc.status) from None
+        reply.elapsed = time.monotonic() - started
+        return reply
+
+    def _commit(self, reply: Reply, draft: Draft, replace: list[int]) -> Turn:
+        """Keep the reply first (in memory, then on disk); figures and notices only after."""
         now = time.time()
-        cost = self.ledger.record(reply.credits)
-        meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self.client.model}
+        meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self.provider.model}
         for key, value in (("usage", reply.usage), ("finish_reason", reply.finish_reason),
-                           ("incomplete", reply.incomplete), ("cost", cost)):
+                           ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None)):
             if value is not None:
-                meta[key] = str(value) if key == "cost" else value
-        pair = [Message("user", user_text, now), Message("assistant", reply.content, now, meta)]
-        fields: dict[str, Any] = {"spent": self.ledger.spent, "unpriced": self.ledger.unpriced,
-                                  "model": self.client.model}
-        if self.ledger.balance is not None:
-            fields["balance"] = self.ledger.balance
-        pending_id = self._pending_ids[-1] if remove == 0 and self._pending_ids else None
-        self._known_last = self.store.add_exchange(self.session.id, pair, pending_id=pending_id,
-                                                   replace_last=remove, **fields)
-        if pending_id is not None:
-            self._pending_ids.pop()
+                meta[key] = value
+        pair = [Message("user", draft.text, now), Message("assistant", reply.content, now, meta)]
         self.conversation.messages += pair
         self.conversation.pending = None
-        return Turn(reply, cost, self._notices(reply))
+        cost = self.ledger.record(reply.credits) if self.provider.has_credits else None
+        if cost is not None:
+            meta["cost"] = str(cost)
+        fields: dict[str, Any] = {"model": self.provider.model}
+        if self.provider.has_credits:
+            fields.update(spent=self.ledger.spent, unpriced=self.ledger.unpriced)
+            if self.ledger.balance is not None:
+                fields["balance"] = self.ledger.balance
+        notices: list[Notice] = []
+        try:
+            self._known_last = self.store.add_exchange(self.session.id, [*self.unsaved, *pair],
+                                                       pending_id=draft.id, replace=replace, **fields)
+            self.unsaved = []
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            self.unsaved += pair
+            notices.append(Notice("not_saved", {"reason": str(exc), "count": len(self.unsaved) // 2}))
+        turn = Turn(reply, cost, notices, saved=not self.unsaved)
+        turn.notices += self._notices(reply)
+        return turn
 
-    def _notices(self, reply: Reply) -> list[str]:
+    def _notices(self, reply: Reply) -> list[Notice]:
         notes = []
         if reply.credits_raw is not None:
-            notes.append(f"the server sent an unparsable x-remaining-credits header: {reply.credits_raw[:40]!r}; "
-                         "credits stay unknown")
-        if reply.incomplete:
-            notes.append(f"reply incomplete: {reply.incomplete}")
+            notes.append(Notice("bad_credits_header", {"raw": reply.credits_raw[:40]}))
+        if reply.interrupted:
+            notes.append(Notice("interrupted"))
+        elif reply.incomplete:
+            notes.append(Notice("incomplete", {"reason": reply.incomplete}))
         if reply.finish_reason == "length":
-            notes.append("reply cut at max_tokens (raise it with /set max_tokens N)")
+            notes.append(Notice("cut_at_max_tokens"))
         balance = self.ledger.balance
         if balance is not None and balance < self.config.low_credit_warning and not self.ledger.warned_low:
             self.ledger.warned_low = True
-            notes.append(f"low credits: {fmt_credits(balance)} left "
-                         f"(warning below {fmt_credits(self.config.low_credit_warning)})")
+            notes.append(Notice("low_credits", {"balance": balance, "threshold": self.config.low_credit_warning}))
         share = self.context_tokens() / self.config.context_window
         if share >= self.config.context_warning:
-            notes.append(f"the conversation fills {share:.0%} of the {self.config.context_window:,}-token context; "
-                         "/trim N drops the oldest exchanges")
+            notes.append(Notice("context_full", {"share": share, "window": self.config.context_window}))
         return notes
 
     def _check_budget(self) -> None:
         if self.max_credits is not None and self.ledger.spent >= self.max_credits:
-            raise BudgetError(f"this session has spent {fmt_credits(self.ledger.spent)} credits, reaching its "
-                              f"budget of {fmt_credits(self.max_credits)}; raise it with /budget N or --max-credits N")
+            raise BudgetError(self.ledger.spent, self.max_credits)
 
-    def _sync(self) -> list[str]:
+    def _sync(self) -> list[Notice]:
         """Take in turns another segchat appended to this session since we last looked."""
-        last = self.store.last_message_id(self.session.id)
-        if last == self._known_last:
+        last = self._store(lambda: self.store.last_message_id(self.session.id), self._known_last)
+        if last == self._known_last or self.unsaved:
             return []
-        fresh = self.store.load(self.session.id)
+        fresh = self.store.load(self.session.id, adopt=False)
         added = len(fresh.messages) - len(self.conversation.messages)
         self.conversation.messages = fresh.messages
         self._known_last = last
-        return [f"session '{self.session.name}' was changed by another segchat; "
-                f"continuing from its latest state ({added:+d} messages)"]
+        return [Notice("synced", {"session": self.session.name, "added": added})]
+
+    def _store(self, action: Callable[[], T], fallback: Any = None) -> T:
+        """A store call whose failure must not stop the turn: the reply is worth more than the bookkeeping."""
+        try:
+            return action()
+        except (StoreError, sqlite3.Error, OSError):
+            return fallback
 
     def forget_pending(self) -> None:
-        if self._pending_ids:
-            self.store.drop_pending(self._pending_ids)
-            self._pending_ids.clear()
+        draft = self.conversation.pending
+        if draft is not None and draft.id is not None:
+            self.store.drop_pending([draft.id])
         self.conversation.pending = None
 
     # -- state the UI shows and changes -------------------------------------------------------
@@ -218,35 +209,39 @@ class Chat:
         usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
         if isinstance(usage, dict) and c.pending is None:
             total, prompt, completion = (usage.get(k) for k in ("total_tokens", "prompt_tokens", "completion_tokens"))
-            if isinstance(total, int):
+            if isinstance(total, int) and 0 <= total < 10**9:
                 return total
-            if isinstance(prompt, int) and isinstance(completion, int):
+            if isinstance(prompt, int) and isinstance(completion, int) and 0 <= prompt + completion < 10**9:
                 return prompt + completion
-        key = (id(c), len(c.messages), id(last), c.system, c.pending)
+        key = (id(c), len(c.messages), id(last), c.system, id(c.pending))
         if self._tokens[0] != key:
             self._tokens = (key, c.estimate_tokens())
         return self._tokens[1]
 
     def undo(self) -> list[Message]:
-        """Remove the last exchange, here and in the store."""
+        """Remove the last exchange of this conversation, here and (by id) in the store."""
         removed = self.conversation.pop_exchange()
-        if removed:
-            self.store.remove_messages(self.session.id, len(removed))
-            self._known_last = self.store.last_message_id(self.session.id)
+        self._forget(removed)
         return removed
 
     def trim(self, count: int) -> list[Message]:
-        """Drop the count oldest exchanges, here and in the store."""
+        """Drop the count oldest exchanges, here and (by id) in the store."""
         removed = self.conversation.drop_oldest(count)
-        if removed:
-            self.store.remove_messages(self.session.id, len(removed), oldest=True)
-            self._known_last = self.store.last_message_id(self.session.id)
+        self._forget(removed)
         return removed
+
+    def _forget(self, removed: list[Message]) -> None:
+        ids = [m.id for m in removed if m.id is not None]
+        self.unsaved = [m for m in self.unsaved if all(m is not r for r in removed)]
+        if ids:
+            self.store.remove_messages(self.session.id, ids)
 
     def refresh_balance(self, run: Runner = run_here) -> Balance:
         """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""
+        if not self.provider.has_credits:
+            raise UsageError(f"the {self.provider.name} provider has no credits to ask for")
         mark = self.ledger.records
-        balance = run(lambda cancel: self.client.balance(cancel))
+        balance = run(lambda call: self.provider.balance(call))
         if self.ledger.records == mark:
             self.ledger.observe(balance.credits)
         return balance
@@ -255,9 +250,14 @@ class Chat:
         self.conversation.system = text or None
         self.store.update(self.session.id, system=text or None)
 
-    def set_model(self, slug: str) -> None:
-        self.client.model = slug
-        self.store.update(self.session.id, model=slug)
+    def set_model(self, model: str) -> None:
+        self.provider.model = check_model(model, self.provider.name)
+        self.store.update(self.session.id, model=model)
+
+    def set_budget(self, value: Decimal | None) -> None:
+        if value is not None and not self.provider.has_credits:
+            raise UsageError(f"a budget needs credits, and the {self.provider.name} provider has none")
+        self.max_credits = value
 
     def switch(self, session: SessionInfo) -> None:
         """Continue another session from here on, leaving this one."""
@@ -270,19 +270,20 @@ class Chat:
         message replaces it); a one-shot question leaves it stored for the next chat to offer.
         """
         self.session = session
-        self.conversation = self.store.load(session.id)
+        self.conversation = self.store.load(session.id, adopt=adopt_pending)
+        if self.conversation.pending is not None and self.conversation.pending.id is not None:
+            self.store.claim_pending([self.conversation.pending.id])
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced
         self._known_last = self.store.last_message_id(session.id)
-        self._pending_ids = [pid for pid, _ in self.store.pending(session.id)] if adopt_pending else []
-        if not adopt_pending:
-            self.conversation.pending = None
+        self.unsaved = []
 
     def close(self) -> None:
         """Leave the session; one that never got a message is not kept (no empty clutter in --list)."""
-        self.store.delete_if_empty(self.session.id)
+        self._store(lambda: self.store.delete_if_empty(self.session.id))
 
     def new_session(self, name: str | None = None) -> SessionInfo:
         """A fresh conversation with the same system prompt; the old one stays saved."""
-        info = self.store.create(name, model=self.client.model, system=self.conversation.system)
+        info = self.store.create(name, model=self.provider.model, system=self.conversation.system,
+                                 profile=self.config.profile)
         self.switch(info)
         return info

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from segchat.chat import Chat
+    from typing import Any
+
     from segchat.config import Config
-    from segchat.store import Store
+    from segchat.store import SessionInfo, Store
     from segchat.terminal import Tty
 
 EPILOG = """\
@@ -38,6 +40,9 @@ examples:
 """
 
 
+_NO_PROFILE = ""  # asks config.load for the top-level settings, whatever profile the file names
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -48,13 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("settings (override config.toml and environment)")
     g.add_argument("--config", metavar="PATH", help="config file (default: $SEGCHAT_CONFIG or the user config dir)")
     g.add_argument("--config-path", action="store_true", help="print the config file's path and exit")
+    g.add_argument("--profile", metavar="NAME", help="use [profiles.NAME] of config.toml (env SEGCHAT_PROFILE)")
     g.add_argument("--base-url", metavar="URL", help="API base URL (env SEGCHAT_BASE_URL)")
-    g.add_argument("--model", metavar="SLUG", help="Segmind model slug (env SEGCHAT_MODEL)")
+    g.add_argument("-m", "--model", metavar="ID", help="model slug or id (env SEGCHAT_MODEL)")
     g.add_argument("--system", metavar="TEXT", help="system prompt")
     g.add_argument("--system-file", metavar="PATH", help="read the system prompt from a file")
-    g.add_argument("--temperature", type=float, metavar="T")
-    g.add_argument("--max-tokens", type=int, metavar="N")
-    g.add_argument("--top-p", type=float, metavar="P")
+    g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature, 0 to 2")
+    g.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
+    g.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling, above 0 up to 1")
     g.add_argument("--timeout", type=float, metavar="SECONDS", help="how long to wait for a reply")
     g.add_argument("--max-credits", metavar="N", help="refuse to send once this session has spent N credits")
     g.add_argument("--debug", action="store_true", help="show tracebacks (the key is redacted)")
@@ -82,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except SegchatError as exc:
-        _stderr(f"segchat: error: {_clean(str(exc))}")
+        from segchat import words
+
+        _stderr(f"segchat: error: {_clean(words.error(exc, words.ONE_SHOT))}")
         return exc.exit_code
     except KeyboardInterrupt:
         _stderr("segchat: interrupted")
@@ -104,8 +112,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.config_path:
         print(path)
         return EXIT_OK
-    flags = {k: getattr(args, k) for k in ("base_url", "model", "temperature", "max_tokens", "top_p", "timeout",
-                                           "max_credits")}
+    flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
+                                           "timeout", "max_credits")}
     config = cfg.load(path, flags)
     for warning in config.warnings:
         _stderr(f"segchat: warning: {_clean(warning)}")
@@ -121,10 +129,11 @@ def _run(args: argparse.Namespace) -> int:
     if not prompt and tty is None:
         raise UsageError("no PROMPT given and no terminal to chat on; pass the question as arguments: "
                          "segchat \"your question\"")
-    if config.api_key is None:
-        config = _ask_key(config, path, tty or open_tty())
     store = _store()
-    chat = _chat(config, store, args, system)
+    info, config = _session(config, store, args, system, path, flags)
+    if config.api_key is None and config.provider == "segmind":
+        config = _ask_key(config, path, tty or open_tty())
+    chat = _chat(config, store, args, info)
     try:
         if prompt:
             return _one_shot(chat, prompt)
@@ -164,8 +173,8 @@ def _ask_key(config: Config, path: Path, tty: Tty | None) -> Config:
     from segchat import config as cfg
     from segchat.terminal import ask_api_key
 
-    if tty is None:
-        raise ConfigError(f"no API key: set SEGMIND_API_KEY, or add api_key to {path}")
+    if tty is None or not config.key_shared:
+        raise ConfigError(f"no API key: {config.key_hint()}")
     key = cfg.check_api_key(ask_api_key(tty))
     cfg.save_api_key(path, key)
     tty.write(f"Saved to {path} (readable only by you).\n")
@@ -223,41 +232,78 @@ def _manage(args: argparse.Namespace, config: Config) -> bool:
     return True
 
 
-def _chat(config: Config, store: Store, args: argparse.Namespace, system: str | None) -> Chat:
-    from segchat.chat import Chat
-    from segchat.client import ChatClient
+def _session(config: Config, store: Store, args: argparse.Namespace, system: str | None, path: Path,
+             flags: dict) -> tuple[SessionInfo, Config]:
+    """The session to chat in, and the configuration it continues with (its own profile, unless one is given)."""
+    from segchat import config as cfg
 
     info = None
     if args.session:
         try:
             info = store.find(args.session)
         except SessionNotFound:
-            info = store.create(args.session, model=config.model, system=system or config.system)
+            info = store.create(args.session, model=config.model, system=system or config.system,
+                                profile=config.profile)
     elif args.resume:
         info = store.latest()
         if info is None:
             _stderr("segchat: no saved session yet; starting a new one")
     if info is None:
-        info = store.create(model=config.model, system=system or config.system)
-    elif system:
+        return store.create(model=config.model, system=system or config.system, profile=config.profile), config
+    if system:
         store.update(info.id, system=system)
         info = store.get(info.id)
-    model = info.model if info.model and not args.model and not os.environ.get("SEGCHAT_MODEL") else config.model
-    client = ChatClient(config.base_url, model, config.api_key, timeout=config.timeout, retries=config.retries,
-                        key_source=config.api_key_source)
-    return Chat(config, client, store, info, adopt_pending=not args.prompt)
+    chosen = args.profile or os.environ.get("SEGCHAT_PROFILE")
+    if info.profile != config.profile and not chosen:
+        if info.profile is None or info.profile in config.profiles:
+            config = cfg.load(path, {**flags, "profile": None}, profile=info.profile or _NO_PROFILE)
+        else:
+            _stderr(f"segchat: warning: session '{_clean(info.name)}' used profile '{_clean(info.profile)}', which "
+                    f"is no longer in {path}; continuing with {config.profile or 'the default settings'}")
+    return info, config
+
+
+def _chat(config: Config, store: Store, args: argparse.Namespace, info: SessionInfo) -> Chat:
+    from segchat import providers
+    from segchat.chat import Chat
+
+    if config.max_credits is not None and not config.has_credits and args.max_credits is not None:
+        raise UsageError(f"--max-credits needs credits, and the {config.provider} provider has none")
+    same = info.profile == config.profile and info.model
+    explicit = args.model or os.environ.get("SEGCHAT_MODEL")
+    model = info.model if same and not explicit else config.model
+    if model != info.model:
+        store.update(info.id, model=model, profile=config.profile)
+    return Chat(config, providers.build(config, model), store, info, adopt_pending=not args.prompt)
 
 
 def _one_shot(chat: Chat, prompt: str) -> int:
+    from segchat import words
+    from segchat.http import Call
     from segchat.render import Renderer
 
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
     renderer = Renderer(rich_output=not plain, code_theme=chat.config.code_theme)
-    turn = chat.send(prompt)
-    renderer.reply(turn.reply.content)
+    views: list[Any] = []  # made at the first piece of a streamed reply
+
+    def feed(text: str) -> None:
+        if not views:
+            views.append(renderer.stream())
+        views[0].feed(text)
+
+    try:
+        turn = chat.send(prompt, lambda request: request(Call(on_delta=feed)))
+    except BaseException:
+        for view in views:
+            view.abort()
+        raise
+    if views:
+        (views[0].abort if turn.reply.interrupted else views[0].finish)()
+    elif turn.reply.content or not turn.reply.streamed:
+        renderer.reply(turn.reply.content)
     for notice in turn.notices:
-        _stderr(f"segchat: {_clean(notice)}")
-    return EXIT_OK
+        _stderr(f"segchat: {_clean(words.notice(notice.code, notice.values, words.ONE_SHOT))}")
+    return EXIT_INTERRUPTED if turn.reply.interrupted else EXIT_OK
 
 
 def _repl(chat: Chat, tty: Tty) -> int:
@@ -277,9 +323,14 @@ def _repl(chat: Chat, tty: Tty) -> int:
     repl = Repl(chat, renderer, history=_data_dirs()[1] / "history", **repl_io)
 
     def after_start() -> None:
+        from segchat.http import Call
+
         try:
-            chat.refresh_balance()
-            repl.refresh()
+            if chat.provider.has_credits:
+                chat.refresh_balance()
+                repl.refresh()
+            elif chat.provider.lists_models:
+                repl.model_ids = chat.provider.models(Call())
         except Exception:  # a start-up nicety only; real errors surface on the first request
             pass
         preload()

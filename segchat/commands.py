@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from segchat import session_commands as sc
-from segchat.chat import fmt_credits
+from segchat.credits import fmt_credits
 from segchat.errors import UsageError
 
 if TYPE_CHECKING:
-    from segchat.repl import Repl
+    from segchat.context import Context
 
-# Suggestions for /model; any slug is accepted.
-MODEL_SLUGS = ("llama-v3p1-8b-instruct", "llama-v3p1-70b-instruct", "llama-v3p1-405b-instruct",
-               "llama-v3-8b-instruct", "llama-v3-70b-instruct", "mixtral-8x7b-instruct", "mixtral-8x22b-instruct")
 SETTINGS = {"temperature": (float, 0.0, 2.0), "top_p": (float, 0.0, 1.0), "max_tokens": (int, 1, 1_000_000)}
 
 
@@ -30,8 +27,8 @@ class Command:
     name: str
     args: str
     help: str
-    handler: Callable[[Repl, str], None]
-    complete: Callable[[Repl], Iterable[str]] | None = None
+    handler: Callable[[Context, str], None]
+    complete: Callable[[Context], Iterable[str]] | None = None
     aliases: tuple[str, ...] = ()
 
 
@@ -48,7 +45,7 @@ class Registry:
     def get(self, name: str) -> Command | None:
         return self._by_name.get(name)
 
-    def dispatch(self, repl: Repl, line: str) -> None:
+    def dispatch(self, ctx: Context, line: str) -> None:
         name, _, arg = line.strip()[1:].partition(" ")
         command = self._by_name.get(name)
         if command is None:
@@ -56,65 +53,66 @@ class Registry:
             hint = f"did you mean /{close[0]}? " if close else ""
             raise UsageError(f"unknown command /{name[:30]}; {hint}/help lists the commands "
                              "(to send a message starting with '/', start it with '//')")
-        command.handler(repl, arg.strip())
+        command.handler(ctx, arg.strip())
 
 
 # -- conversation ------------------------------------------------------------------------------
 
-def cmd_help(repl: Repl, arg: str) -> None:
-    rows = [(f"/{c.name}" + (f" {c.args}" if c.args else ""), c.help) for c in repl.registry.commands]
-    repl.renderer.table(("command", "what it does"), rows)
-    repl.renderer.notice("Enter sends · Alt-Enter (Esc Enter) adds a line · Ctrl-C cancels · Ctrl-D quits · "
+def cmd_help(ctx: Context, arg: str) -> None:
+    rows = [(f"/{c.name}" + (f" {c.args}" if c.args else ""), c.help) for c in ctx.registry.commands]
+    ctx.renderer.table(("command", "what it does"), rows)
+    ctx.renderer.notice("Enter sends · Alt-Enter (Esc Enter) adds a line · Ctrl-C cancels · Ctrl-D quits · "
                          "Ctrl-R searches history")
 
 
-def cmd_system(repl: Repl, arg: str) -> None:
+def cmd_system(ctx: Context, arg: str) -> None:
     if not arg:
-        system = repl.chat.conversation.system
-        repl.renderer.plain(f"system prompt: {system}" if system else "no system prompt (set one: /system TEXT)")
+        system = ctx.chat.conversation.system
+        ctx.renderer.plain(f"system prompt: {system}" if system else "no system prompt (set one: /system TEXT)")
         return
-    repl.chat.set_system(None if arg in ("-", "none") else arg)
-    repl.renderer.notice("system prompt cleared" if arg in ("-", "none") else "system prompt replaced")
+    ctx.chat.set_system(None if arg in ("-", "none") else arg)
+    ctx.renderer.notice("system prompt cleared" if arg in ("-", "none") else "system prompt replaced")
 
 
-def cmd_clear(repl: Repl, arg: str) -> None:
-    old = repl.chat.session.name
-    info = repl.chat.new_session()
-    repl.renderer.notice(f"new conversation '{info.name}' (same system prompt); '{old}' stays saved")
+def cmd_clear(ctx: Context, arg: str) -> None:
+    old = ctx.chat.session.name
+    info = ctx.chat.new_session()
+    ctx.renderer.notice(f"new conversation '{info.name}' (same system prompt); '{old}' stays saved")
 
 
-def cmd_retry(repl: Repl, arg: str) -> None:
-    repl.retry()
+def cmd_retry(ctx: Context, arg: str) -> None:
+    ctx.retry()
 
 
-def cmd_quit(repl: Repl, arg: str) -> None:
-    repl.quit()
+def cmd_quit(ctx: Context, arg: str) -> None:
+    ctx.quit()
 
 
-def cmd_undo(repl: Repl, arg: str) -> None:
-    if repl.chat.conversation.pending is not None:
-        repl.chat.forget_pending()
-        repl.renderer.notice("dropped the unsent message")
+def cmd_undo(ctx: Context, arg: str) -> None:
+    if ctx.chat.conversation.pending is not None:
+        ctx.chat.forget_pending()
+        ctx.renderer.notice("dropped the unsent message")
         return
-    removed = repl.chat.undo()
+    removed = ctx.chat.undo()
     if not removed:
         raise UsageError("nothing to undo")
-    repl.renderer.notice(f"removed the last exchange ({_preview(removed[0].content)})")
+    ctx.renderer.notice(f"removed the last exchange ({_preview(removed[0].content)})")
 
 
-def cmd_edit(repl: Repl, arg: str) -> None:
-    chat = repl.chat
-    last = chat.conversation.pending
-    if last is None:
+def cmd_edit(ctx: Context, arg: str) -> None:
+    chat = ctx.chat
+    if chat.conversation.pending is not None:
+        last = chat.conversation.pending.text
+    else:
         message = chat.conversation.last("user")
         if message is None:
             raise UsageError("no message to edit yet")
         last = message.content
     edited = edit_in_editor(last)
     if edited is None or not edited.strip():
-        repl.renderer.notice("edit cancelled (empty text)")
+        ctx.renderer.notice("edit cancelled (empty text)")
         return
-    repl.retry(edited.rstrip("\n"))
+    ctx.retry(edited.rstrip("\n"))
 
 
 def edit_in_editor(text: str) -> str | None:
@@ -132,8 +130,8 @@ def edit_in_editor(text: str) -> str | None:
         os.unlink(handle.name)
 
 
-def cmd_copy(repl: Repl, arg: str) -> None:
-    reply = repl.chat.conversation.last("assistant")
+def cmd_copy(ctx: Context, arg: str) -> None:
+    reply = ctx.chat.conversation.last("assistant")
     if reply is None:
         raise UsageError("no reply to copy yet")
     text = reply.content
@@ -144,8 +142,8 @@ def cmd_copy(repl: Repl, arg: str) -> None:
         text = blocks[-1]
     elif arg:
         raise UsageError("usage: /copy or /copy code")
-    repl.renderer.clipboard(text)
-    repl.renderer.notice(f"copied {len(text)} characters (via the terminal, OSC 52)")
+    ctx.renderer.clipboard(text)
+    ctx.renderer.notice(f"copied {len(text)} characters (via the terminal, OSC 52)")
 
 
 def code_blocks(markdown: str) -> list[str]:
@@ -165,28 +163,26 @@ def code_blocks(markdown: str) -> list[str]:
     return blocks
 
 
-def cmd_model(repl: Repl, arg: str) -> None:
+def cmd_model(ctx: Context, arg: str) -> None:
     if not arg:
-        repl.renderer.plain(f"model: {repl.chat.model}")
+        ctx.renderer.plain(f"model: {ctx.chat.model}")
         return
-    from segchat.config import check_model
-
-    repl.chat.set_model(check_model(arg))
-    repl.renderer.notice(f"model set to {arg} for the next turns")
+    ctx.chat.set_model(arg)
+    ctx.renderer.notice(f"model set to {arg} for the next turns")
 
 
-def cmd_set(repl: Repl, arg: str) -> None:
-    chat = repl.chat
+def cmd_set(ctx: Context, arg: str) -> None:
+    chat = ctx.chat
     if not arg:
         rows = [(k, str(chat.settings.get(k, "(server default)"))) for k in SETTINGS]
-        repl.renderer.table(("setting", "value"), rows)
+        ctx.renderer.table(("setting", "value"), rows)
         return
     key, _, value = arg.partition(" ")
     if key not in SETTINGS:
         raise UsageError(f"unknown setting {key!r}; settable: {', '.join(SETTINGS)}")
     if value.strip() in ("", "default", "none"):
         chat.settings.pop(key, None)
-        repl.renderer.notice(f"{key} back to the server default")
+        ctx.renderer.notice(f"{key} back to the server default")
         return
     kind, low, high = SETTINGS[key]
     try:
@@ -197,18 +193,20 @@ def cmd_set(repl: Repl, arg: str) -> None:
     if not low <= number <= high or (key == "top_p" and number == 0):
         raise UsageError(f"{key} must be between {low} and {high}")
     chat.settings[key] = number
-    repl.renderer.notice(f"{key} = {number}")
+    ctx.renderer.notice(f"{key} = {number}")
 
 
-def cmd_budget(repl: Repl, arg: str) -> None:
-    chat = repl.chat
+def cmd_budget(ctx: Context, arg: str) -> None:
+    chat = ctx.chat
+    if not chat.provider.has_credits:
+        raise UsageError(f"the {chat.provider.name} provider has no credits, so there is no budget to set")
     if not arg:
         budget = fmt_credits(chat.max_credits) if chat.max_credits is not None else "none"
-        repl.renderer.plain(f"budget: {budget}; spent this session: {fmt_credits(chat.ledger.spent)}")
+        ctx.renderer.plain(f"budget: {budget}; spent this session: {fmt_credits(chat.ledger.spent)}")
         return
     if arg in ("none", "off"):
-        chat.max_credits = None
-        repl.renderer.notice("budget removed")
+        chat.set_budget(None)
+        ctx.renderer.notice("budget removed")
         return
     try:
         value = Decimal(arg)
@@ -216,17 +214,19 @@ def cmd_budget(repl: Repl, arg: str) -> None:
             raise InvalidOperation
     except InvalidOperation:
         raise UsageError(f"/budget takes a number of credits (or 'none'), not {arg!r}") from None
-    chat.max_credits = value
-    repl.renderer.notice(f"budget set to {fmt_credits(value)} credits (spent: {fmt_credits(chat.ledger.spent)})")
+    chat.set_budget(value)
+    ctx.renderer.notice(f"budget set to {fmt_credits(value)} credits (spent: {fmt_credits(chat.ledger.spent)})")
 
 
-def cmd_credits(repl: Repl, arg: str) -> None:
-    balance = repl.chat.refresh_balance(repl.run_request)
-    repl.renderer.plain(f"credits: {fmt_credits(balance.credits)}   free-credits: {fmt_credits(balance.free)}")
+def cmd_credits(ctx: Context, arg: str) -> None:
+    if not ctx.chat.provider.has_credits:
+        raise UsageError(f"/credits is for Segmind; the {ctx.chat.provider.name} provider has no credits")
+    balance = ctx.chat.refresh_balance(ctx.run_request)
+    ctx.renderer.plain(f"credits: {fmt_credits(balance.credits)}   free-credits: {fmt_credits(balance.free)}")
 
 
-def cmd_trim(repl: Repl, arg: str) -> None:
-    chat = repl.chat
+def cmd_trim(ctx: Context, arg: str) -> None:
+    chat = ctx.chat
     try:
         count = int(arg)
         if count < 1:
@@ -237,9 +237,9 @@ def cmd_trim(repl: Repl, arg: str) -> None:
     if not pairs:
         raise UsageError("there are no exchanges to drop")
     for user, _ in pairs:
-        repl.renderer.notice(f"dropping: {_preview(user.content)}")
+        ctx.renderer.notice(f"dropping: {_preview(user.content)}")
     chat.trim(count)
-    repl.renderer.notice(f"dropped {len(pairs)} exchange(s); the system prompt stays")
+    ctx.renderer.notice(f"dropped {len(pairs)} exchange(s); the system prompt stays")
 
 
 def _preview(text: str, limit: int = 50) -> str:
@@ -256,11 +256,11 @@ def build_registry() -> Registry:
         Command("undo", "", "Remove the last exchange.", cmd_undo),
         Command("edit", "", "Edit the last message in $EDITOR and send it again.", cmd_edit),
         Command("copy", "[code]", "Copy the last reply (or its last code block) to the clipboard.", cmd_copy,
-                complete=lambda repl: ["code"]),
-        Command("model", "[SLUG]", "Show or switch the model for the next turns.", cmd_model,
-                complete=lambda repl: MODEL_SLUGS),
+                complete=lambda ctx: ["code"]),
+        Command("model", "[ID]", "Show or switch the model for the next turns.", cmd_model,
+                complete=lambda ctx: ctx.model_ids or ctx.chat.provider.suggestions()),
         Command("set", "[KEY VALUE]", "Show or change temperature, top_p, max_tokens.", cmd_set,
-                complete=lambda repl: list(SETTINGS)),
+                complete=lambda ctx: list(SETTINGS)),
         Command("history", "", "Show the conversation so far.", sc.cmd_history),
         Command("save", "PATH", "Write the conversation to a Markdown file.", sc.cmd_save),
         Command("budget", "[N|none]", "Show or set the most credits this session may spend.", cmd_budget),

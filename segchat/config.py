@@ -17,9 +17,14 @@ from segchat.errors import ConfigError, register_secret
 
 APP = "segchat"
 KEY_ENV = "SEGMIND_API_KEY"
-ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model", KEY_ENV: "api_key"}
+ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model"}
+PROVIDERS = ("segmind", "openai")
+DEFAULT_KEY_ENV = {"segmind": KEY_ENV, "openai": None}
 _KEY_RE = re.compile(r"^[\x21-\x7e]{8,256}$")
 _SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
+_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,12 @@ class Config:
 
     base_url: str
     model: str
+    provider: str = "segmind"
+    profile: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
     api_key_source: str = "nowhere"
+    stream: bool = False
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -43,6 +52,18 @@ class Config:
     context_warning: float = 0.9
     path: Path | None = None
     warnings: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    key_shared: bool = True  # the top-level api_key applies (no profile, or one for the same server)
+
+    @property
+    def has_credits(self) -> bool:
+        return self.provider == "segmind"
+
+    def key_hint(self) -> str:
+        """Where a key for this configuration goes, in words."""
+        table = f"[profiles.{self.profile}]" if self.profile else "the top level"
+        env = f", or set {self.api_key_env}" if self.api_key_env else ", or name a variable with api_key_env"
+        return f"add api_key to {table} of {self.path or 'your config file'}{env}"
 
     def sampling(self) -> dict[str, Any]:
         """The optional request fields that are set."""
@@ -53,7 +74,9 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
-KEYS = [f.name for f in dataclasses.fields(Config) if f.name not in ("api_key_source", "path", "warnings")]
+KEYS = [f.name for f in dataclasses.fields(Config)
+        if f.name not in ("api_key_source", "path", "warnings", "profiles", "key_shared")]
+PROFILE_KEYS = [k for k in KEYS if k != "profile"]
 
 
 def config_path(explicit: str | None = None) -> Path:
@@ -67,42 +90,81 @@ def config_path(explicit: str | None = None) -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
-def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Merge defaults, the file at path (if any), env and flags; validate the result."""
+def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None,
+         profile: str | None = None) -> Config:
+    """Merge defaults, the file at path (if any), its profile, env and flags; validate the result.
+
+    The profile is profile, else flags["profile"], else $SEGCHAT_PROFILE, else the file's own profile key.
+    """
     if env is None:
         env = os.environ
+    flags = dict(flags or {})
     defaults = tomllib.loads(resources.files("segchat").joinpath("default_config.toml").read_text("utf-8"))
     values: dict[str, Any] = dict(defaults)
     sources = {k: "the shipped defaults" for k in values}
-    text, warnings = "", []
+    text, warnings, user, tables = "", [], {}, {}
     if path.exists():
         text = _read(path)
         user = _parse(path, text)
-        for key in user:
-            if key not in KEYS:
-                import difflib
-
-                close = difflib.get_close_matches(key, KEYS, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{hint}")
+        tables = user.pop("profiles", {})
+        _check_keys(path, text, user, KEYS)
+        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+            raise ConfigError(f"{path}: line {_line_of(text, 'profiles')}: profiles must be tables: [profiles.NAME]")
         values.update(user)
         sources.update({k: f"config file {path}" for k in user})
-        if "api_key" in user:
+        if "api_key" in user or any("api_key" in t for t in tables.values()):
             warnings += _permission_warnings(path)
+    top = {"provider": values.get("provider"), "base_url": values.get("base_url")}
+    name = profile if profile is not None else flags.get("profile") or env.get("SEGCHAT_PROFILE") or values.get("profile")
+    name = name or None  # "" asks for the top-level settings
+    flags.pop("profile", None)
+    shared = True
+    if name is not None:
+        if not isinstance(name, str) or name not in tables:
+            known = ", ".join(sorted(tables)) or "none are defined"
+            raise ConfigError(f"unknown profile {str(name)[:40]!r} (profiles in {path}: {known})")
+        table = tables[name]
+        _check_keys(path, text, table, PROFILE_KEYS, f"[profiles.{name}]")
+        if (table.get("provider", top["provider"]), table.get("base_url", top["base_url"])) != tuple(top.values()):
+            # A key set for one server is never sent to another: this profile brings its own or none.
+            shared = False
+            if "api_key" not in table:
+                values.pop("api_key", None)
+                sources.pop("api_key", None)
+        values.update(table)
+        sources.update({k: f"config file {path}, profile {name}" for k in table})
+    values["profile"] = name
     for var, key in ENV_KEYS.items():
         if env.get(var):
             values[key] = env[var]
             sources[key] = f"environment variable {var}"
-    for key, value in (flags or {}).items():
+    provider = values.get("provider", "segmind")
+    key_env = values["api_key_env"] if "api_key_env" in values else DEFAULT_KEY_ENV.get(provider)
+    values["api_key_env"] = key_env or None
+    if isinstance(key_env, str) and key_env and env.get(key_env):
+        values["api_key"] = env[key_env]
+        sources["api_key"] = f"environment variable {key_env}"
+    for key, value in flags.items():
         if value is not None:
             values[key] = value
             sources[key] = f"--{key.replace('_', '-')}"
     try:
-        return _validate(values, sources, path, tuple(warnings))
+        return _validate(values, sources, path, tuple(warnings), tuple(sorted(tables))).replace(key_shared=shared)
     except _Invalid as bad:
         source = sources.get(bad.key, "")
         where = f"{path}: line {_line_of(text, bad.key)}" if source.startswith("config file") else source
         raise ConfigError(f"{where}: {bad.key}: {bad.reason}") from None
+
+
+def _check_keys(path: Path, text: str, table: dict[str, Any], allowed: list[str], where: str = "") -> None:
+    for key in table:
+        if key not in allowed:
+            import difflib
+
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            inside = f" in {where}" if where else ""
+            raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{inside}{hint}")
 
 
 class _Invalid(ConfigError):
@@ -174,9 +236,19 @@ def _number(values: dict, key: str, kind: type, low: float | None, high: float |
     return number
 
 
-def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warnings: tuple[str, ...]) -> Config:
+def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warnings: tuple[str, ...],
+              profiles: tuple[str, ...]) -> Config:
+    provider = values.get("provider", "segmind")
+    if provider not in PROVIDERS:
+        raise _Invalid("provider", f"{str(provider)[:40]!r} is not one of {', '.join(PROVIDERS)}")
     base_url = check_base_url(values.get("base_url"))
-    model = check_model(values.get("model"))
+    model = check_model(values.get("model"), provider)
+    stream = values.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _Invalid("stream", "expected true or false")
+    key_env = values.get("api_key_env")
+    if key_env is not None and (not isinstance(key_env, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$", key_env)):
+        raise _Invalid("api_key_env", f"{str(key_env)[:40]!r} is not an environment variable name")
     api_key = values.get("api_key")
     if api_key is not None:
         api_key = check_api_key(api_key, sources.get("api_key", ""))
@@ -189,8 +261,12 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
     return Config(
         base_url=base_url,
         model=model,
+        provider=provider,
+        profile=values.get("profile"),
         api_key=api_key,
+        api_key_env=key_env,
         api_key_source=sources.get("api_key", "nowhere") if api_key else "nowhere",
+        stream=provider == "openai" if stream is None else stream,
         system=system or None,
         temperature=_number(values, "temperature", float, 0.0, 2.0),
         max_tokens=_number(values, "max_tokens", int, 1, None),
@@ -204,6 +280,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
         context_warning=_number(values, "context_warning", float, 0.0, 1.0, open_low=True),
         path=path,
         warnings=warnings,
+        profiles=profiles,
     )
 
 
@@ -218,9 +295,13 @@ def check_api_key(value: Any, source: str = "") -> str:
     return key
 
 
-def check_model(value: Any) -> str:
-    if not isinstance(value, str) or not _SLUG_RE.match(value):
-        raise _Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
+def check_model(value: Any, provider: str = "segmind") -> str:
+    """A Segmind slug goes into the URL's path, so it is strict; other ids travel in the body."""
+    if provider == "segmind":
+        if not isinstance(value, str) or not _SLUG_RE.match(value):
+            raise _Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
+    elif not isinstance(value, str) or not _MODEL_ID_RE.match(value) or ".." in value:
+        raise _Invalid("model", f"{str(value)[:60]!r} is not a model id (letters, digits and . _ : / @ + -)")
     return value
 
 

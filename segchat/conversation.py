@@ -11,12 +11,17 @@ FORMAT_VERSION = 1
 
 @dataclass
 class Message:
-    """One turn's text. meta holds what the server said about it (cost, usage, timing)."""
+    """One turn's text. meta holds what the server said about it (cost, usage, timing); id is its stored row."""
 
     role: str
     content: str
     created: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    id: int | None = field(default=None, compare=False)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.meta.get("interrupted"))
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"role": self.role, "content": self.content}
@@ -45,23 +50,31 @@ class Message:
 
 
 @dataclass
-class Conversation:
-    """System prompt plus alternating user/assistant messages.
+class Draft:
+    """A user message with no reply yet: part of the next request, not of the history.
 
-    pending is a user message that was sent (or is about to be) and has no
-    reply yet: it is part of the next request but not of the history.
+    id is its stored row; the process that wrote it owns it while that process lives.
     """
+
+    text: str
+    id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Conversation:
+    """System prompt plus alternating user/assistant messages, and the unsent draft if there is one."""
 
     system: str | None = None
     messages: list[Message] = field(default_factory=list)
-    pending: str | None = None
+    pending: Draft | None = None
 
     def payload(self) -> list[dict[str, str]]:
         """The whole conversation in the API's shape: system first, then the turns."""
         out = [{"role": "system", "content": self.system}] if self.system else []
         out += [{"role": m.role, "content": m.content} for m in self.messages if m.role != "system"]
         if self.pending is not None:
-            out.append({"role": "user", "content": self.pending})
+            out.append({"role": "user", "content": self.pending.text})
         return out
 
     def exchanges(self) -> list[tuple[Message, Message | None]]:
@@ -103,7 +116,7 @@ class Conversation:
             "version": FORMAT_VERSION,
             "system": self.system,
             "messages": [m.to_dict() for m in self.messages],
-            "pending": self.pending,
+            "pending": self.pending.text if self.pending is not None else None,
         }
 
     @classmethod
@@ -120,4 +133,4 @@ class Conversation:
         messages = data.get("messages", [])
         if not isinstance(messages, list):
             raise ValueError("'messages' must be a list")
-        return cls(system, [Message.from_dict(m) for m in messages], pending)
+        return cls(system, [Message.from_dict(m) for m in messages], Draft(pending) if pending is not None else None)

@@ -41,7 +41,11 @@ def redact(text: str) -> str:
 
 
 class Cancelled(Exception):
-    """The user cancelled a request (Ctrl-C); not an error to report."""
+    """The user cancelled a request (Ctrl-C); not an error to report. partial: streamed text that arrived."""
+
+    def __init__(self, partial: str = "") -> None:
+        super().__init__(partial)
+        self.partial = partial
 
 
 class SegchatError(Exception):
@@ -75,6 +79,13 @@ class SessionNotFound(StoreError):
 
 class BudgetError(SegchatError):
     """Sending would go past the session's credit budget."""
+
+    def __init__(self, spent: object, budget: object) -> None:
+        from segchat.credits import fmt_credits
+
+        super().__init__(f"this session has spent {fmt_credits(spent)} credits, reaching its budget of "  # type: ignore[arg-type]
+                         f"{fmt_credits(budget)}")  # type: ignore[arg-type]
+        self.spent, self.budget = spent, budget
 
 
 class APIError(SegchatError):

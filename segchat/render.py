@@ -63,6 +63,14 @@ class Renderer:
 
         self.console.print(Markdown(clean, code_theme=self.code_theme, hyperlinks=False))
 
+    def stream(self) -> Any:
+        """A view that shows a reply as it arrives: Markdown on a terminal, plain text flushed piece by piece."""
+        from segchat.mdstream import MarkdownStream, PlainStream
+
+        if self.rich_output:
+            return MarkdownStream(self.console, self.code_theme)
+        return PlainStream(self.out)
+
     def page(self, markdown: str) -> None:
         """Long text through the pager ($PAGER), short text straight out."""
         if not self.rich_output:

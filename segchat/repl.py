@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.styles import Style
 
-from segchat.chat import Chat, Turn, fmt_credits
+from segchat import words
+from segchat.chat import Chat, Turn
 from segchat.commands import Registry, build_registry
 from segchat.completer import SlashCompleter
+from segchat.credits import fmt_credits
 from segchat.errors import AmbiguousError, APIError, BudgetError, Cancelled, CreditsError, SegchatError
+from segchat.http import Call
 from segchat.keys import build_key_bindings
 from segchat.render import Renderer
 from segchat.store import SessionInfo
 from segchat.toolbar import make_toolbar
+
+T = TypeVar("T")
 
 STYLE = Style.from_dict({
     "bottom-toolbar": "noreverse bg:#303040 #d0d0d0",
@@ -38,8 +44,9 @@ class Repl:
         self.chat, self.renderer = chat, renderer
         self.registry = registry or build_registry()
         self.done = False
+        self.model_ids: list[str] = []  # what the server lists, fetched in the background
         self._next_input = ""
-        self.session: PromptSession = PromptSession(
+        self.prompt: PromptSession = PromptSession(
             message=[("class:prompt", "› ")],
             history=_history(history),
             bottom_toolbar=make_toolbar(chat),
@@ -58,7 +65,7 @@ class Repl:
         while not self.done:
             default, self._next_input = self._next_input, ""
             try:
-                text = self.session.prompt(default=default, pre_run=on_ready)
+                text = self.prompt.prompt(default=default, pre_run=on_ready)
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
@@ -77,9 +84,12 @@ class Repl:
             else:
                 self.send(text[1:] if text.startswith("//") else text)
         except SegchatError as exc:
-            self.renderer.error(str(exc))
+            self.renderer.error(words.error(exc))
+        except KeyboardInterrupt:  # Ctrl-C while output was still being written: stop it, keep the chat
+            self.renderer.notice("stopped")
         except Exception as exc:  # a bug in one command must not end the session or lose the conversation
-            self.renderer.error(f"internal error: {type(exc).__name__}: {exc} (the conversation is saved)")
+            saved = "" if self.chat.unsaved else " (the conversation is saved)"
+            self.renderer.error(f"internal error: {type(exc).__name__}: {exc}{saved}")
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -99,46 +109,61 @@ class Repl:
             self.renderer.notice("cancelled; the conversation is as it was (/retry sends the message again)")
             return False
         except CreditsError as exc:
-            self.renderer.error(str(exc))
-            self._next_input = self.chat.conversation.pending or text or ""
+            self.renderer.error(words.error(exc))
+            pending = self.chat.conversation.pending
+            self._next_input = pending.text if pending is not None else text or ""
             if self._next_input:
                 self.chat.forget_pending()
             return False
         except BudgetError as exc:
-            self.renderer.error(str(exc))
+            self.renderer.error(words.error(exc))
             self._next_input = text or ""  # refused, not lost: it goes back in the input box
             return False
         except APIError as exc:
-            self.renderer.error(str(exc))
+            self.renderer.error(words.error(exc))
             if self.chat.conversation.pending is not None and not isinstance(exc, AmbiguousError):
                 self.renderer.notice("the message was not answered; /retry sends it again")
             return False
-        self.renderer.reply(turn.reply.content)
-        self.renderer.notice(_cost_line(turn))
+        if not turn.reply.streamed:  # a streamed reply is on screen already
+            self.renderer.reply(turn.reply.content)
+        self.renderer.notice(_cost_line(turn, self.chat.provider.has_credits))
         for notice in turn.notices:
-            self.renderer.warning(notice)
+            self.renderer.warning(words.notice(notice.code, notice.values))
         return True
 
-    def run_request(self, call: Callable[[threading.Event], Any]) -> Any:
-        """Run a request in a worker while a spinner turns; Ctrl-C abandons it at once."""
-        cancel, box = threading.Event(), {}
+    def run_request(self, request: Callable[[Call], T]) -> T:
+        """Run a request in a worker: a spinner while waiting, streamed text shown as it comes; Ctrl-C
+        abandons it at once, keeping what was shown (Cancelled carries it).
+        """
+        deltas: queue.SimpleQueue[str] = queue.SimpleQueue()
+        call, box = Call(on_delta=deltas.put), {}
 
         def work() -> None:
             try:
-                box["result"] = call(cancel)
+                box["result"] = request(call)
             except BaseException as exc:  # handed to the main thread below
                 box["error"] = exc
 
         worker = threading.Thread(target=work, daemon=True, name="segchat-request")
         worker.start()
+        view, shown = None, []
         try:
             with self.renderer.waiting() as tick:
-                while worker.is_alive():
-                    worker.join(0.1)
+                while worker.is_alive() and deltas.empty():
+                    worker.join(0.05)
                     tick()
+            if not deltas.empty():
+                view = self.renderer.stream()
+                while worker.is_alive() or not deltas.empty():
+                    if _drain(deltas, shown, view.feed) == 0:
+                        worker.join(0.02)
+                view.finish()
         except KeyboardInterrupt:
-            cancel.set()
-            raise Cancelled() from None
+            call.abort()
+            if view is not None:
+                _drain(deltas, shown, view.feed)
+                view.abort()
+            raise Cancelled("".join(shown)) from None
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -165,7 +190,7 @@ class Repl:
         if conversation.system:
             r.exchange("system", conversation.system, limit=200)
         if conversation.pending:
-            r.warning(f"unsent message from last time: {conversation.pending[:200]!r}; /retry sends it")
+            r.warning(f"unsent message from last time: {conversation.pending.text[:200]!r}; /retry sends it")
         if not pairs:
             r.notice("segchat — Enter sends, Alt-Enter adds a line, /help lists commands, Ctrl-D quits")
 
@@ -174,15 +199,27 @@ class Repl:
 
     def refresh(self) -> None:
         """Redraw the toolbar from another thread (the start-up credits fetch)."""
-        app = self.session.app
+        app = self.prompt.app
         if app.is_running:
             app.invalidate()
 
 
-def _cost_line(turn: Turn) -> str:
+def _drain(deltas: queue.SimpleQueue[str], shown: list[str], feed: Callable[[str], None]) -> int:
+    """Feed everything queued as one piece (fewer redraws when text comes faster than the screen)."""
+    pieces = []
+    while not deltas.empty():
+        pieces.append(deltas.get_nowait())
+    if pieces:
+        shown.extend(pieces)
+        feed("".join(pieces))
+    return len(pieces)
+
+
+def _cost_line(turn: Turn, priced: bool) -> str:
     reply = turn.reply
-    parts = [f"cost {fmt_credits(turn.cost)}" if turn.cost is not None else "cost unknown",
-             f"{reply.elapsed:.1f}s"]
+    parts = [f"{reply.elapsed:.1f}s"]
+    if priced:
+        parts.insert(0, f"cost {fmt_credits(turn.cost)}" if turn.cost is not None else "cost unknown")
     usage = reply.usage or {}
     if isinstance(usage.get("prompt_tokens"), int) and isinstance(usage.get("completion_tokens"), int):
         parts.append(f"{usage['prompt_tokens']} + {usage['completion_tokens']} tokens")

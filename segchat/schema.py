@@ -1,6 +1,6 @@
 """The session database's schema, versioned: each version is a script that upgrades the one before."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS sessions(
@@ -21,5 +21,11 @@ CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
 CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
 """
+# Version 2: which process owns a pending message (pid and start time), its record, and each session's profile.
+_V2 = """
+ALTER TABLE pending ADD COLUMN owner TEXT;
+ALTER TABLE pending ADD COLUMN meta TEXT;
+ALTER TABLE sessions ADD COLUMN profile TEXT;
+"""
 # Schema version -> the script that brings the previous version up to it.
-MIGRATIONS = {1: _V1}
+MIGRATIONS = {1: _V1, 2: _V2}

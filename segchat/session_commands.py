@@ -9,71 +9,71 @@ from segchat import sessions
 from segchat.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
-    from segchat.repl import Repl
+    from segchat.context import Context
 
 
-def cmd_history(repl: Repl, arg: str) -> None:
-    conversation = repl.chat.conversation
+def cmd_history(ctx: Context, arg: str) -> None:
+    conversation = ctx.chat.conversation
     if not conversation.messages and not conversation.system:
-        repl.renderer.notice("the conversation is empty")
+        ctx.renderer.notice("the conversation is empty")
         return
-    repl.renderer.page(sessions.export_markdown(repl.chat.store.get(repl.chat.session.id), conversation))
+    ctx.renderer.page(sessions.export_markdown(ctx.chat.store.get(ctx.chat.session.id), conversation))
 
 
-def cmd_save(repl: Repl, arg: str) -> None:
+def cmd_save(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /save PATH")
-    info = repl.chat.store.get(repl.chat.session.id)
-    _write(repl, Path(arg).expanduser(), sessions.export_markdown(info, repl.chat.conversation))
+    info = ctx.chat.store.get(ctx.chat.session.id)
+    _write(ctx, Path(arg).expanduser(), sessions.export_markdown(info, ctx.chat.conversation))
 
 
-def cmd_sessions(repl: Repl, arg: str) -> None:
-    sessions.list_sessions(repl.chat.store, repl.renderer)
+def cmd_sessions(ctx: Context, arg: str) -> None:
+    sessions.list_sessions(ctx.chat.store, ctx.renderer)
 
 
-def cmd_resume(repl: Repl, arg: str) -> None:
+def cmd_resume(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /resume NAME")
-    repl.resume(repl.chat.store.find(arg))
+    ctx.resume(ctx.chat.store.find(arg))
 
 
-def cmd_rename(repl: Repl, arg: str) -> None:
+def cmd_rename(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /rename NEW-NAME")
-    repl.chat.session = repl.chat.store.rename(str(repl.chat.session.id), arg)
-    repl.renderer.notice(f"session renamed to '{arg}'")
+    ctx.chat.session = ctx.chat.store.rename(str(ctx.chat.session.id), arg)
+    ctx.renderer.notice(f"session renamed to '{arg}'")
 
 
-def cmd_export(repl: Repl, arg: str) -> None:
-    chat = repl.chat
+def cmd_export(ctx: Context, arg: str) -> None:
+    chat = ctx.chat
     path = Path(arg).expanduser() if arg else Path(f"{chat.session.name}.md")
     fmt = "json" if path.suffix == ".json" else "md"
-    _write(repl, path, sessions.export_session(chat.store, str(chat.session.id), fmt))
+    _write(ctx, path, sessions.export_session(chat.store, str(chat.session.id), fmt))
 
 
-def cmd_delete(repl: Repl, arg: str) -> None:
+def cmd_delete(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /delete NAME")
-    info = repl.chat.store.find(arg)
-    if info.id == repl.chat.session.id:
+    info = ctx.chat.store.find(arg)
+    if info.id == ctx.chat.session.id:
         raise UsageError("cannot delete the session in use; /clear or /resume another first")
-    repl.chat.store.delete(str(info.id))
-    repl.renderer.notice(f"deleted session '{info.name}' ({info.count} messages)")
+    ctx.chat.store.delete(str(info.id))
+    ctx.renderer.notice(f"deleted session '{info.name}' ({info.count} messages)")
 
 
-def cmd_search(repl: Repl, arg: str) -> None:
+def cmd_search(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /search TEXT")
-    sessions.search_sessions(repl.chat.store, arg, repl.renderer)
+    sessions.search_sessions(ctx.chat.store, arg, ctx.renderer)
 
 
-def _write(repl: Repl, path: Path, text: str) -> None:
+def _write(ctx: Context, path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror}") from None
-    repl.renderer.notice(f"wrote {path}")
+    ctx.renderer.notice(f"wrote {path}")
 
 
-def session_names(repl: Repl) -> list[str]:
-    return repl.chat.store.names()
+def session_names(ctx: Context) -> list[str]:
+    return ctx.chat.store.names()

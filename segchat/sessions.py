@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from segchat.chat import fmt_credits, fmt_spent
-from segchat.conversation import Conversation
+from segchat.conversation import Conversation, Draft
+from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store
@@ -23,12 +23,17 @@ def when(stamp: float) -> str:
 
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first; plain tab-separated columns when piped."""
-    rows = [(s.name, s.id, s.title or "(untitled)", s.model, s.count, when(s.updated), fmt_spent(s.spent, s.unpriced),
-             fmt_credits(s.balance)) for s in store.sessions()]
+    rows = [(s.name, s.id, s.title or "(untitled)", _model(s), s.count, when(s.updated),
+             fmt_spent(s.spent, s.unpriced), fmt_credits(s.balance)) for s in store.sessions()]
     if not rows:
         renderer.notice("no saved sessions yet")
         return
     renderer.table(LIST_HEADERS, rows)
+
+
+def _model(info: SessionInfo) -> str:
+    """The model, and the profile it was used through when that is not the default."""
+    return f"{info.model} ({info.profile})" if info.profile else info.model
 
 
 def show_session(store: Store, ref: str, renderer: Renderer) -> None:
@@ -56,14 +61,15 @@ def export_json(info: SessionInfo, conversation: Conversation) -> str:
 
 def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
     lines = [f"# {info.title or info.name}", "",
-             f"Session `{info.name}`, model `{info.model}`, started {when(info.created)}, "
+             f"Session `{info.name}`, model `{_model(info)}`, started {when(info.created)}, "
              f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]
     for message in conversation.messages:
-        lines += [f"## {'You' if message.role == 'user' else 'Model'}", "", message.content, ""]
+        who = "You" if message.role == "user" else "Model (interrupted)" if message.interrupted else "Model"
+        lines += [f"## {who}", "", message.content, ""]
     if conversation.pending:
-        lines += ["## You (not sent)", "", conversation.pending, ""]
+        lines += ["## You (not sent)", "", conversation.pending.text, ""]
     # Markdown goes to terminals and to files that get cat'ed: stored text is made inert here too.
     return sanitize("\n".join(lines))
 
@@ -95,7 +101,7 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
     elif fields:
         store.update(info.id, **fields)
     if conversation.pending:
-        store.add_pending(info.id, conversation.pending)
+        store.add_pending(info.id, Draft(conversation.pending.text))
     return store.get(info.id)
 
 

@@ -14,7 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
-from segchat.conversation import Conversation, Message
+from segchat import owner
+from segchat.conversation import Conversation, Draft, Message
 from segchat.errors import SessionNotFound, StoreError
 from segchat.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -35,6 +36,7 @@ class SessionInfo:
     balance: Decimal | None
     unpriced: int = 0
     count: int = 0
+    profile: str | None = None
 
 
 def check_name(name: str) -> str:
@@ -114,7 +116,8 @@ class Store:
 
     # -- sessions -----------------------------------------------------------------------------
 
-    def create(self, name: str | None = None, *, model: str = "", system: str | None = None) -> SessionInfo:
+    def create(self, name: str | None = None, *, model: str = "", system: str | None = None,
+               profile: str | None = None) -> SessionInfo:
         now = time.time()
         with self._tx():
             if name is None:
@@ -123,8 +126,8 @@ class Store:
             if self._db.execute("SELECT 1 FROM sessions WHERE name=?", (name,)).fetchone():
                 raise StoreError(f"a session named '{name}' already exists")
             cur = self._db.execute(
-                "INSERT INTO sessions(name, model, system, created, updated, spent) VALUES (?,?,?,?,?,?)",
-                (name, model, system, now, now, "0"))
+                "INSERT INTO sessions(name, model, system, created, updated, spent, profile) VALUES (?,?,?,?,?,?,?)",
+                (name, model, system, now, now, "0", profile))
         return self.get(cur.lastrowid)
 
     def _fresh_name(self) -> str:
@@ -196,7 +199,7 @@ class Store:
 
     def update(self, session_id: int, **fields: Any) -> None:
         """Set session columns (system, model, spent, balance, title)."""
-        allowed = {"system", "model", "spent", "balance", "title", "unpriced"}
+        allowed = {"system", "model", "spent", "balance", "title", "unpriced", "profile"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
@@ -206,18 +209,18 @@ class Store:
 
     # -- messages -----------------------------------------------------------------------------
 
-    def load(self, session_id: int) -> Conversation:
-        """The whole conversation, with the newest unsent message as pending."""
+    def load(self, session_id: int, *, adopt: bool = True) -> Conversation:
+        """The whole conversation; with adopt, the newest unsent message this process may take as pending."""
         info = self.get(session_id)
         messages = [self._message(row, info.name) for row in self._db.execute(
-            "SELECT role, content, created, meta FROM messages WHERE session_id=? ORDER BY id", (session_id,))]
-        pending = self.pending(session_id)
-        return Conversation(info.system, messages, pending[-1][1] if pending else None)
+            "SELECT id, role, content, created, meta FROM messages WHERE session_id=? ORDER BY id", (session_id,))]
+        drafts = self.pending(session_id) if adopt else []
+        return Conversation(info.system, messages, drafts[-1] if drafts else None)
 
     def _message(self, row: tuple, name: str) -> Message:
-        role, content, created, meta = row
+        row_id, role, content, created, meta = row
         try:
-            return Message(role, content, created, json.loads(meta) if meta else {})
+            return Message(role, content, created, json.loads(meta) if meta else {}, id=row_id)
         except ValueError:
             raise StoreError(f"session '{name}' in {self.path} has a damaged message; "
                              "the other sessions are unaffected") from None
@@ -226,36 +229,54 @@ class Store:
         row = self._db.execute("SELECT max(id) FROM messages WHERE session_id=?", (session_id,)).fetchone()
         return row[0] or 0
 
-    def add_pending(self, session_id: int, text: str) -> int:
-        """Record a user message before it is sent, so a crash cannot lose it."""
+    def add_pending(self, session_id: int, draft: Draft) -> int:
+        """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
+        meta = json.dumps(draft.meta, ensure_ascii=True) if draft.meta else None
         with self._tx():
-            cur = self._db.execute("INSERT INTO pending(session_id, content, created) VALUES (?,?,?)",
-                                   (session_id, text, time.time()))
-        return cur.lastrowid
+            cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
+                                   (session_id, draft.text, time.time(), owner.token(), meta))
+        draft.id = cur.lastrowid
+        return draft.id
 
-    def pending(self, session_id: int) -> list[tuple[int, str]]:
-        return list(self._db.execute("SELECT id, content FROM pending WHERE session_id=? ORDER BY id", (session_id,)))
+    def pending(self, session_id: int) -> list[Draft]:
+        """Unsent messages this process may take: its own, and those whose writer has ended."""
+        me, drafts = owner.token(), []
+        for row_id, content, who, meta in self._db.execute(
+                "SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id", (session_id,)):
+            if who == me or not owner.alive(who):
+                try:
+                    drafts.append(Draft(content, row_id, json.loads(meta) if meta else {}))
+                except ValueError:
+                    drafts.append(Draft(content, row_id))
+        return drafts
+
+    def claim_pending(self, pending_ids: list[int]) -> None:
+        """Take over unsent messages left by an ended process."""
+        with self._tx():
+            self._db.executemany("UPDATE pending SET owner=? WHERE id=?", [(owner.token(), i) for i in pending_ids])
 
     def drop_pending(self, pending_ids: list[int]) -> None:
         with self._tx():
             self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in pending_ids])
 
     def add_exchange(self, session_id: int, messages: list[Message], *, pending_id: int | None = None,
-                     replace_last: int = 0, **fields: Any) -> int:
+                     replace: list[int] | None = None, **fields: Any) -> int:
         """Append a user message and its reply in one durable transaction; returns the last id.
 
-        replace_last drops that many newest messages in the same transaction (a regenerated reply).
+        replace names messages (by id) to drop in the same transaction: a regenerated reply.
+        Each message gets its row id.
         """
         values = {k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()}
         last = 0
         with self._tx():
-            if replace_last:
-                self._remove(session_id, replace_last, oldest=False)
+            if replace:
+                self._remove(session_id, replace)
             for message in messages:
                 last = self._db.execute(
                     "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
                     (session_id, message.role, message.content, message.created,
                      json.dumps(message.meta, ensure_ascii=True) if message.meta else None)).lastrowid
+                message.id = last
             if pending_id is not None:
                 self._db.execute("DELETE FROM pending WHERE id=?", (pending_id,))
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
@@ -266,15 +287,13 @@ class Store:
                              (time.time(), *values.values(), session_id))
         return last
 
-    def remove_messages(self, session_id: int, count: int, *, oldest: bool = False) -> None:
-        """Delete the newest (or oldest) count messages of a session (undo, trim)."""
+    def remove_messages(self, session_id: int, ids: list[int]) -> None:
+        """Delete these messages of a session (undo, trim): by id, so another process's turns stay."""
         with self._tx():
-            self._remove(session_id, count, oldest)
+            self._remove(session_id, ids)
 
-    def _remove(self, session_id: int, count: int, oldest: bool) -> None:
-        order = "ASC" if oldest else "DESC"
-        self._db.execute(f"DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE session_id=? "
-                         f"ORDER BY id {order} LIMIT ?)", (session_id, count))
+    def _remove(self, session_id: int, ids: list[int]) -> None:
+        self._db.executemany("DELETE FROM messages WHERE id=? AND session_id=?", [(i, session_id) for i in ids])
 
     def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
         """(session name, role, snippet) of messages containing every word of text."""
@@ -290,12 +309,12 @@ class Store:
 
 
 _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
-         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id) FROM sessions s")
+         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile FROM sessions s")
 
 
 def _info(row: tuple) -> SessionInfo:
     spent, balance = (Decimal(v) if v is not None else None for v in row[7:9])
-    return SessionInfo(*row[:7], spent, balance, row[9], row[10])
+    return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11])
 
 
 def make_title(text: str, limit: int = 60) -> str:

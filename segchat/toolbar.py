@@ -1,10 +1,11 @@
-"""The bottom toolbar: model, credits, spend, session and context, as a function of state."""
+"""The bottom toolbar: model, credits and spend (where the provider has them), session, context."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from segchat.chat import Chat, fmt_credits, fmt_spent
+from segchat.chat import Chat
+from segchat.credits import fmt_credits, fmt_spent
 from segchat.render import sanitize
 
 Fragments = list[tuple[str, str]]
@@ -40,10 +41,11 @@ def make_toolbar(chat: Chat, columns: Callable[[], int] = _columns) -> Callable[
         share = tokens / config.context_window
         budget = f"/{fmt_credits(chat.max_credits)}" if chat.max_credits is not None else ""
         plain, warn = "class:bottom-toolbar", "class:bottom-toolbar.low"
-        fields = [
-            ("class:bottom-toolbar.model", "", sanitize(chat.model)),
-            (warn if low else plain, "credits ", fmt_credits(ledger.balance)),
-            (plain, "spent ", fmt_spent(ledger.spent, ledger.unpriced) + budget),
+        fields = [("class:bottom-toolbar.model", "", sanitize(chat.model))]
+        if chat.provider.has_credits:
+            fields += [(warn if low else plain, "credits ", _fit(fmt_credits(ledger.balance))),
+                       (plain, "spent ", _fit(fmt_spent(ledger.spent, ledger.unpriced)) + _fit(budget))]
+        fields += [
             (plain, "session ", sanitize(chat.session.name)),
             (warn if share >= config.context_warning else plain, "ctx ",
              f"{fmt_tokens(tokens)}/{fmt_tokens(config.context_window)} {share:.0%}"),
@@ -58,3 +60,8 @@ def make_toolbar(chat: Chat, columns: Callable[[], int] = _columns) -> Callable[
         return out
 
     return toolbar
+
+
+def _fit(figure: str, width: int = 14) -> str:
+    """An enormous figure must not push the rest of the bar off screen."""
+    return figure if len(figure) <= width else figure[: width - 1] + "…"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator
 
-from segchat.errors import BadResponseError
+from segchat.errors import APIError, BadResponseError, Cancelled
 
 
 @dataclass
@@ -24,6 +24,8 @@ class Reply:
     credits_raw: str | None = None
     elapsed: float = 0.0
     incomplete: str | None = None
+    streamed: bool = False  # shown piece by piece as it arrived
+    interrupted: bool = False  # the user stopped it (Ctrl-C): what arrived is all there is
 
 
 @dataclass
@@ -65,31 +67,33 @@ def balance(data: bytes, status: int) -> Balance:
     return Balance(parse_credits(obj.get("credits")), parse_credits(obj.get("free-credits")))
 
 
-def stream(events: Iterable[tuple[str, str]], stop: Callable[[int], str | None], status: int) -> Reply:
-    """An OpenAI-style event stream as one Reply; what breaks it off is kept, marked incomplete.
+def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[str], None] | None = None) -> Reply:
+    """An OpenAI-style event stream as one Reply, each piece of text passed to on_delta as it arrives.
 
-    stop(bytes_so_far) returns a reason to stop reading (too slow, too large) or None.
+    What breaks the stream off (an error event, invalid JSON, the end without [DONE]) is kept, marked incomplete.
     """
     parts: list[str] = []
-    reply, done, size = Reply(""), False, 0
-    for event, data in events:
-        size += len(data)
-        reason = stop(size)
-        if reason:
-            reply.incomplete = reason
-            break
-        if data == "[DONE]":
-            done = True
-            break
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            reply.incomplete = f"the stream sent invalid JSON: {excerpt(data.encode())}"
-            break
-        if event == "error" or (isinstance(obj, dict) and "error" in obj):
-            reply.incomplete = f"the stream reported an error: {error_detail(data.encode())}"
-            break
-        _take_chunk(obj, parts, reply)
+    reply, done = Reply("", streamed=True), False
+    try:
+        for event, data in events:
+            if data == "[DONE]":
+                done = True
+                break
+            try:
+                obj = json.loads(data)
+            except (ValueError, RecursionError):
+                reply.incomplete = f"the stream sent invalid JSON: {excerpt(data.encode())}"
+                break
+            if event == "error" or (isinstance(obj, dict) and "error" in obj):
+                reply.incomplete = f"the stream reported an error: {error_detail(data.encode())}"
+                break
+            _take_chunk(obj, parts, reply, on_delta)
+    except (Cancelled, KeyboardInterrupt):
+        raise Cancelled("".join(parts)) from None
+    except APIError as exc:  # cut off (timeout, dropped): what arrived is kept, marked incomplete
+        if not parts:
+            raise
+        reply.incomplete = str(exc)
     reply.content = "".join(parts)
     if not done and reply.finish_reason is None and reply.incomplete is None:
         reply.incomplete = "the stream ended before the reply was complete"
@@ -98,7 +102,7 @@ def stream(events: Iterable[tuple[str, str]], stop: Callable[[int], str | None],
     return reply
 
 
-def _take_chunk(obj: Any, parts: list[str], reply: Reply) -> None:
+def _take_chunk(obj: Any, parts: list[str], reply: Reply, on_delta: Callable[[str], None] | None) -> None:
     if not isinstance(obj, dict):
         return
     choices = obj.get("choices")
@@ -106,8 +110,10 @@ def _take_chunk(obj: Any, parts: list[str], reply: Reply) -> None:
         if not isinstance(choice, dict):
             continue
         delta = choice.get("delta")
-        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str) and delta["content"]:
             parts.append(delta["content"])
+            if on_delta is not None:
+                on_delta(delta["content"])
         if isinstance(choice.get("finish_reason"), str):
             reply.finish_reason = choice["finish_reason"]
     if isinstance(obj.get("usage"), dict):

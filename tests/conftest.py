@@ -14,7 +14,7 @@ from fakeserver import FakeSegmind  # noqa: E402
 
 from segchat import config as cfg  # noqa: E402
 from segchat.chat import Chat  # noqa: E402
-from segchat.client import ChatClient  # noqa: E402
+from segchat.providers.segmind import Segmind  # noqa: E402
 from segchat.store import Store  # noqa: E402
 
 KEY = "test-key-12345"
@@ -58,7 +58,7 @@ def store(tmp_path):
 def make_chat(config, store):
     def make(**changes):
         conf = config.replace(**changes)
-        client = ChatClient(conf.base_url, conf.model, KEY, timeout=conf.timeout, retries=conf.retries,
+        client = Segmind(conf.base_url, conf.model, KEY, timeout=conf.timeout, retries=conf.retries,
                             key_source=conf.api_key_source, sleep=lambda s: None)
         info = store.create(model=conf.model, system=conf.system)
         return Chat(conf, client, store, info)

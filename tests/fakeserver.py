@@ -1,8 +1,9 @@
-"""A loopback HTTP server that behaves like Segmind's chat endpoint, with scripted replies and faults."""
+"""A loopback HTTP server speaking Segmind's and the OpenAI-compatible chat APIs, with scripted replies and faults."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -25,16 +26,26 @@ class Received:
 class FakeSegmind:
     """Scripted like a test double, but speaking real HTTP on 127.0.0.1.
 
-    Queue actions with script(); an empty queue answers "echo: <last user message>".
+    Routes: POST {base}/{model} (Segmind), POST {base}/chat/completions and GET {base}/models
+    (OpenAI-compatible; `bearer`, when set, is the only accepted `Authorization: Bearer` token),
+    GET {base}/get-user-credits. Queue actions with script(); each POST takes the next one,
+    an empty queue answers "echo: <last user message>".
     An action is a dict with any of: status, content, error, body (raw bytes/str),
     content_type, headers, delay, truncate, drop, hang, sse (list of deltas),
     usage, finish_reason, credits (balance to report; None sends no header).
+    Streamed replies (OpenAI path with "stream": true; Segmind path only if `segmind_streams`)
+    also take: chunks (content pieces), chunk_delay, cut_after (drop after N content chunks),
+    stream_error (message of a final `event: error`), stall (seconds after the first content
+    chunk), raw_sse (items written verbatim instead), chunked (False: close-delimited body).
     """
 
     balance: Decimal = Decimal("10")
     cost: Decimal = Decimal("0.0125")
     requests: list[Received] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    bearer: str | None = None
+    segmind_streams: bool = False
+    models: list[str] | None = field(default_factory=lambda: ["llama3.1:8b", "meta-llama/Llama-3.1-8B-Instruct"])
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -62,6 +73,9 @@ class FakeSegmind:
     def chat_requests(self) -> list[Received]:
         return [r for r in self.requests if r.method == "POST"]
 
+    def stream_requests(self) -> list[Received]:
+        return [r for r in self.chat_requests() if isinstance(r.body, dict) and r.body.get("stream") is True]
+
     def _next(self) -> dict[str, Any]:
         with self._lock:
             return self.actions.pop(0) if self.actions else {}
@@ -75,6 +89,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeSegmind
     protocol_version = "HTTP/1.1"  # keep-alive, as the real gateway
+    _chunked = False  # per response: whether _write frames data as HTTP/1.1 chunks
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -91,7 +106,22 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(action["status"], json.dumps({"error": action.get("error", "nope")}).encode())
             body = {"credits": float(self.fake.balance), "free-credits": 0.5}
             return self._send(200, json.dumps(body).encode())
+        if self.path.split("?")[0].endswith("/v1/models"):
+            if not self._authorized():
+                return
+            if self.fake.models is None:
+                return self._send(404, json.dumps({"error": _oai_error("Not found", 404)}).encode())
+            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models]
+            return self._send(200, json.dumps({"object": "list", "data": data}).encode())
         self._send(405, b'{"error": "Method Not Allowed"}')
+
+    def _authorized(self) -> bool:
+        bearer = self.fake.bearer
+        if bearer is None or self.headers.get("authorization") == f"Bearer {bearer}":
+            return True
+        error = {"message": "Incorrect API key provided", "type": "invalid_request_error"}
+        self._send(401, json.dumps({"error": error}).encode())
+        return False
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -101,6 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw
         self._record(body)
+        openai = self.path.split("?")[0].endswith("/chat/completions")
+        if openai and not self._authorized():
+            return  # before _next(): a rejected request never uses up a scripted action
         action = self.fake._next()
         if action.get("delay"):
             time.sleep(action["delay"])
@@ -109,23 +142,33 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         if action.get("drop"):
             return self._drop()
-        if self.headers.get("x-api-key") == "bad-key-123":
+        if not openai and self.headers.get("x-api-key") == "bad-key-123":
             return self._send(401, b'{"error": "Invalid API key"}')
         status = action.get("status", 200)
         headers = dict(action.get("headers", {}))
-        if status == 200 and "credits" not in action:
+        request = body if isinstance(body, dict) else {}
+        billed = not openai  # OpenAI-compatible servers neither bill nor report credits
+        if billed and status == 200 and "credits" not in action:
             self.fake.balance -= self.fake.cost
             headers.setdefault("x-remaining-credits", str(self.fake.balance))
-        elif action.get("credits") is not None:
+        elif billed and action.get("credits") is not None:
             headers["x-remaining-credits"] = str(action["credits"])
         if "sse" in action:
             return self._stream(action, headers)
+        if "raw_sse" in action:
+            return self._raw_stream(action, status, headers)
         if "body" in action:
             data = action["body"].encode() if isinstance(action["body"], str) else action["body"]
         elif status >= 400:
-            data = json.dumps({"error": action.get("error", "something went wrong")}).encode()
+            error = action.get("error", "something went wrong")
+            data = json.dumps({"error": _oai_error(error, status) if openai else error}).encode()
+        elif request.get("stream") is True and (openai or self.fake.segmind_streams):
+            return self._chunk_stream(action, request, status, headers)
         else:
-            data = json.dumps(_completion(action, body)).encode()
+            completion = _completion(action, body)
+            if openai:
+                completion["model"] = request.get("model", completion["model"])
+            data = json.dumps(completion).encode()
         self._send(status, data, headers, action.get("content_type", "application/json"), action.get("truncate"))
 
     def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None,
@@ -142,12 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
 
     def _stream(self, action: dict[str, Any], headers: dict[str, str]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("connection", "close")
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
+        self._open_stream(200, headers, chunked=False)
         for item in action["sse"]:
             # bytes and "data:"/"event:"/":" lines go out as they are; other strings become deltas.
             if isinstance(item, bytes):
@@ -161,6 +199,68 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(0.002)
         self.close_connection = True
 
+    def _open_stream(self, status: int, headers: dict[str, str], chunked: bool) -> None:
+        # Real gateways stream with chunked encoding on a kept-alive connection, so a cut shows up
+        # as an incomplete body; close-delimited streams (chunked=False) make a cut look like a clean end.
+        self._chunked = chunked
+        self.send_response(status)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding" if chunked else "connection", "chunked" if chunked else "close")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.close_connection = not chunked
+
+    def _write(self, data: bytes) -> None:
+        if data:  # an empty chunk would end a chunked body early
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self._chunked else data)
+            self.wfile.flush()
+
+    def _end(self) -> None:
+        if self._chunked:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def _raw_stream(self, action: dict[str, Any], status: int, headers: dict[str, str]) -> None:
+        self._open_stream(status, headers, action.get("chunked", True))
+        for item in action["raw_sse"]:
+            # one write (and so one chunk) per item, so tests control where bytes are split
+            self._write(item.encode() if isinstance(item, str) else item)
+            time.sleep(action.get("chunk_delay", 0.002))
+        self._end()
+
+    def _chunk_stream(self, action: dict[str, Any], request: dict[str, Any], status: int,
+                      headers: dict[str, str]) -> None:
+        content = _reply(action, request)
+        pieces = action["chunks"] if "chunks" in action else re.findall(r"\s*\S+\s*|\s+", str(content or ""))
+        base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": request.get("model", "llama-v3p1-8b-instruct")}
+
+        def event(delta: dict[str, Any] | None = None, finish: str | None = None, **fields: Any) -> bytes:
+            if delta is not None:
+                fields["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+            return ("data: " + json.dumps({**base, **fields}) + "\n\n").encode()
+
+        self._open_stream(status, headers, action.get("chunked", True))
+        self._write(event({"role": "assistant"}))
+        cut = action.get("cut_after")
+        for i, piece in enumerate(pieces[:cut]):
+            time.sleep(action.get("chunk_delay", 0.002))
+            self._write(event({"content": piece}))
+            if i == 0 and action.get("stall"):
+                self.fake._release.wait(action["stall"])  # stop() releases it, so teardown stays quick
+        if cut is not None:
+            return self._drop()
+        if "stream_error" in action:
+            error = json.dumps({"error": {"message": action["stream_error"]}})
+            self._write(f"event: error\ndata: {error}\n\n".encode())
+            return self._end()
+        self._write(event({}, action.get("finish_reason", "stop")))
+        if (request.get("stream_options") or {}).get("include_usage") and action.get("usage", True):
+            self._write(event(choices=[], usage=_usage(action, request.get("messages", []), content)))
+        self._write(b"data: [DONE]\n\n")
+        self._end()
+
     def _drop(self) -> None:
         self.close_connection = True
         try:
@@ -169,10 +269,29 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-def _completion(action: dict[str, Any], body: Any) -> dict[str, Any]:
+def _reply(action: dict[str, Any], body: Any) -> Any:
     messages = body.get("messages", []) if isinstance(body, dict) else []
     last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "")
-    content = action["content"] if "content" in action else f"echo: {last}"
+    return action["content"] if "content" in action else f"echo: {last}"
+
+
+def _usage(action: dict[str, Any], messages: list[dict[str, Any]], content: Any) -> dict[str, Any]:
+    if isinstance(action.get("usage"), dict):
+        return action["usage"]
+    prompt = sum(len(str(m.get("content", ""))) // 4 + 4 for m in messages)
+    completion = len(str(content)) // 4 + 1
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _oai_error(error: Any, status: int) -> Any:
+    if isinstance(error, dict):
+        return error  # scripted verbatim
+    return {"message": str(error), "type": "invalid_request_error" if status < 500 else "server_error"}
+
+
+def _completion(action: dict[str, Any], body: Any) -> dict[str, Any]:
+    messages = body.get("messages", []) if isinstance(body, dict) else []
+    content = _reply(action, body)
     message = {"role": "assistant", "content": content}
     if "message" in action:
         message = action["message"]
@@ -184,10 +303,7 @@ def _completion(action: dict[str, Any], body: Any) -> dict[str, Any]:
     if "choices" in action:
         result["choices"] = action["choices"]
     if action.get("usage", True):
-        prompt = sum(len(str(m.get("content", ""))) // 4 + 4 for m in messages)
-        completion = len(str(content)) // 4 + 1
-        result["usage"] = action["usage"] if isinstance(action.get("usage"), dict) else {
-            "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        result["usage"] = _usage(action, messages, content)
     return result
 
 

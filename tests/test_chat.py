@@ -6,8 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from segchat.chat import Chat, Ledger
-from segchat.client import ChatClient
+from segchat import words
+from segchat.chat import Chat
+from segchat.conversation import Draft
+from segchat.credits import Ledger
+from segchat.providers.segmind import Segmind as ChatClient
 from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
 
 
@@ -34,7 +37,7 @@ def test_failure_leaves_history_untouched_and_keeps_the_message(make_chat, fake,
     with pytest.raises(NotFoundError):
         chat.send("second")
     assert [m.content for m in chat.conversation.messages] == ["first", "echo: first"]
-    assert chat.conversation.pending == "second" and store.load(chat.session.id).pending == "second"
+    assert chat.conversation.pending.text == "second" and store.load(chat.session.id).pending.text == "second"
     turn = chat.send(None)  # /retry
     assert turn.reply.content == "echo: second"
     assert store.load(chat.session.id).pending is None
@@ -91,7 +94,7 @@ def test_cost_per_turn_from_header_deltas(make_chat, fake):
     assert turn.cost == Decimal("0.0125") and chat.ledger.balance == Decimal("9.9875")
     fake.script({"credits": "junk"})
     turn = chat.send("y")
-    assert turn.cost is None and any("unparsable" in n for n in turn.notices)
+    assert turn.cost is None and any("unparsable" in n for n in _said(turn.notices))
     assert chat.ledger.spent == Decimal("0.0125") and chat.ledger.unpriced == 1
 
 
@@ -110,9 +113,9 @@ def test_budget_refuses_to_send(make_chat, fake):
 def test_low_credit_warning_once(make_chat, fake):
     chat = make_chat(low_credit_warning=Decimal("9.98"))
     chat.refresh_balance()
-    assert not any("low credits" in n for n in chat.send("a").notices)
-    assert any("low credits" in n for n in chat.send("b").notices)
-    assert not any("low credits" in n for n in chat.send("c").notices)
+    assert not any("low credits" in n for n in _said(chat.send("a").notices))
+    assert any("low credits" in n for n in _said(chat.send("b").notices))
+    assert not any("low credits" in n for n in _said(chat.send("c").notices))
 
 
 def test_context_warning_and_length_notice(make_chat, fake):
@@ -120,8 +123,8 @@ def test_context_warning_and_length_notice(make_chat, fake):
     fake.script({"finish_reason": "length", "usage": {"prompt_tokens": 20, "completion_tokens": 10,
                                                       "total_tokens": 30}})
     notices = chat.send("hello").notices
-    assert any("cut at max_tokens" in n for n in notices)
-    assert any("60% of the 50-token context" in n for n in notices)
+    assert any("cut at max_tokens" in n for n in _said(notices))
+    assert any("60% of the 50-token context" in n for n in _said(notices))
     assert chat.context_tokens() == 30
 
 
@@ -132,7 +135,7 @@ def test_two_chats_on_one_session_lose_nothing(config, store, fake):
     a, b = make(), make()
     a.send("from a")
     turn = b.send("from b")
-    assert any("changed by another segchat" in n for n in turn.notices)
+    assert any("changed by another segchat" in n for n in _said(turn.notices))
     assert fake.chat_requests()[-1].body["messages"][:2] == [
         {"role": "user", "content": "from a"}, {"role": "assistant", "content": "echo: from a"}]
     assert [m.content for m in store.load(info.id).messages] == ["from a", "echo: from a", "from b", "echo: from b"]
@@ -173,14 +176,14 @@ def test_a_slow_balance_fetch_never_overwrites_a_newer_balance(make_chat, fake):
 
 def test_a_one_shot_leaves_an_earlier_unsent_message_alone(config, store, fake):
     info = store.create("s")
-    store.add_pending(info.id, "typed before a crash")
+    store.add_pending(info.id, Draft("typed before a crash"))
     client = ChatClient(config.base_url, config.model, "test-key-12345")
     chat = Chat(config, client, store, store.get(info.id), adopt_pending=False)
     chat.send("a quick question")
     assert fake.chat_requests()[0].body["messages"] == [{"role": "user", "content": "a quick question"}]
-    assert store.load(info.id).pending == "typed before a crash"
+    assert store.load(info.id).pending.text == "typed before a crash"
     repl_chat = Chat(config, client, store, store.get(info.id))
-    assert repl_chat.conversation.pending == "typed before a crash"
+    assert repl_chat.conversation.pending.text == "typed before a crash"
 
 
 def test_sessions_that_never_got_a_message_are_not_kept(make_chat, store):
@@ -199,3 +202,8 @@ def test_context_from_prompt_and_completion_tokens(make_chat, fake):
     fake.script({"usage": {"prompt_tokens": 700, "completion_tokens": 50}})
     chat.send("x")
     assert chat.context_tokens() == 750
+
+
+def _said(notices):
+    """The notices as the chat would word them."""
+    return [words.notice(n.code, n.values) for n in notices]

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from segchat import sessions
-from segchat.conversation import Message
+from segchat.conversation import Draft, Message
 from segchat.errors import SessionNotFound, StoreError
 from segchat.render import Renderer
 from segchat.store import Store, check_name, make_title
@@ -42,8 +42,8 @@ def test_exchange_round_trip_and_title(store):
 
 def test_pending_survives_and_is_cleared_by_its_exchange(store):
     info = store.create("p")
-    pid = store.add_pending(info.id, "unsent")
-    assert store.load(info.id).pending == "unsent"
+    pid = store.add_pending(info.id, Draft("unsent"))
+    assert store.load(info.id).pending.text == "unsent"
     store.add_exchange(info.id, pair(1), pending_id=pid)
     assert store.load(info.id).pending is None
 
@@ -99,8 +99,9 @@ def test_remove_messages(store):
     info = store.create("u")
     for n in range(3):
         store.add_exchange(info.id, pair(n))
-    store.remove_messages(info.id, 2)
-    store.remove_messages(info.id, 2, oldest=True)
+    ids = [m.id for m in store.load(info.id).messages]
+    store.remove_messages(info.id, ids[-2:])
+    store.remove_messages(info.id, ids[:2])
     assert [m.content for m in store.load(info.id).messages] == ["question 1", "answer 1"]
 
 
@@ -150,7 +151,7 @@ def test_json_export_import_round_trip(store, tmp_path):
     info = store.create("orig", model="m", system="be kind \x1b")
     store.add_exchange(info.id, pair(1) + pair(2), spent="0.0125")
     store.update(info.id, title="custom title")
-    store.add_pending(info.id, "not yet sent")
+    store.add_pending(info.id, Draft("not yet sent"))
     exported = sessions.export_session(store, "orig", "json")
     assert "\x1b" not in exported  # escaped in the file, harmless to cat
     path = tmp_path / "e.json"
@@ -240,10 +241,28 @@ def test_a_store_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch):
     info = old.create("kept")
     old.add_exchange(info.id, pair(1))
     old.close()
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    later = store_module.SCHEMA_VERSION + 1
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", later)
     monkeypatch.setattr(store_module, "MIGRATIONS",
-                        {**store_module.MIGRATIONS, 2: "ALTER TABLE sessions ADD COLUMN pinned INTEGER DEFAULT 0;"})
+                        {**store_module.MIGRATIONS, later: "ALTER TABLE sessions ADD COLUMN pinned INTEGER DEFAULT 0;"})
     new = Store(path)
-    assert new._db.execute("PRAGMA user_version").fetchone() == (2,)
+    assert new._db.execute("PRAGMA user_version").fetchone() == (later,)
     assert new._db.execute("SELECT pinned FROM sessions").fetchone() == (0,)
     assert new.load(new.find("kept").id).messages == pair(1)
+
+
+def test_a_version_1_store_gains_owners_and_profiles_keeping_its_data(tmp_path):
+    import sqlite3
+
+    from segchat.schema import MIGRATIONS
+    path = tmp_path / "v1.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN;{MIGRATIONS[1]}PRAGMA user_version=1;COMMIT;")
+    db.execute("INSERT INTO sessions(name, model, created, updated) VALUES ('old', 'm', 1, 1)")
+    db.execute("INSERT INTO messages(session_id, role, content) VALUES (1, 'user', 'hello')")
+    db.execute("INSERT INTO pending(session_id, content, created) VALUES (1, 'left unsent', 1)")
+    db.close()
+    store = Store(path)
+    info = store.find("old")
+    assert info.profile is None and [m.content for m in store.load(info.id).messages] == ["hello"]
+    assert store.load(info.id).pending.text == "left unsent"  # no owner recorded: free to take

@@ -10,7 +10,7 @@ from email.utils import formatdate
 import pytest
 
 from segchat import wire
-from segchat.errors import BadResponseError
+from segchat.errors import AmbiguousError, BadResponseError, Cancelled
 
 
 @pytest.mark.parametrize("raw, value", [
@@ -49,13 +49,31 @@ def test_sse_events_split_on_newlines_only():
     assert list(wire.sse_events(chunks)) == [("message", '{"a": "x\u2028y"}'), ("error", "1\n2")]
 
 
-def test_stream_stops_when_told():
-    events = [("message", json.dumps({"choices": [{"delta": {"content": "ab"}}]}))] * 3
-    each = len(events[0][1])
-    reply = wire.stream(iter(events), lambda size: "too big" if size > 2 * each else None, 200)
-    assert reply.content == "abab" and reply.incomplete == "too big"
+def _events(count, then=None):
+    for _ in range(count):
+        yield "message", json.dumps({"choices": [{"delta": {"content": "ab"}}]})
+    if then is not None:
+        raise then
+
+
+def test_stream_passes_each_piece_on_and_keeps_text_when_cut_off():
+    seen = []
+    reply = wire.stream(_events(2, AmbiguousError("the connection dropped")), 200, seen.append)
+    assert seen == ["ab", "ab"] and reply.content == "abab" and reply.streamed
+    assert reply.incomplete == "the connection dropped"
+
+
+def test_a_cancelled_stream_carries_what_arrived():
+    with pytest.raises(Cancelled) as info:
+        wire.stream(_events(3, KeyboardInterrupt()), 200)
+    assert info.value.partial == "ababab"
+
+
+def test_a_cut_before_any_text_is_the_error_itself():
+    with pytest.raises(AmbiguousError):
+        wire.stream(_events(0, AmbiguousError("dropped")), 200)
 
 
 def test_stream_with_nothing_is_an_error():
     with pytest.raises(BadResponseError, match="ended before"):
-        wire.stream(iter([]), lambda size: None, 200)
+        wire.stream(iter([]), 200)

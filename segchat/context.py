@@ -1,0 +1,29 @@
+"""What a slash command may use: the engine, the printer, the command table and a few chat actions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:
+    from segchat.chat import Chat
+    from segchat.commands import Registry
+    from segchat.http import Call
+    from segchat.render import Renderer
+    from segchat.store import SessionInfo
+
+
+class Context(Protocol):
+    """Implemented by the REPL; commands never see more of it than this."""
+
+    chat: Chat
+    renderer: Renderer
+    registry: Registry
+    model_ids: list[str]  # what the server lists, once fetched
+
+    def run_request(self, request: Callable[[Call], Any]) -> Any: ...
+
+    def retry(self, text: str | None = None) -> None: ...
+
+    def resume(self, info: SessionInfo) -> None: ...
+
+    def quit(self) -> None: ...

@@ -1,0 +1,237 @@
+"""Streamed replies: finished Markdown blocks are printed once, only the unfinished tail is redrawn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import IO, Any, Callable
+
+from segchat.render import sanitize
+
+
+class _Cleaner:
+    """sanitize() for text that arrives in pieces.
+
+    sanitize() folds "\\r\\n" into "\\n"; a piece ending in "\\r" is held back until the next
+    piece shows whether "\\n" follows, so chunked and whole text come out the same.
+    """
+
+    def __init__(self) -> None:
+        self.held = ""
+
+    def feed(self, delta: str) -> str:
+        text, self.held = self.held + delta, ""
+        if text.endswith("\r"):
+            text, self.held = text[:-1], "\r"
+        return sanitize(text)
+
+    def flush(self) -> str:
+        text, self.held = self.held, ""
+        return sanitize(text)
+
+
+class _Stream:
+    """What both streams share: the raw text, the cleaner, context-manager use."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._cleaner = _Cleaner()
+        self._done = False
+        # An RLock so abort() on the main thread waits for a feed() running on another thread.
+        self._lock = threading.RLock()
+
+    @property
+    def text(self) -> str:
+        """Everything fed so far, unsanitised."""
+        return "".join(self._parts)
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Interrupted: leave what arrived on screen. Safe after finish() and when repeated."""
+        with self._lock:
+            try:
+                self.finish()
+            finally:
+                self._done = True  # a second Ctrl-C during the last render must not make us retry
+                self._release()
+
+    def _release(self) -> None:
+        """Undo any terminal state left behind when finish() was interrupted."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.abort() if exc_type else self.finish()
+
+
+class PlainStream(_Stream):
+    """Piped output: sanitised text written as it arrives, ending like Renderer.reply's plain path."""
+
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__()
+        self.out = out
+        self._last = ""
+
+    def feed(self, delta: str) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._parts.append(delta)
+            self._write(self._cleaner.feed(delta))
+
+    def finish(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._write(self._cleaner.flush())
+            if not self._last.endswith("\n"):  # also for an empty reply, as the whole-text path does
+                self._write("\n", always=True)
+            self._done = True
+
+    def _write(self, clean: str, always: bool = False) -> None:
+        if clean or always:
+            self.out.write(clean)
+            self.out.flush()
+            self._last = clean
+
+
+class MarkdownStream(_Stream):
+    """Markdown on a rich console while it streams; the final screen equals Renderer.reply's.
+
+    The text not yet printed for good (the tail) starts at a top-level block boundary. Each
+    redraw re-parses only that tail: every top-level block but the last has been closed by
+    the one after it, so it can no longer change; those are printed once, above a redrawn
+    preview of the rest. Redraws are throttled by time, so fast streams cost little more
+    than rendering the whole reply once.
+    """
+
+    def __init__(self, console: Any, code_theme: str = "monokai", *,
+                 clock: Callable[[], float] = time.monotonic, min_interval: float = 0.08) -> None:
+        super().__init__()
+        from markdown_it import MarkdownIt
+        from rich.markdown import Markdown
+
+        self.console = console
+        self._clock = clock
+        self._min_interval = min_interval
+        self._pending: list[str] = []  # sanitised text after the last printed block
+        # The same parser rich's Markdown builds; we parse ourselves to parse only the tail
+        # and to carry link reference definitions from earlier blocks into later ones.
+        self._parser = MarkdownIt().enable("strikethrough").enable("table")
+        # Block structure only, for finding boundaries: inline parsing would be wasted there.
+        self._blocks = MarkdownIt().enable("strikethrough").enable("table").disable(["inline", "text_join"])
+        self._env: dict[str, Any] = {}
+        self._markdown = Markdown("", code_theme=code_theme, hyperlinks=False)
+        # rich's Markdown puts a blank line before a top-level block unless the one before it
+        # was a rule (which ends in its own empty line); this carries that across our pieces.
+        self._new_line = False
+        self._drawn = 0  # lines of preview on screen, the cursor at the start of the line below
+        self._next_draw = float("-inf")
+        # A preview needs cursor movement; elsewhere finished blocks are just printed in turn.
+        self._live = console.is_terminal and not console.is_dumb_terminal
+
+    def feed(self, delta: str) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._parts.append(delta)
+            clean = self._cleaner.feed(delta)
+            if not clean:
+                return
+            self._pending.append(clean)
+            now = self._clock()
+            if now >= self._next_draw:
+                self._update(final=False)
+                # Back off when a redraw is slow (a long open code block), to bound the CPU share.
+                self._next_draw = now + max(self._min_interval, 4 * (self._clock() - now))
+
+    def finish(self) -> None:
+        """The reply is complete: print the rest for good and remove the preview."""
+        with self._lock:
+            if self._done:
+                return
+            self._pending.append(self._cleaner.flush())
+            self._update(final=True)
+            self._done = True
+
+    def _update(self, final: bool) -> None:
+        from rich.control import Control
+        from rich.segment import ControlType, Segment, Segments
+
+        source = "".join(self._pending)
+        cut = len(source) if final else self._boundary(source)
+        done, tail = source[:cut], source[cut:]
+        # Render before writing anything: an interrupt here leaves screen and state in step.
+        new_line = self._new_line
+        segments: list[Any] = []
+        if done:
+            new_line, segments = self._render(done, self._env, new_line)
+        preview: list[list[Any]] = []
+        if tail and self._live and not final:
+            # The preview ends with the cursor on the line below it, so it may fill height - 1
+            # lines: taller, and its top would scroll off where it can no longer be erased.
+            rows = max(self.console.height, 2) - 1
+            _, tail_segments = self._render(tail, {"references": dict(self._env.get("references", {}))},
+                                            new_line, rows)
+            preview = list(Segment.split_lines(tail_segments))[-rows:]
+        if not (segments or preview or self._drawn):
+            self._pending = [tail] if tail else []
+            return
+        console = self.console
+        with console:  # one write per frame: erase the old preview, new blocks, new preview
+            if self._drawn:
+                console.control(Control(*((ControlType.CURSOR_UP, 1), (ControlType.ERASE_IN_LINE, 2)) * self._drawn))
+            if segments:
+                console.print(Segments(segments))
+            if preview:
+                console.show_cursor(False)  # a cursor jumping about the preview looks like flicker
+                console.print(Segments([s for line in preview for s in (*line, Segment.line())]))
+            elif self._drawn:
+                console.show_cursor(True)
+        self._pending, self._new_line, self._drawn = [tail] if tail else [], new_line, len(preview)
+
+    def _release(self) -> None:
+        if self._drawn:
+            self.console.show_cursor(True)
+
+    def _boundary(self, source: str) -> int:
+        """Offset of the last top-level block's first line: everything before it is final.
+
+        Only complete lines count: a partial line can still change meaning ("#" is a heading,
+        "#x" continues a paragraph), but a complete line that opened a block closed the one
+        before it for good.
+        """
+        complete = source[:source.rfind("\n") + 1]
+        if not complete:
+            return 0
+        starts = [t.map[0] for t in self._blocks.parse(complete, {}) if t.level == 0 and t.nesting >= 0 and t.map]
+        offset = 0
+        for _ in range(starts[-1] if starts else 0):
+            offset = source.index("\n", offset) + 1
+        return offset
+
+    def _render(self, source: str, env: dict[str, Any], new_line: bool,
+                rows: int = 0) -> tuple[bool, list[Any]]:
+        """Segments for a run of whole top-level blocks, as they appear inside the full document.
+
+        With rows, for a preview: an open code block is cut to its last rows lines, as only
+        those are shown and highlighting all of a long one on every redraw would dominate.
+        """
+        from markdown_it.token import Token
+
+        tokens = self._parser.parse(source, env)
+        top = [t for t in tokens if t.level == 0 and t.nesting <= 0]
+        if not top:  # blank lines or link definitions: nothing printed, spacing unchanged
+            return new_line, []
+        if rows and top[-1].type == "fence":
+            top[-1].content = "\n".join(top[-1].content.split("\n")[-rows - 1:])
+        if new_line:
+            # rich decides on a blank line before a block from the last element it closed, even
+            # one nested in a list or quote; an empty html_block renders nothing but leaves that
+            # flag set, so rich spaces our first block as it would inside the whole document.
+            tokens = [Token("html_block", "", 0), *tokens]
+        self._markdown.parsed = tokens
+        return top[-1].type != "hr", list(self.console.render(self._markdown, self.console.options))

@@ -1,0 +1,22 @@
+"""Chat APIs behind one protocol: build the provider a configuration names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segchat.providers.base import Provider
+
+NAMES = ("segmind", "openai")
+
+
+def build(config: Any, model: str | None = None, **test_hooks: Any) -> Provider:
+    """The provider for config (a Config), speaking for model (default: the configured one)."""
+    common = dict(timeout=config.timeout, retries=config.retries, key_source=config.api_key_source,
+                  stream=config.stream, **test_hooks)
+    if config.provider == "openai":
+        from segchat.providers.openai import OpenAI
+
+        return OpenAI(config.base_url, model or config.model, config.api_key, key_hint=config.key_hint(), **common)
+    from segchat.providers.segmind import Segmind
+
+    return Segmind(config.base_url, model or config.model, config.api_key or "", **common)

@@ -1,0 +1,54 @@
+"""What every provider is: the protocol the engine calls, and the error statuses they share."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from segchat import wire
+from segchat.errors import APIError, BadResponseError, RetryableError
+from segchat.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer, Call
+from segchat.wire import Balance, Reply
+
+
+class Provider(Protocol):
+    """A chat API: builds its requests from the conversation, sends them, reads the reply."""
+
+    name: str  # "segmind" or "openai", as in the config's provider key
+    model: str
+    has_credits: bool  # an account balance to show, price turns by and budget against
+    lists_models: bool  # GET {base_url}/models answers the ids /model completes
+
+    def complete(self, messages: list[dict[str, str]], params: dict[str, Any], call: Call) -> Reply:
+        """Send the whole conversation; the reply, its text also passed to call.on_delta when streamed."""
+        ...
+
+    def balance(self, call: Call) -> Balance: ...
+
+    def models(self, call: Call) -> list[str]: ...
+
+    def suggestions(self) -> list[str]:
+        """Model ids to offer before (or without) asking the server."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def reply_of(answer: Answer, call: Call) -> Reply:
+    """A chat completion, whole or streamed (whenever the server streams, asked or not)."""
+    if answer.events is not None:
+        return wire.stream(answer.events, answer.status, call.on_delta)
+    return wire.completion(answer.body, answer.status)
+
+
+def other_status(answer: Answer) -> APIError:
+    """The error for a status no provider-specific rule explained."""
+    status, detail = answer.status, wire.error_detail(answer.body)
+    tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
+    if status in RETRY_STATUSES:
+        wait = answer.headers.get("retry-after")
+        too_long = wait and (wire.retry_after(wait) or 0) > MAX_RETRY_AFTER
+        asked = f"; the server asks to wait {wait[:20]} s" if too_long else ""
+        return RetryableError(f"server error {status}{tries}: {detail}{asked}", status)
+    if 200 <= status < 300:
+        return BadResponseError(f"unexpected answer ({status}): {detail}", status)
+    return APIError(f"the server refused the request ({status}): {detail}", status)

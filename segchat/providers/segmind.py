@@ -1,0 +1,81 @@
+"""Segmind's v1 API: POST {base_url}/{model} with x-api-key; credits in a header and at get-user-credits."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from segchat import wire
+from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError
+from segchat.http import Answer, Call, Http
+from segchat.providers.base import other_status, reply_of
+from segchat.wire import Balance, Reply
+
+KEY_ENV = "SEGMIND_API_KEY"
+# Suggestions for /model; any slug is accepted.
+MODEL_SLUGS = ["llama-v3p1-8b-instruct", "llama-v3p1-70b-instruct", "llama-v3p1-405b-instruct",
+               "llama-v3-8b-instruct", "llama-v3-70b-instruct", "mixtral-8x7b-instruct", "mixtral-8x22b-instruct"]
+# Statuses that are the caller's to fix: the error type and what to tell the user.
+STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
+    401: (AuthError, "the API key was rejected (401: {detail}); it came from {source}. "
+                     "Fix it there, or set SEGMIND_API_KEY"),
+    404: (NotFoundError, "model '{model}' or URL {url} not found (404: {detail}); check the model slug and base_url"),
+    405: (MethodError, "{method} is not allowed at {url} (405: {detail}); check base_url"),
+    406: (CreditsError, "not enough credits (406: {detail})"),
+}
+
+
+class Segmind:
+    name = "segmind"
+    has_credits = True
+    lists_models = False
+
+    def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
+                 key_source: str = "your configuration", stream: bool = False, transport: Any = None,
+                 sleep: Callable[[float], None] | None = None) -> None:
+        self.base_url, self.model, self.key_source, self.stream = base_url, model, key_source, stream
+        self.http = Http(timeout=timeout, retries=retries, headers={"x-api-key": api_key}, transport=transport,
+                         sleep=sleep)
+
+    def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
+                 call: Call | None = None) -> Reply:
+        call = call or Call()
+        body: dict[str, Any] = {"messages": messages, **(params or {})}
+        if self.stream:
+            body["stream"] = True
+        return self.http.request("POST", f"{self.base_url}/{self.model}", lambda a: self._reply(a, call),
+                                 json=body, call=call)
+
+    def balance(self, call: Call | None = None) -> Balance:
+        """GET {base_url}/get-user-credits."""
+        return self.http.request("GET", f"{self.base_url}/get-user-credits", self._balance, call=call)
+
+    def models(self, call: Call | None = None) -> list[str]:
+        return list(MODEL_SLUGS)
+
+    def suggestions(self) -> list[str]:
+        return list(MODEL_SLUGS)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _reply(self, answer: Answer, call: Call) -> Reply:
+        self._check(answer)
+        reply = reply_of(answer, call)
+        raw = answer.headers.get("x-remaining-credits")
+        reply.credits = wire.parse_credits(raw)
+        reply.credits_raw = raw if raw is not None and reply.credits is None else None
+        return reply
+
+    def _balance(self, answer: Answer) -> Balance:
+        self._check(answer)
+        return wire.balance(answer.body, answer.status)
+
+    def _check(self, answer: Answer) -> None:
+        status = answer.status
+        if 200 <= status < 300:
+            return
+        if status in STATUS_ERRORS:
+            kind, template = STATUS_ERRORS[status]
+            raise kind(template.format(detail=wire.error_detail(answer.body), source=self.key_source,
+                                       model=self.model, url=answer.url, method=answer.method), status)
+        raise other_status(answer)
