@@ -18,64 +18,17 @@ from segchat.errors import (
 )
 
 # Only what `segchat --version` needs is imported up here; the rest loads on demand (start-up time).
+_NO_PROFILE = ""  # asks config.load for the top-level settings, whatever profile the file names
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path
-
-    from segchat.chat import Chat
     from typing import Any
 
+    from segchat.chat import Chat
     from segchat.config import Config
     from segchat.store import SessionInfo, Store
     from segchat.terminal import Tty
-
-EPILOG = """\
-exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
-examples:
-  segchat                         chat in the terminal
-  segchat "what is a monad?"      ask once, print the reply
-  segchat < pirate.txt            chat with the piped text as the system prompt
-  segchat -r "and in Spain?"      continue the latest session
-"""
-
-
-_NO_PROFILE = ""  # asks config.load for the top-level settings, whatever profile the file names
-
-
-def build_parser() -> argparse.ArgumentParser:
-    import argparse
-
-    p = argparse.ArgumentParser(prog="segchat", description="Chat with Llama 3.1 8B Instruct on Segmind.",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("prompt", nargs="*", metavar="PROMPT", help="ask this once, print the reply and exit")
-    p.add_argument("--version", action="version", version=f"segchat {__version__}")
-    g = p.add_argument_group("settings (override config.toml and environment)")
-    g.add_argument("--config", metavar="PATH", help="config file (default: $SEGCHAT_CONFIG or the user config dir)")
-    g.add_argument("--config-path", action="store_true", help="print the config file's path and exit")
-    g.add_argument("--profile", metavar="NAME", help="use [profiles.NAME] of config.toml (env SEGCHAT_PROFILE)")
-    g.add_argument("--base-url", metavar="URL", help="API base URL (env SEGCHAT_BASE_URL)")
-    g.add_argument("-m", "--model", metavar="ID", help="model slug or id (env SEGCHAT_MODEL)")
-    g.add_argument("--system", metavar="TEXT", help="system prompt")
-    g.add_argument("--system-file", metavar="PATH", help="read the system prompt from a file")
-    g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature, 0 to 2")
-    g.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
-    g.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling, above 0 up to 1")
-    g.add_argument("--timeout", type=float, metavar="SECONDS", help="how long to wait for a reply")
-    g.add_argument("--max-credits", metavar="N", help="refuse to send once this session has spent N credits")
-    g.add_argument("--debug", action="store_true", help="show tracebacks (the key is redacted)")
-    s = p.add_argument_group("sessions")
-    s.add_argument("-r", "--resume", action="store_true", help="continue the most recent session")
-    s.add_argument("--session", metavar="NAME", help="start or continue the session NAME")
-    s.add_argument("--list", action="store_true", help="list saved sessions, newest first")
-    s.add_argument("--show", metavar="SESSION", help="print a session")
-    s.add_argument("--export", metavar="SESSION", help="write a session to stdout")
-    s.add_argument("--format", choices=("md", "json"), default="md", help="export format (default md)")
-    s.add_argument("--import", dest="import_file", metavar="FILE", help="import a JSON export")
-    s.add_argument("--delete", metavar="SESSION", help="delete a session")
-    s.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a session")
-    s.add_argument("--search", metavar="TEXT", help="find messages across all sessions")
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         # Answered before argparse and its parser are built: scripts ask this often, and it should cost nothing.
         print(f"segchat {__version__}")
         return EXIT_OK
+    from segchat.args import build_parser
+
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -115,6 +70,8 @@ def _run(args: argparse.Namespace) -> int:
     flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
                                            "timeout", "max_credits")}
     config = cfg.load(path, flags)
+    if args.max_credits is not None and not config.has_credits:
+        raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")
     for warning in config.warnings:
         _stderr(f"segchat: warning: {_clean(warning)}")
     if _manage(args, config):
@@ -171,12 +128,13 @@ def _system_prompt(args: argparse.Namespace) -> str | None:
 
 def _ask_key(config: Config, path: Path, tty: Tty | None) -> Config:
     from segchat import config as cfg
+    from segchat.keyfile import save_api_key
     from segchat.terminal import ask_api_key
 
     if tty is None or not config.key_shared:
         raise ConfigError(f"no API key: {config.key_hint()}")
     key = cfg.check_api_key(ask_api_key(tty))
-    cfg.save_api_key(path, key)
+    save_api_key(path, key)
     tty.write(f"Saved to {path} (readable only by you).\n")
     tty.flush()
     return config.replace(api_key=key, api_key_source=f"config file {path}")
@@ -267,8 +225,6 @@ def _chat(config: Config, store: Store, args: argparse.Namespace, info: SessionI
     from segchat import providers
     from segchat.chat import Chat
 
-    if config.max_credits is not None and not config.has_credits and args.max_credits is not None:
-        raise UsageError(f"--max-credits needs credits, and the {config.provider} provider has none")
     same = info.profile == config.profile and info.model
     explicit = args.model or os.environ.get("SEGCHAT_MODEL")
     model = info.model if same and not explicit else config.model

@@ -11,20 +11,17 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
 
-from segchat.errors import ConfigError, register_secret
+from segchat.checks import Invalid as _Invalid
+from segchat.checks import check_api_key, check_base_url, check_model
+from segchat.errors import ConfigError
 
 APP = "segchat"
 KEY_ENV = "SEGMIND_API_KEY"
 ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model"}
 PROVIDERS = ("segmind", "openai")
 DEFAULT_KEY_ENV = {"segmind": KEY_ENV, "openai": None}
-_KEY_RE = re.compile(r"^[\x21-\x7e]{8,256}$")
-_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-# OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
-_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,7 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
     sources = {k: "the shipped defaults" for k in values}
     text, warnings, user, tables = "", [], {}, {}
     if path.exists():
-        text = _read(path)
+        text = read_text(path)
         user = _parse(path, text)
         tables = user.pop("profiles", {})
         _check_keys(path, text, user, KEYS)
@@ -115,7 +112,9 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
         if "api_key" in user or any("api_key" in t for t in tables.values()):
             warnings += _permission_warnings(path)
     top = {"provider": values.get("provider"), "base_url": values.get("base_url")}
-    name = profile if profile is not None else flags.get("profile") or env.get("SEGCHAT_PROFILE") or values.get("profile")
+    if profile is None:
+        profile = flags.get("profile") or env.get("SEGCHAT_PROFILE") or values.get("profile")
+    name = profile
     name = name or None  # "" asks for the top-level settings
     flags.pop("profile", None)
     shared = True
@@ -167,15 +166,7 @@ def _check_keys(path: Path, text: str, table: dict[str, Any], allowed: list[str]
             raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{inside}{hint}")
 
 
-class _Invalid(ConfigError):
-    """One setting is wrong; load() adds where it came from."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"{key}: {reason}")
-        self.key, self.reason = key, reason
-
-
-def _read(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         # utf-8-sig: editors on some systems add a BOM, which tomllib rejects.
         return path.read_bytes().decode("utf-8-sig")
@@ -247,7 +238,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
     if stream is not None and not isinstance(stream, bool):
         raise _Invalid("stream", "expected true or false")
     key_env = values.get("api_key_env")
-    if key_env is not None and (not isinstance(key_env, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$", key_env)):
+    if key_env is not None and (not isinstance(key_env, str) or not _ENV_NAME_RE.match(key_env)):
         raise _Invalid("api_key_env", f"{str(key_env)[:40]!r} is not an environment variable name")
     api_key = values.get("api_key")
     if api_key is not None:
@@ -282,80 +273,3 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
         warnings=warnings,
         profiles=profiles,
     )
-
-
-def check_api_key(value: Any, source: str = "") -> str:
-    """Strip and validate a key; the error never contains the key itself."""
-    if not isinstance(value, str):
-        raise _Invalid("api_key", "expected text")
-    key = value.strip()
-    if not _KEY_RE.match(key):
-        raise _Invalid("api_key", "is not a valid API key (8-256 printable ASCII characters, no spaces)")
-    register_secret(key)
-    return key
-
-
-def check_model(value: Any, provider: str = "segmind") -> str:
-    """A Segmind slug goes into the URL's path, so it is strict; other ids travel in the body."""
-    if provider == "segmind":
-        if not isinstance(value, str) or not _SLUG_RE.match(value):
-            raise _Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
-    elif not isinstance(value, str) or not _MODEL_ID_RE.match(value) or ".." in value:
-        raise _Invalid("model", f"{str(value)[:60]!r} is not a model id (letters, digits and . _ : / @ + -)")
-    return value
-
-
-def check_base_url(value: Any) -> str:
-    """Only https, or http to this machine: the API key travels in a header."""
-    if not isinstance(value, str):
-        raise _Invalid("base_url", "expected a URL")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _Invalid("base_url", f"{value[:80]!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise _Invalid("base_url", f"refusing plain http:// to {parts.hostname}: the API key would travel "
-                                   "unencrypted; use https://")
-    return value.strip().rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def save_api_key(path: Path, key: str) -> None:
-    """Write api_key into the config file (created 0600 in a 0700 dir), keeping its other lines."""
-    text = _read(path) if path.exists() else ""
-    line = f"api_key = {_toml_string(key)}"
-    pattern = re.compile(r"^\s*api_key\s*=.*$", re.MULTILINE)
-    text = pattern.sub(lambda _: line, text, count=1) if pattern.search(text) else f"{line}\n{text}"
-    atomic_write(path, text)
-
-
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Replace path with text in one step, mode 0600, so a crash leaves old or new, never half."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if os.name == "posix":
-        os.chmod(path.parent, 0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

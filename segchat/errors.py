@@ -24,7 +24,13 @@ import re
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 _secrets: set[str] = set()
-_HEADER_RE = re.compile(r"(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+", re.IGNORECASE)
+# Header echoes: x-api-key: KEY, Authorization: [Bearer|Basic|Token] KEY (also as 'name': 'value' or name=value),
+# and a bare "Bearer TOKEN" (RFC 6750 token characters, 16 or more, so prose like "bearer bonds" is left alone).
+# Possessive quantifiers and no nested repetition: one pass over the text, whatever it holds.
+_HEADER_RE = re.compile(
+    r"""((?:x-api-key|authorization)['"]?\s*+[:=]\s*+['"]?+(?:(?:bearer|basic|token)\s++)?+)[^\s'",}]++"""
+    r"""|(\bbearer\s++)[A-Za-z0-9\-._~+/]{16,}+=*+""",
+    re.IGNORECASE)
 
 
 def register_secret(value: str) -> None:
@@ -34,10 +40,10 @@ def register_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
-    """Hide every registered secret and any x-api-key value in text."""
+    """Hide every registered secret, any x-api-key or Authorization value and any Bearer token in text."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
-    return _HEADER_RE.sub(r"\1***", text)
+    return _HEADER_RE.sub(lambda m: (m[1] or m[2]) + "***", text)
 
 
 class Cancelled(Exception):

@@ -176,7 +176,7 @@ class MarkdownStream(_Stream):
             rows = max(self.console.height, 2) - 1
             _, tail_segments = self._render(tail, {"references": dict(self._env.get("references", {}))},
                                             new_line, rows)
-            preview = list(Segment.split_lines(tail_segments))[-rows:]
+            preview = [_trim(line) for line in list(Segment.split_lines(tail_segments))[-rows:]]
         if not (segments or preview or self._drawn):
             self._pending = [tail] if tail else []
             return
@@ -235,3 +235,24 @@ class MarkdownStream(_Stream):
             tokens = [Token("html_block", "", 0), *tokens]
         self._markdown.parsed = tokens
         return top[-1].type != "hr", list(self.console.render(self._markdown, self.console.options))
+
+
+def _trim(line: list[Any]) -> list[Any]:
+    """A preview line without its plain padding.
+
+    Some terminals draw glyphs wider than rich counts them (👍🏽 as two emoji); a line padded
+    to the full width would then wrap, and erasing the preview would miss a row. Padding with
+    a background colour (code blocks) is kept, as dropping it would change how they look.
+    """
+    from rich.segment import Segment
+
+    while line:
+        last = line[-1]
+        if last.control or (last.style is not None and last.style.bgcolor is not None):
+            break
+        text = last.text.rstrip(" ")
+        if text:
+            line[-1] = Segment(text, last.style)
+            break
+        line.pop()
+    return line

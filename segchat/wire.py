@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator
 
-from segchat.errors import APIError, BadResponseError, Cancelled
+from segchat.errors import APIError, BadResponseError, Cancelled, redact
+
+EXCERPT_WINDOW = 64 * 1024  # bytes of a body excerpt() looks at: its 200 characters come from the start
+MAX_EVENT = 1024 * 1024  # bytes of one server-sent event line, or of one event's data
+MAX_CREDITS = Decimal(10) ** 15  # beyond this a credits figure is nonsense, not a balance
+MAX_TOKENS = 10**9  # a usage count at or beyond this is nonsense
 
 
 @dataclass
@@ -35,14 +42,63 @@ class Balance:
 
 
 def parse_credits(raw: Any) -> Decimal | None:
-    """A credits figure (header text or JSON number) as a Decimal; None when absent or unparsable."""
-    if raw is None or isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+    """A credits figure (header text or JSON number) as a Decimal; None when absent, unparsable or absurd.
+
+    Absurd: not finite, more than 10**15 either way, or finer than 10**-30. Checked on the exponent before
+    any arithmetic: Decimal("1e999999999") parses at once, but printing or adding it would not end. Negative
+    figures are real (an overdrawn account).
+    """
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        if abs(raw) > 10**15:
+            return None
+        raw = str(raw)
+    elif isinstance(raw, float):
+        if not math.isfinite(raw) or abs(raw) > 1e15:
+            return None
+        raw = repr(raw)
+    elif not isinstance(raw, str) or len(raw) > 64:  # no credits figure needs 5,000 digits
         return None
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(raw.strip())
     except (InvalidOperation, ValueError):
         return None
-    return value if value.is_finite() else None
+    if not value.is_finite() or value.adjusted() > 15 or value.as_tuple().exponent < -30:
+        return None  # type: ignore[operator]  # exponent is an int for a finite Decimal
+    return value if abs(value) <= MAX_CREDITS else None
+
+
+def _usage(raw: Any) -> dict[str, int] | None:
+    """The token counts of a usage object; anything that is not a count in 0..10**9 is dropped."""
+    if not isinstance(raw, dict):
+        return None
+    usage = {k: v for k, v in raw.items() if isinstance(k, str) and type(v) is int and 0 <= v < MAX_TOKENS}
+    return usage or None
+
+
+def _text_of(content: Any) -> str | None:
+    """Message or delta content as text: a string, or a list of content blocks whose text blocks are joined.
+
+    Blocks of other kinds (reasoning, images) are skipped; None when content is neither shape, or a list
+    holds something that is not a block.
+    """
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return None
+    texts = []
+    for block in content:
+        if not isinstance(block, dict):
+            return None
+        kind = block.get("type", "text")
+        if kind == "text":
+            if not isinstance(block.get("text"), str):
+                return None
+            texts.append(block["text"])
+        elif not isinstance(kind, str):
+            return None
+    return "".join(texts)
 
 
 def completion(data: bytes, status: int) -> Reply:
@@ -53,11 +109,13 @@ def completion(data: bytes, status: int) -> Reply:
         content = choice["message"]["content"]
     except (KeyError, IndexError, TypeError):
         raise BadResponseError(f"the reply has no choices[0].message.content: {excerpt(data)}", status) from None
-    if not isinstance(content, str):
-        raise BadResponseError(f"choices[0].message.content is {type(content).__name__}, not text", status)
-    usage = obj.get("usage")
+    text = _text_of(content)
+    if text is None or (not text and not isinstance(content, str)):
+        kind = "null" if content is None else "a list without text" if isinstance(content, list) else \
+            type(content).__name__
+        raise BadResponseError(f"choices[0].message.content is {kind}, not text: {excerpt(data)}", status)
     finish = choice.get("finish_reason") if isinstance(choice, dict) else None
-    return Reply(content, finish if isinstance(finish, str) else None, usage if isinstance(usage, dict) else None)
+    return Reply(text, finish if isinstance(finish, str) else None, _usage(obj.get("usage")))
 
 
 def balance(data: bytes, status: int) -> Balance:
@@ -87,7 +145,9 @@ def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[s
             if event == "error" or (isinstance(obj, dict) and "error" in obj):
                 reply.incomplete = f"the stream reported an error: {error_detail(data.encode())}"
                 break
-            _take_chunk(obj, parts, reply, on_delta)
+            if (problem := _take_chunk(obj, parts, reply, on_delta)) is not None:
+                reply.incomplete = f"the stream sent {problem}: {excerpt(data.encode())}"
+                break
     except (Cancelled, KeyboardInterrupt):
         raise Cancelled("".join(parts)) from None
     except APIError as exc:  # cut off (timeout, dropped): what arrived is kept, marked incomplete
@@ -102,47 +162,78 @@ def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[s
     return reply
 
 
-def _take_chunk(obj: Any, parts: list[str], reply: Reply, on_delta: Callable[[str], None] | None) -> None:
+def _take_chunk(obj: Any, parts: list[str], reply: Reply, on_delta: Callable[[str], None] | None) -> str | None:
+    """Take one chunk's text, finish reason and usage; what is wrong with it, if its content is unreadable."""
     if not isinstance(obj, dict):
-        return
+        return None
     choices = obj.get("choices")
     for choice in choices if isinstance(choices, list) else []:
         if not isinstance(choice, dict):
             continue
         delta = choice.get("delta")
-        if isinstance(delta, dict) and isinstance(delta.get("content"), str) and delta["content"]:
-            parts.append(delta["content"])
-            if on_delta is not None:
-                on_delta(delta["content"])
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if content is not None:  # null content is normal: role-only, tool-call and final chunks
+            text = _text_of(content)
+            if text is None:
+                return f"a delta whose content is {type(content).__name__}, not text"
+            if text:
+                parts.append(text)
+                if on_delta is not None:
+                    on_delta(text)
         if isinstance(choice.get("finish_reason"), str):
             reply.finish_reason = choice["finish_reason"]
-    if isinstance(obj.get("usage"), dict):
-        reply.usage = obj["usage"]
+    if (usage := _usage(obj.get("usage"))) is not None:
+        reply.usage = usage
+    return None
+
+
+_LINE_END = re.compile(rb"\r\n?|\n")
 
 
 def sse_events(chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
     """(event, data) pairs from raw bytes.
 
-    Lines are split on b"\\n" before decoding: str.splitlines would also split on U+2028
-    inside JSON, and a multi-byte character can never contain a newline byte.
+    Lines end in CRLF, LF or a lone CR, as SSE allows; they are split as bytes, before decoding:
+    str.splitlines would also split on U+2028 inside JSON, and no byte of a multi-byte UTF-8
+    character is CR or LF. A CR ending one chunk ends the line at once; an LF starting the next
+    is then the rest of that CRLF. A line, or an event's data, over MAX_EVENT bytes is an error:
+    a server that never ends a line must not fill memory.
     """
-    buffer, event, data = b"", "message", list[str]()
+    partial, skip_lf, first = bytearray(), False, True
+    event, data, size = "message", list[str](), 0
     for chunk in chunks:
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for raw in lines:
-            line = raw.rstrip(b"\r").decode("utf-8", "replace")
+        if skip_lf and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        skip_lf, start = False, 0
+        for end in _LINE_END.finditer(chunk):
+            raw = chunk[start:end.start()]
+            if partial:
+                partial += raw
+                raw, partial = bytes(partial), bytearray()
+            start = end.end()
+            if len(raw) > MAX_EVENT:
+                raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT // 1024} KiB")
+            line = raw.decode("utf-8", "replace")
+            if first:
+                line, first = line.removeprefix("\ufeff"), False
             if not line:
                 if data:
                     yield event, "\n".join(data)
-                event, data = "message", []
+                event, data, size = "message", [], 0
             elif not line.startswith(":"):
                 name, _, value = line.partition(":")
                 value = value[1:] if value.startswith(" ") else value
                 if name == "data":
+                    size += len(raw) + 1
+                    if size > MAX_EVENT:
+                        raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT // 1024} KiB")
                     data.append(value)
                 elif name == "event":
                     event = value
+        skip_lf = chunk.endswith(b"\r")
+        partial += chunk[start:]
+        if len(partial) > MAX_EVENT:
+            raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT // 1024} KiB")
     if data:
         yield event, "\n".join(data)
 
@@ -164,16 +255,20 @@ def retry_after(value: str | None) -> float | None:
 def parse_json(data: bytes, status: int) -> Any:
     try:
         return json.loads(data)
+    except RecursionError:
+        raise BadResponseError(f"could not parse the server's answer (status {status}): JSON nested too deeply: "
+                               f"{excerpt(data)}", status) from None
     except ValueError:
         kind = "an HTML page" if data.lstrip()[:1] == b"<" else "invalid JSON"
-        raise BadResponseError(f"the server answered {kind} (status {status}): {excerpt(data)}", status) from None
+        raise BadResponseError(f"could not parse the server's answer (status {status}): {kind}: {excerpt(data)}",
+                               status) from None
 
 
 def error_detail(data: bytes) -> str:
     """The server's own words: {"error": str | {message}} or a short excerpt of the body."""
     try:
         obj = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return excerpt(data)
     if isinstance(obj, dict):
         error = obj.get("error", obj.get("message", obj.get("detail")))
@@ -185,12 +280,45 @@ def error_detail(data: bytes) -> str:
 
 
 def excerpt(data: bytes, limit: int = 200) -> str:
-    """A short one-line excerpt; HTML is reduced to its text. Sanitised later, at output."""
-    text = data.decode("utf-8", "replace")
+    """A short one-line excerpt; HTML is reduced to its text; secrets are redacted. Sanitised later, at output.
+
+    Only the first EXCERPT_WINDOW bytes are read, and in linear time, whatever they hold. Redaction comes
+    before any cut, and a word the window cut off is dropped: a key cut short is no longer recognised.
+    """
+    cut = len(data) > EXCERPT_WINDOW
+    # Not final: a character cut off at the end of the window is left out, not turned into U+FFFD.
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(data[:EXCERPT_WINDOW], final=not cut)
+    if cut and text and not text[-1].isspace():
+        word = len(text) - len(text.rstrip().split()[-1]) if text.strip() else len(text)
+        text = text[:max(word, len(text) - 256)]  # keys are at most 256 characters
     if text.lstrip().startswith("<"):
-        text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
-        text = re.sub(r"<[^>]*>", " ", text)
-    text = " ".join(text.split())
+        text = _html_text(text)
+    text = redact(" ".join(text.split()))
     if not text:
-        return "(empty body)"
-    return text if len(text) <= limit else text[:limit] + "…"
+        return "(empty body)" if not cut else "…"
+    return text if len(text) <= limit and not cut else text[:limit] + "…"
+
+
+_RAW_TEXT = re.compile(r"<(script|style)(?=[\s/>]|$)", re.IGNORECASE)
+
+
+def _html_text(html: str) -> str:
+    """The text of HTML: tags, comments, scripts and styles become spaces. One forward scan (no backtracking);
+    an unclosed tag, comment or script hides the rest, as a browser would."""
+    out, i, lower = [], 0, None
+    while (j := html.find("<", i)) >= 0:
+        out.append(html[i:j])
+        out.append(" ")
+        if html.startswith("<!--", j):
+            end, close = html.find("-->", j + 4), 3
+        elif raw := _RAW_TEXT.match(html, j):
+            lower = html.lower() if lower is None else lower
+            end = lower.find("</" + raw[1].lower(), raw.end())
+            end, close = (html.find(">", end), 1) if end >= 0 else (-1, 1)
+        else:
+            end, close = html.find(">", j + 1), 1
+        if end < 0:
+            return "".join(out)
+        i = end + close
+    out.append(html[i:])
+    return "".join(out)

@@ -67,6 +67,20 @@ def make_chat(config, store):
 
 
 @pytest.fixture
+def make_local_chat(config, store):
+    """A chat with an OpenAI-compatible server on this machine: no key, streamed replies."""
+    from segchat.providers.openai import OpenAI
+
+    def make(**changes):
+        conf = config.replace(provider="openai", model="llama3.1:8b", api_key=None, stream=True, **changes)
+        provider = OpenAI(conf.base_url, conf.model, None, timeout=conf.timeout, stream=conf.stream,
+                          sleep=lambda s: None)
+        return Chat(conf, provider, store, store.create(model=conf.model))
+
+    return make
+
+
+@pytest.fixture
 def cli_env(fake, isolated_home):
     """Environment for running the installed segchat against the loopback server."""
     env = {k: v for k, v in os.environ.items()}

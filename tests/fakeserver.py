@@ -7,6 +7,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,12 @@ class FakeSegmind:
     also take: chunks (content pieces), chunk_delay, cut_after (drop after N content chunks),
     stream_error (message of a final `event: error`), stall (seconds after the first content
     chunk), raw_sse (items written verbatim instead), chunked (False: close-delimited body).
+    Slow and endless replies, for deadline tests (each stops when the client goes or stop() is called):
+    drip (send the body at that many bytes a second), drip_headers (the same from the status line on),
+    keepalive (a stream that, after its chunks, never ends: this text, e.g. ": ping\n\n" or "\n",
+    every chunk_delay s), endless_line (a stream whose one data line never ends: this many bytes every
+    chunk_delay s), gzip_forever (a gzip JSON body that never ends: this many bytes, before
+    compression, every chunk_delay s).
     """
 
     balance: Decimal = Decimal("10")
@@ -155,6 +162,10 @@ class _Handler(BaseHTTPRequestHandler):
             headers["x-remaining-credits"] = str(action["credits"])
         if "sse" in action:
             return self._stream(action, headers)
+        if "endless_line" in action:
+            return self._endless_line(action, status, headers)
+        if "gzip_forever" in action:
+            return self._gzip_forever(action, status, headers)
         if "raw_sse" in action:
             return self._raw_stream(action, status, headers)
         if "body" in action:
@@ -169,6 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
             if openai:
                 completion["model"] = request.get("model", completion["model"])
             data = json.dumps(completion).encode()
+        if action.get("drip") or action.get("drip_headers"):
+            return self._drip(action, status, data, headers, action.get("content_type", "application/json"))
         self._send(status, data, headers, action.get("content_type", "application/json"), action.get("truncate"))
 
     def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None,
@@ -251,6 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.fake._release.wait(action["stall"])  # stop() releases it, so teardown stays quick
         if cut is not None:
             return self._drop()
+        if "keepalive" in action:
+            return self._forever(action, lambda: action["keepalive"].encode())
         if "stream_error" in action:
             error = json.dumps({"error": {"message": action["stream_error"]}})
             self._write(f"event: error\ndata: {error}\n\n".encode())
@@ -260,6 +275,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(event(choices=[], usage=_usage(action, request.get("messages", []), content)))
         self._write(b"data: [DONE]\n\n")
         self._end()
+
+    def _forever(self, action: dict[str, Any], piece: Any) -> None:
+        """Write piece() every chunk_delay s until the client goes away or the server stops."""
+        self.close_connection = True
+        while not self.fake._release.wait(action.get("chunk_delay", 0.01)):
+            self._write(piece())  # raises once the client has closed the connection
+
+    def _drip(self, action: dict[str, Any], status: int, data: bytes, headers: dict[str, str],
+              content_type: str) -> None:
+        lines = [f"HTTP/1.1 {status} Scripted", f"content-type: {content_type}", f"content-length: {len(data)}",
+                 *(f"{key}: {value}" for key, value in headers.items())]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        rate = action.get("drip_headers") or action["drip"]
+        if not action.get("drip_headers"):
+            self.wfile.write(head)
+            head = b""
+        self.close_connection, data = True, head + data
+        for i in range(len(data)):
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
+            if self.fake._release.wait(1 / rate):
+                return
+
+    def _endless_line(self, action: dict[str, Any], status: int, headers: dict[str, str]) -> None:
+        self._open_stream(status, headers, action.get("chunked", True))
+        self._write(b'data: {"choices": [{"delta": {"content": "')
+        self._forever(action, lambda: b"x" * action["endless_line"])
+
+    def _gzip_forever(self, action: dict[str, Any], status: int, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in {"content-type": "application/json", "content-encoding": "gzip",
+                           "transfer-encoding": "chunked", **headers}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self._chunked, packer = True, zlib.compressobj(wbits=31)  # 31: with a gzip header
+        self._write(packer.compress(b'{"choices": [{"message": {"content": "') + packer.flush(zlib.Z_SYNC_FLUSH))
+        more = b"x" * action["gzip_forever"]
+        self._forever(action, lambda: packer.compress(more) + packer.flush(zlib.Z_SYNC_FLUSH))
 
     def _drop(self) -> None:
         self.close_connection = True

@@ -10,8 +10,8 @@ from segchat import words
 from segchat.chat import Chat
 from segchat.conversation import Draft
 from segchat.credits import Ledger
-from segchat.providers.segmind import Segmind as ChatClient
 from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
+from segchat.providers.segmind import Segmind as ChatClient
 
 
 def test_every_turn_sends_the_whole_conversation(make_chat, fake):

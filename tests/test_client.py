@@ -11,8 +11,6 @@ import httpx
 import pytest
 from fakeserver import FakeSegmind
 
-from segchat.http import MAX_BODY, Call
-from segchat.providers.segmind import Segmind as ChatClient
 from segchat.errors import (
     AmbiguousError,
     APIError,
@@ -26,6 +24,8 @@ from segchat.errors import (
     RetryableError,
     register_secret,
 )
+from segchat.http import MAX_BODY, Call
+from segchat.providers.segmind import Segmind as ChatClient
 
 KEY = "test-key-12345"
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]

@@ -13,6 +13,7 @@ import pytest
 
 from segchat import config as cfg
 from segchat.errors import ConfigError
+from segchat.keyfile import save_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,11 +115,11 @@ def test_readable_key_file_warns(tmp_path):
 def test_save_api_key_creates_private_file_and_keeps_other_lines(tmp_path):
     path = tmp_path / "cfg" / "config.toml"
     os.umask(0o022)
-    cfg.save_api_key(path, "first-key-123")
+    save_api_key(path, "first-key-123")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     path.write_text('# my settings\nmodel = "m1"\napi_key = "first-key-123"\n')
-    cfg.save_api_key(path, 'second"key\\x')
+    save_api_key(path, 'second"key\\x')
     data = tomllib.loads(path.read_text())
     assert data == {"model": "m1", "api_key": 'second"key\\x'}
     assert path.read_text().startswith("# my settings")

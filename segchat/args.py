@@ -1,0 +1,49 @@
+"""The command line's flags, each with its help text, grouped as --help shows them."""
+
+from __future__ import annotations
+
+import argparse
+
+from segchat import __version__
+
+EPILOG = """\
+exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
+examples:
+  segchat                         chat in the terminal
+  segchat "what is a monad?"      ask once, print the reply
+  segchat < pirate.txt            chat with the piped text as the system prompt
+  segchat -r "and in Spain?"      continue the latest session
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="segchat", description="Chat with Llama 3.1 8B Instruct on Segmind.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("prompt", nargs="*", metavar="PROMPT", help="ask this once, print the reply and exit")
+    p.add_argument("--version", action="version", version=f"segchat {__version__}")
+    g = p.add_argument_group("settings (override config.toml and environment)")
+    g.add_argument("--config", metavar="PATH", help="config file (default: $SEGCHAT_CONFIG or the user config dir)")
+    g.add_argument("--config-path", action="store_true", help="print the config file's path and exit")
+    g.add_argument("--profile", metavar="NAME", help="use [profiles.NAME] of config.toml (env SEGCHAT_PROFILE)")
+    g.add_argument("--base-url", metavar="URL", help="API base URL (env SEGCHAT_BASE_URL)")
+    g.add_argument("-m", "--model", metavar="ID", help="model slug or id (env SEGCHAT_MODEL)")
+    g.add_argument("--system", metavar="TEXT", help="system prompt")
+    g.add_argument("--system-file", metavar="PATH", help="read the system prompt from a file")
+    g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature, 0 to 2")
+    g.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
+    g.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling, above 0 up to 1")
+    g.add_argument("--timeout", type=float, metavar="SECONDS", help="how long to wait for a reply")
+    g.add_argument("--max-credits", metavar="N", help="refuse to send once this session has spent N credits")
+    g.add_argument("--debug", action="store_true", help="show tracebacks (the key is redacted)")
+    s = p.add_argument_group("sessions")
+    s.add_argument("-r", "--resume", action="store_true", help="continue the most recent session")
+    s.add_argument("--session", metavar="NAME", help="start or continue the session NAME")
+    s.add_argument("--list", action="store_true", help="list saved sessions, newest first")
+    s.add_argument("--show", metavar="SESSION", help="print a session")
+    s.add_argument("--export", metavar="SESSION", help="write a session to stdout")
+    s.add_argument("--format", choices=("md", "json"), default="md", help="export format (default md)")
+    s.add_argument("--import", dest="import_file", metavar="FILE", help="import a JSON export")
+    s.add_argument("--delete", metavar="SESSION", help="delete a session")
+    s.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a session")
+    s.add_argument("--search", metavar="TEXT", help="find messages across all sessions")
+    return p

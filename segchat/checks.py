@@ -1,0 +1,67 @@
+"""Checks of single settings: the key, the model id, the base URL; each error names the setting."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from segchat.errors import ConfigError, register_secret
+
+_KEY_RE = re.compile(r"^[\x21-\x7e]{8,256}$")
+_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
+_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$")
+
+
+class Invalid(ConfigError):
+    """One setting is wrong; config.load() adds where it came from."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key, self.reason = key, reason
+
+
+def check_api_key(value: Any, source: str = "") -> str:
+    """Strip and validate a key; the error never contains the key itself."""
+    if not isinstance(value, str):
+        raise Invalid("api_key", "expected text")
+    key = value.strip()
+    if not _KEY_RE.match(key):
+        raise Invalid("api_key", "is not a valid API key (8-256 printable ASCII characters, no spaces)")
+    register_secret(key)
+    return key
+
+
+def check_model(value: Any, provider: str = "segmind") -> str:
+    """A Segmind slug goes into the URL's path, so it is strict; other ids travel in the body."""
+    if provider == "segmind":
+        if not isinstance(value, str) or not _SLUG_RE.match(value):
+            raise Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
+    elif not isinstance(value, str) or not _MODEL_ID_RE.match(value) or ".." in value:
+        raise Invalid("model", f"{str(value)[:60]!r} is not a model id (letters, digits and . _ : / @ + -)")
+    return value
+
+
+def check_base_url(value: Any) -> str:
+    """Only https, or http to this machine: the API key travels in a header."""
+    if not isinstance(value, str):
+        raise Invalid("base_url", "expected a URL")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("base_url", f"{value[:80]!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise Invalid("base_url", f"refusing plain http:// to {parts.hostname}: the API key would travel "
+                                   "unencrypted; use https://")
+    return value.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
