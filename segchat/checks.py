@@ -27,7 +27,7 @@ def check_api_key(value: Any, source: str = "") -> str:
     if not isinstance(value, str):
         raise Invalid("api_key", "expected text")
     key = value.strip()
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):
         raise Invalid("api_key", "is not a valid API key (8-256 printable ASCII characters, no spaces)")
     register_secret(key)
     return key
@@ -36,9 +36,9 @@ def check_api_key(value: Any, source: str = "") -> str:
 def check_model(value: Any, provider: str = "segmind") -> str:
     """A Segmind slug goes into the URL's path, so it is strict; other ids travel in the body."""
     if provider == "segmind":
-        if not isinstance(value, str) or not _SLUG_RE.match(value):
+        if not isinstance(value, str) or not _SLUG_RE.fullmatch(value):
             raise Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
-    elif not isinstance(value, str) or not _MODEL_ID_RE.match(value) or ".." in value:
+    elif not isinstance(value, str) or not _MODEL_ID_RE.fullmatch(value) or ".." in value:
         raise Invalid("model", f"{str(value)[:60]!r} is not a model id (letters, digits and . _ : / @ + -)")
     return value
 
@@ -47,13 +47,23 @@ def check_base_url(value: Any) -> str:
     """Only https, or http to this machine: the API key travels in a header."""
     if not isinstance(value, str):
         raise Invalid("base_url", "expected a URL")
-    parts = urlsplit(value.strip())
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise Invalid("base_url", f"{value[:80]!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid("base_url", f"{value[:80]!r} is not an http(s) URL")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise Invalid("base_url", f"{value[:80]!r} has a query or fragment; requests append paths to base_url, "
+                                  "so it must end with a path")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
+        raise Invalid("base_url", "contains spaces or control characters")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise Invalid("base_url", f"refusing plain http:// to {parts.hostname}: the API key would travel "
                                    "unencrypted; use https://")
-    return value.strip().rstrip("/")
+    return text.rstrip("/")
 
 
 def _is_loopback(host: str) -> bool:

@@ -67,6 +67,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.config_path:
         print(path)
         return EXIT_OK
+    if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not path.is_file():
+        given = "--config" if args.config else "SEGCHAT_CONFIG"
+        raise ConfigError(f"{given} {path}: no such file")
     flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
                                            "timeout", "max_credits")}
     config = cfg.load(path, flags)
@@ -128,7 +131,7 @@ def _system_prompt(args: argparse.Namespace) -> str | None:
 
 def _ask_key(config: Config, path: Path, tty: Tty | None) -> Config:
     from segchat import config as cfg
-    from segchat.keyfile import save_api_key
+    from segchat.files import save_api_key
     from segchat.terminal import ask_api_key
 
     if tty is None or not config.key_shared:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -216,14 +217,14 @@ def _number(values: dict, key: str, kind: type, low: float | None, high: float |
         number = kind(str(value)) if kind is Decimal else kind(value)  # str: 0.1 stays 0.1
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError
-    except (TypeError, ValueError, InvalidOperation):
+    except (TypeError, ValueError, OverflowError, InvalidOperation):
         wanted = "a whole number" if kind is int else "a number"
         raise _Invalid(key, f"expected {wanted}, got {str(value)[:40]!r}") from None
-    if kind is Decimal and not number.is_finite():
+    if (kind is Decimal and not number.is_finite()) or (kind is float and not math.isfinite(number)):
         raise _Invalid(key, "expected a finite number")
     if (low is not None and (number < low or (open_low and number == low))) or (high is not None and number > high):
         bounds = f"{'>' if open_low else '>='} {low}" + (f", <= {high}" if high is not None else "")
-        raise _Invalid(key, f"{number} is out of range ({bounds})")
+        raise _Invalid(key, f"{str(number)[:40]} is out of range ({bounds})")
     return number
 
 
@@ -238,7 +239,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
     if stream is not None and not isinstance(stream, bool):
         raise _Invalid("stream", "expected true or false")
     key_env = values.get("api_key_env")
-    if key_env is not None and (not isinstance(key_env, str) or not _ENV_NAME_RE.match(key_env)):
+    if key_env is not None and (not isinstance(key_env, str) or not _ENV_NAME_RE.fullmatch(key_env)):
         raise _Invalid("api_key_env", f"{str(key_env)[:40]!r} is not an environment variable name")
     api_key = values.get("api_key")
     if api_key is not None:
@@ -260,14 +261,14 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
         stream=provider == "openai" if stream is None else stream,
         system=system or None,
         temperature=_number(values, "temperature", float, 0.0, 2.0),
-        max_tokens=_number(values, "max_tokens", int, 1, None),
+        max_tokens=_number(values, "max_tokens", int, 1, 10**8),
         top_p=_number(values, "top_p", float, 0.0, 1.0, open_low=True),
-        timeout=_number(values, "timeout", float, 0.0, None, open_low=True),
+        timeout=_number(values, "timeout", float, 0.0, 86400.0, open_low=True),
         retries=_number(values, "retries", int, 0, 10),
         code_theme=theme,
-        low_credit_warning=_number(values, "low_credit_warning", Decimal, 0, None),
-        max_credits=_number(values, "max_credits", Decimal, 0, None),
-        context_window=_number(values, "context_window", int, 1, None),
+        low_credit_warning=_number(values, "low_credit_warning", Decimal, 0, 10**12),
+        max_credits=_number(values, "max_credits", Decimal, 0, 10**12),
+        context_window=_number(values, "context_window", int, 1, 10**8),
         context_warning=_number(values, "context_warning", float, 0.0, 1.0, open_low=True),
         path=path,
         warnings=warnings,

@@ -6,14 +6,15 @@ import threading
 import time
 from typing import IO, Any, Callable
 
-from segchat.render import sanitize
+from segchat.render import HOLD_BACK, sanitize
 
 
 class _Cleaner:
     """sanitize() for text that arrives in pieces.
 
-    sanitize() folds "\\r\\n" into "\\n"; a piece ending in "\\r" is held back until the next
-    piece shows whether "\\n" follows, so chunked and whole text come out the same.
+    How sanitize() treats "\\r" (folded into a following "\\n") and ZWJ/ZWNJ (kept before what
+    they join) depends on the next character, so one ending a piece waits for the next piece:
+    chunked and whole text come out the same.
     """
 
     def __init__(self) -> None:
@@ -21,8 +22,8 @@ class _Cleaner:
 
     def feed(self, delta: str) -> str:
         text, self.held = self.held + delta, ""
-        if text.endswith("\r"):
-            text, self.held = text[:-1], "\r"
+        if text.endswith(HOLD_BACK):
+            text, self.held = text[:-1], text[-1]
         return sanitize(text)
 
     def flush(self) -> str:
@@ -207,7 +208,13 @@ class MarkdownStream(_Stream):
         complete = source[:source.rfind("\n") + 1]
         if not complete:
             return 0
-        starts = [t.map[0] for t in self._blocks.parse(complete, {}) if t.level == 0 and t.nesting >= 0 and t.map]
+        env: dict[str, Any] = {}
+        starts = [t.map[0] for t in self._blocks.parse(complete, env) if t.level == 0 and t.nesting >= 0 and t.map]
+        # Link definitions on complete lines are final; knowing them now resolves links in blocks
+        # printed before the definition's own block. The first definition of a label wins.
+        known = self._env.setdefault("references", {})
+        for label, ref in env.get("references", {}).items():
+            known.setdefault(label, ref)
         offset = 0
         for _ in range(starts[-1] if starts else 0):
             offset = source.index("\n", offset) + 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from pathlib import Path
@@ -231,9 +230,8 @@ def _cost_line(turn: Turn, priced: bool) -> str:
 def _history(path: Path | None) -> Any:
     if path is None:
         return InMemoryHistory()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if os.name == "posix":
-        os.chmod(path.parent, 0o700)
-    # FileHistory would create the file 0644; what people type is theirs alone.
-    os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    from segchat.files import private_dir, private_file
+
+    private_dir(path.parent)
+    private_file(path)  # FileHistory would create it 0644; what people type is theirs alone
     return FileHistory(str(path))

@@ -9,7 +9,6 @@ import os
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,35 +16,11 @@ from typing import Any, Iterator
 from segchat import owner
 from segchat.conversation import Conversation, Draft, Message
 from segchat.errors import SessionNotFound, StoreError
+from segchat.files import private_dir, private_file
+from segchat.records import SessionInfo, check_name, make_title
 from segchat.schema import MIGRATIONS, SCHEMA_VERSION
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-@dataclass
-class SessionInfo:
-    """A session's row, without its messages."""
-
-    id: int
-    name: str
-    title: str
-    model: str
-    system: str | None
-    created: float
-    updated: float
-    spent: Decimal | None
-    balance: Decimal | None
-    unpriced: int = 0
-    count: int = 0
-    profile: str | None = None
-
-
-def check_name(name: str) -> str:
-    """A session name: letters, digits, '.', '_', '-'; never a path, never only digits."""
-    if not _NAME_RE.match(name) or name.isdigit() or ".." in name:
-        raise StoreError(f"invalid session name {name[:70]!r}: use letters, digits, '.', '_' and '-' "
-                         "(at most 64, starting with a letter or digit, not only digits, no '..')")
-    return name
-
+__all__ = ["SessionInfo", "Store", "check_name", "make_title"]
 
 class Store:
     """Opens (creating if needed) the session database at path.
@@ -57,16 +32,18 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.notices: list[str] = []
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if os.name == "posix":
-            os.chmod(path.parent, 0o700)
+        try:
+            private_dir(path.parent)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory for the session store {path.parent}: "
+                             f"{exc.strerror}") from None
         try:
             self._db = self._open()
         except sqlite3.OperationalError as exc:
             # Locked, unreadable, no room: the data may be fine, so it stays where it is.
             raise StoreError(f"cannot open the session store {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
-            aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            aside = _aside(path)
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(f"{path}{suffix}", f"{aside}{suffix}")
@@ -76,13 +53,18 @@ class Store:
 
     def _open(self) -> sqlite3.Connection:
         if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            private_file(self.path)
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
         try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            if version == 0 and tables:  # checked before anything is written: it is someone else's file
+                raise StoreError(f"{self.path} is another program's SQLite database (tables: "
+                                 f"{', '.join(tables[:5])[:120]}); segchat leaves it alone: move it away, "
+                                 "or set XDG_DATA_HOME to use another directory")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")  # a turn reported saved survives power loss
             db.execute("PRAGMA foreign_keys=ON")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path} was written by a newer segchat (schema {version}); "
                                  "upgrade segchat to open it")
@@ -147,7 +129,7 @@ class Store:
     def find(self, ref: str) -> SessionInfo:
         """A session by name, or by id; unknown ones name the closest matches."""
         row = self._db.execute(_INFO + " WHERE s.name=?", (ref,)).fetchone()
-        if row is None and ref.isdigit():
+        if row is None and ref.isascii() and ref.isdigit():
             row = self._db.execute(_INFO + " WHERE s.id=?", (int(ref),)).fetchone()
         if row is not None:
             return _info(row)
@@ -158,7 +140,10 @@ class Store:
         raise SessionNotFound(f"no session named '{ref[:70]}'{hint}")
 
     def latest(self) -> SessionInfo | None:
-        row = self._db.execute(_INFO + " ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
+        """The most recently used session that holds something (a process killed at once leaves an empty one)."""
+        row = self._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
+                               "(SELECT 1 FROM pending WHERE session_id = s.id) "
+                               "ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
         return _info(row) if row else None
 
     def sessions(self) -> list[SessionInfo]:
@@ -317,10 +302,11 @@ def _info(row: tuple) -> SessionInfo:
     return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11])
 
 
-def make_title(text: str, limit: int = 60) -> str:
-    """A readable title from the first message: its first line, cut at a word."""
-    line = " ".join(text.strip().split("\n", 1)[0].split())
-    if len(line) <= limit:
-        return line
-    cut = line[:limit].rsplit(" ", 1)[0]
-    return (cut if len(cut) > limit // 2 else line[:limit]) + "…"
+def _aside(path: Path) -> Path:
+    """A name for a damaged store that no earlier one has taken, even within the same second."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n > 1 else ""))
+        if not any(Path(f"{aside}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+            return aside
+    raise StoreError(f"cannot find a free name beside {path} to move the damaged store to")

@@ -57,15 +57,16 @@ def parse_credits(raw: Any) -> Decimal | None:
     elif isinstance(raw, float):
         if not math.isfinite(raw) or abs(raw) > 1e15:
             return None
-        raw = repr(raw)
+        raw = str(raw)
     elif not isinstance(raw, str) or len(raw) > 64:  # no credits figure needs 5,000 digits
         return None
     try:
         value = Decimal(raw.strip())
     except (InvalidOperation, ValueError):
         return None
-    if not value.is_finite() or value.adjusted() > 15 or value.as_tuple().exponent < -30:
-        return None  # type: ignore[operator]  # exponent is an int for a finite Decimal
+    exponent = value.as_tuple().exponent  # a str for NaN and Infinity
+    if not isinstance(exponent, int) or exponent < -30 or value.adjusted() > 15:
+        return None
     return value if abs(value) <= MAX_CREDITS else None
 
 
@@ -137,12 +138,16 @@ def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[s
             if data == "[DONE]":
                 done = True
                 break
+            if event == "error":  # whatever its data holds
+                reply.incomplete = f"the stream reported an error: {error_detail(data.encode())}"
+                break
             try:
                 obj = json.loads(data)
-            except (ValueError, RecursionError):
-                reply.incomplete = f"the stream sent invalid JSON: {excerpt(data.encode())}"
+            except (ValueError, RecursionError) as exc:
+                why = "JSON nested too deeply" if isinstance(exc, RecursionError) else "invalid JSON"
+                reply.incomplete = f"could not parse an event of the stream ({why}): {excerpt(data.encode())}"
                 break
-            if event == "error" or (isinstance(obj, dict) and "error" in obj):
+            if isinstance(obj, dict) and "error" in obj:
                 reply.incomplete = f"the stream reported an error: {error_detail(data.encode())}"
                 break
             if (problem := _take_chunk(obj, parts, reply, on_delta)) is not None:
@@ -202,6 +207,8 @@ def sse_events(chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
     partial, skip_lf, first = bytearray(), False, True
     event, data, size = "message", list[str](), 0
     for chunk in chunks:
+        if not chunk:
+            continue
         if skip_lf and chunk[:1] == b"\n":
             chunk = chunk[1:]
         skip_lf, start = False, 0
@@ -212,7 +219,7 @@ def sse_events(chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
                 raw, partial = bytes(partial), bytearray()
             start = end.end()
             if len(raw) > MAX_EVENT:
-                raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT // 1024} KiB")
+                raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT >> 20} MiB")
             line = raw.decode("utf-8", "replace")
             if first:
                 line, first = line.removeprefix("\ufeff"), False
@@ -226,14 +233,14 @@ def sse_events(chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
                 if name == "data":
                     size += len(raw) + 1
                     if size > MAX_EVENT:
-                        raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT // 1024} KiB")
+                        raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT >> 20} MiB")
                     data.append(value)
                 elif name == "event":
                     event = value
         skip_lf = chunk.endswith(b"\r")
         partial += chunk[start:]
         if len(partial) > MAX_EVENT:
-            raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT // 1024} KiB")
+            raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT >> 20} MiB")
     if data:
         yield event, "\n".join(data)
 
@@ -275,7 +282,10 @@ def error_detail(data: bytes) -> str:
         if isinstance(error, dict):
             error = error.get("message", error)
         if error is not None:
-            return excerpt(str(error).encode())
+            try:
+                return excerpt(str(error).encode())
+            except RecursionError:  # nested nearly as deep as json.loads allows
+                return excerpt(data)
     return excerpt(data)
 
 
@@ -288,33 +298,34 @@ def excerpt(data: bytes, limit: int = 200) -> str:
     cut = len(data) > EXCERPT_WINDOW
     # Not final: a character cut off at the end of the window is left out, not turned into U+FFFD.
     text = codecs.getincrementaldecoder("utf-8")("replace").decode(data[:EXCERPT_WINDOW], final=not cut)
-    if cut and text and not text[-1].isspace():
-        word = len(text) - len(text.rstrip().split()[-1]) if text.strip() else len(text)
-        text = text[:max(word, len(text) - 256)]  # keys are at most 256 characters
+    if cut and text and not text[-1].isspace():  # drop the last word, or its last 256 characters (a key's most)
+        tail = text[-256:]
+        spaces = [i for i, c in enumerate(tail) if c.isspace()]
+        text = text[:len(text) - len(tail) + (spaces[-1] + 1 if spaces else 0)]
     if text.lstrip().startswith("<"):
         text = _html_text(text)
     text = redact(" ".join(text.split()))
     if not text:
-        return "(empty body)" if not cut else "…"
+        return f"(no text in the first {EXCERPT_WINDOW >> 10} KiB)" if cut else "(empty body)"
     return text if len(text) <= limit and not cut else text[:limit] + "…"
 
 
 _RAW_TEXT = re.compile(r"<(script|style)(?=[\s/>]|$)", re.IGNORECASE)
+_RAW_END = {"script": re.compile("</script", re.IGNORECASE), "style": re.compile("</style", re.IGNORECASE)}
 
 
 def _html_text(html: str) -> str:
     """The text of HTML: tags, comments, scripts and styles become spaces. One forward scan (no backtracking);
     an unclosed tag, comment or script hides the rest, as a browser would."""
-    out, i, lower = [], 0, None
+    out, i = [], 0
     while (j := html.find("<", i)) >= 0:
         out.append(html[i:j])
         out.append(" ")
         if html.startswith("<!--", j):
             end, close = html.find("-->", j + 4), 3
         elif raw := _RAW_TEXT.match(html, j):
-            lower = html.lower() if lower is None else lower
-            end = lower.find("</" + raw[1].lower(), raw.end())
-            end, close = (html.find(">", end), 1) if end >= 0 else (-1, 1)
+            closing = _RAW_END[raw[1].lower()].search(html, raw.end())
+            end, close = (html.find(">", closing.end()), 1) if closing else (-1, 1)
         else:
             end, close = html.find(">", j + 1), 1
         if end < 0:

@@ -139,14 +139,37 @@ def test_sigint_during_one_shot_exits_130_and_keeps_the_message(cli_env, fake):
     assert exported["pending"] == "slow one"
 
 
-def test_debug_shows_a_traceback_without_the_key(cli_env, fake, tmp_path):
-    # An unwritable data dir makes the store fail in a way no message foresaw.
+def test_a_data_path_that_is_a_file_is_an_ordinary_error(cli_env, fake, tmp_path):
     data = tmp_path / "ro"
     data.write_text("not a directory")
     cli_env["XDG_DATA_HOME"] = str(data)
     plain = segchat("q", env=cli_env)
+    assert plain.returncode == 1 and b"Traceback" not in plain.stderr and b"internal error" not in plain.stderr
+    assert b"cannot create the directory for the session store" in plain.stderr
+
+
+BUG = f"""
+import sys
+import segchat.store
+def broken(*args, **kwargs):
+    raise RuntimeError("a bug near the key {KEY}")
+segchat.store.Store.__init__ = broken
+from segchat.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_debug_shows_a_traceback_without_the_key(cli_env, fake):
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-c", BUG, *args], capture_output=True, env=cli_env, timeout=30,
+                              start_new_session=True)
+
+    plain = run("q")
     assert plain.returncode == 1 and b"Traceback" not in plain.stderr and b"--debug" in plain.stderr
-    debug = segchat("--debug", "q", env=cli_env)
+    assert b"internal error: RuntimeError: a bug near the key ***" in plain.stderr
+    debug = run("--debug", "q")
     assert b"Traceback" in debug.stderr and KEY.encode() not in debug.stderr
 
 

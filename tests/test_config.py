@@ -13,7 +13,7 @@ import pytest
 
 from segchat import config as cfg
 from segchat.errors import ConfigError
-from segchat.keyfile import save_api_key
+from segchat.files import save_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""The API key saved into config.toml: written whole or not at all, readable only by its owner."""
+"""Files segchat writes: whole or not at all, private, and never a change to what it did not create."""
 
 from __future__ import annotations
 
@@ -7,8 +7,22 @@ import re
 from pathlib import Path
 
 
+def private_dir(path: Path) -> None:
+    """Make path (and missing parents) mode 0700; a directory that already exists is left as it is."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        if os.name == "posix":
+            os.chmod(created, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create path empty with mode 0600 if it is not there yet."""
+    os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+
+
 def save_api_key(path: Path, key: str) -> None:
-    """Write api_key into the config file (created 0600 in a 0700 dir), keeping its other lines."""
+    """Write api_key into the config file (created 0600 in a private dir), keeping its other lines."""
     from segchat.config import read_text
 
     text = read_text(path) if path.exists() else ""
@@ -23,12 +37,14 @@ def _toml_string(value: str) -> str:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Replace path with text in one step, mode 0600, so a crash leaves old or new, never half."""
+    """Replace path with text in one step, mode 0600, so a crash leaves old or new, never half.
+
+    A symlinked file is written where the link points: the link stays a link.
+    """
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if os.name == "posix":
-        os.chmod(path.parent, 0o700)
+    path = Path(os.path.realpath(path))
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

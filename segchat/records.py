@@ -1,0 +1,45 @@
+"""Saved sessions as records: a session's row, and the rules for its name and its title."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from segchat.errors import StoreError
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+@dataclass
+class SessionInfo:
+    """A session's row, without its messages."""
+
+    id: int
+    name: str
+    title: str
+    model: str
+    system: str | None
+    created: float
+    updated: float
+    spent: Decimal | None
+    balance: Decimal | None
+    unpriced: int = 0
+    count: int = 0
+    profile: str | None = None
+
+
+def check_name(name: str) -> str:
+    """A session name: letters, digits, '.', '_', '-'; never a path, never only digits."""
+    if not _NAME_RE.fullmatch(name) or name.isdigit() or ".." in name:
+        raise StoreError(f"invalid session name {name[:70]!r}: use letters, digits, '.', '_' and '-' "
+                         "(at most 64, starting with a letter or digit, not only digits, no '..')")
+    return name
+
+
+def make_title(text: str, limit: int = 60) -> str:
+    """A readable title from the first message: its first line, cut at a word."""
+    line = " ".join(text.strip().split("\n", 1)[0].split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 2 else line[:limit]) + "…"
