@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true", help="list saved sessions, newest first")
     s.add_argument("--show", metavar="SESSION", help="print a session")
     s.add_argument("--export", metavar="SESSION", help="write a session to stdout")
-    s.add_argument("--format", choices=("md", "json"), default="md", help="export format (default md)")
+    s.add_argument("--format", choices=("md", "json"), help="export format, with --export (default md)")
     s.add_argument("--import", dest="import_file", metavar="FILE", help="import a JSON export")
     s.add_argument("--delete", metavar="SESSION", help="delete a session")
     s.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a session")

@@ -4,47 +4,22 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from segchat.config import Config, check_model
 from segchat.conversation import Draft, Message
 from segchat.credits import Ledger
-from segchat.errors import BudgetError, Cancelled, CreditsError, StoreError, UsageError
-from segchat.http import Call
+from segchat.errors import BudgetError, Cancelled, CreditsError, SessionNotFound, StoreError, UsageError
 from segchat.store import SessionInfo, Store
+from segchat.turns import Notice, Runner, Turn, run_here
 
 if TYPE_CHECKING:
     from segchat.providers.base import Provider
     from segchat.wire import Balance, Reply
 
+__all__ = ["Chat", "Notice", "Turn", "run_here"]
 T = TypeVar("T")
-# Runs a request function given its Call; the REPL's runner shows progress and takes Ctrl-C.
-Runner = Callable[[Callable[[Call], T]], T]
-
-
-def run_here(request: Callable[[Call], T]) -> T:
-    """Run a request in this thread, nothing shown while it runs."""
-    return request(Call())
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something to tell the user, as a code plus its values; render words it for the REPL or one-shot."""
-
-    code: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Turn:
-    """What one exchange produced, for the UI to show."""
-
-    reply: Reply
-    cost: Decimal | None
-    notices: list[Notice] = field(default_factory=list)
-    saved: bool = True
 
 
 class Chat:
@@ -133,11 +108,7 @@ class Chat:
         cost = self.ledger.record(reply.credits) if self.provider.has_credits else None
         if cost is not None:
             meta["cost"] = str(cost)
-        fields: dict[str, Any] = {"model": self.provider.model}
-        if self.provider.has_credits:
-            fields.update(spent=self.ledger.spent, unpriced=self.ledger.unpriced)
-            if self.ledger.balance is not None:
-                fields["balance"] = self.ledger.balance
+        fields = self._ledger_fields()
         notices: list[Notice] = []
         try:
             self._known_last = self.store.add_exchange(self.session.id, [*self.unsaved, *pair],
@@ -145,7 +116,11 @@ class Chat:
             self.unsaved = []
         except (StoreError, sqlite3.Error, OSError) as exc:
             self.unsaved += pair
-            notices.append(Notice("not_saved", {"reason": str(exc), "count": len(self.unsaved) // 2}))
+            restored = self._restore()
+            if restored is not None:
+                notices.append(restored)
+            else:
+                notices.append(Notice("not_saved", {"reason": str(exc), "count": len(self.unsaved) // 2}))
         turn = Turn(reply, cost, notices, saved=not self.unsaved)
         turn.notices += self._notices(reply)
         return turn
@@ -174,15 +149,54 @@ class Chat:
             raise BudgetError(self.ledger.spent, self.max_credits)
 
     def _sync(self) -> list[Notice]:
-        """Take in turns another segchat appended to this session since we last looked."""
+        """Take in turns another segchat appended to this session since we last looked; notice a rename
+        or a deletion by another segchat (the conversation is then saved again, nothing lost).
+        """
+        try:
+            info = self.store.get(self.session.id)
+        except SessionNotFound:
+            restored = self._restore()
+            return [restored] if restored is not None else []
+        except (StoreError, sqlite3.Error):
+            return []
+        notices = []
+        if info.name != self.session.name:
+            notices.append(Notice("renamed_elsewhere", {"old": self.session.name, "new": info.name}))
+            self.session = info
         last = self._store(lambda: self.store.last_message_id(self.session.id), self._known_last)
         if last == self._known_last or self.unsaved:
-            return []
+            return notices
         fresh = self.store.load(self.session.id, adopt=False)
         added = len(fresh.messages) - len(self.conversation.messages)
         self.conversation.messages = fresh.messages
         self._known_last = last
-        return [Notice("synced", {"session": self.session.name, "added": added})]
+        return [*notices, Notice("synced", {"session": self.session.name, "added": added})]
+
+    def _restore(self) -> Notice | None:
+        """This session was deleted by another segchat: save the conversation again, under its name if free."""
+        try:
+            if self.store.exists(self.session.id):
+                return None
+            name = self.session.name if self.session.name not in self.store.names() else None
+            info = self.store.create(name, model=self.provider.model, system=self.conversation.system,
+                                     profile=self.config.profile)
+            kept = [m for m in self.conversation.messages if m.role != "system"]
+            self._known_last = self.store.add_exchange(info.id, kept, **self._ledger_fields()) if kept else 0
+            draft = self.conversation.pending
+            if draft is not None:
+                self.store.add_pending(info.id, draft)
+        except (StoreError, sqlite3.Error, OSError):
+            return None
+        old, self.session, self.unsaved = self.session.name, self.store.get(info.id), []
+        return Notice("restored", {"old": old, "new": self.session.name})
+
+    def _ledger_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"model": self.provider.model}
+        if self.provider.has_credits:
+            fields.update(spent=self.ledger.spent, unpriced=self.ledger.unpriced)
+            if self.ledger.balance is not None:
+                fields["balance"] = self.ledger.balance
+        return fields
 
     def _store(self, action: Callable[[], T], fallback: Any = None) -> T:
         """A store call whose failure must not stop the turn: the reply is worth more than the bookkeeping."""

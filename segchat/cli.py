@@ -31,8 +31,15 @@ if TYPE_CHECKING:
     from segchat.terminal import Tty
 
 
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe that cannot encode a character gets a replacement, not a traceback.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     if argv == ["--version"]:
         # Answered before argparse and its parser are built: scripts ask this often, and it should cost nothing.
         print(f"segchat {__version__}")
@@ -50,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _stderr("segchat: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `segchat --list | head -1`: the reader left; say nothing, as other tools do
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # the one boundary: a bug must not dump a traceback (or a key) on the user
+        if type(exc).__module__ == "sqlite3":  # locked, read-only, full: the store's trouble, not a bug
+            _stderr(f"segchat: error: the session store failed: {_clean(str(exc))}")
+            return EXIT_ERROR
         if args.debug:
             import traceback
 
@@ -77,12 +90,17 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")
     for warning in config.warnings:
         _stderr(f"segchat: warning: {_clean(warning)}")
-    if _manage(args, config):
+    from segchat.manage import check_arguments, manage
+
+    check_arguments(args)
+    if manage(args, _store):
         return EXIT_OK
     prompt = " ".join(args.prompt).strip()
     if args.prompt and not prompt:
         raise UsageError("the prompt is empty")
-    system = _system_prompt(args)
+    from segchat.terminal import system_prompt
+
+    system = system_prompt(args.system, args.system_file)
     from segchat.terminal import open_tty
 
     tty = None if prompt else _terminal()
@@ -107,26 +125,6 @@ def _terminal() -> Tty | None:
     from segchat.terminal import is_tty, open_tty, stdio_tty
 
     return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
-
-
-def _system_prompt(args: argparse.Namespace) -> str | None:
-    from segchat.terminal import read_piped_stdin
-
-    piped = read_piped_stdin()
-    given = [n for n, v in (("--system", args.system), ("--system-file", args.system_file),
-                            ("piped standard input", piped and piped.strip())) if v]
-    if len(given) > 1:
-        raise UsageError(f"the system prompt is given twice ({' and '.join(given)}); use one")
-    if args.system_file:
-        from pathlib import Path
-
-        try:
-            return Path(args.system_file).expanduser().read_bytes().decode("utf-8-sig").strip() or None
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.system_file}: {exc.strerror}") from None
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"{args.system_file} is not UTF-8 text (invalid byte at offset {exc.start})") from None
-    return args.system or (piped.strip() if piped and piped.strip() else None)
 
 
 def _ask_key(config: Config, path: Path, tty: Tty | None) -> Config:
@@ -158,39 +156,6 @@ def _store() -> Store:
     for notice in store.notices:
         _stderr(f"segchat: warning: {_clean(notice)}")
     return store
-
-
-def _manage(args: argparse.Namespace, config: Config) -> bool:
-    """The session management flags; True when one ran."""
-    wanted = [args.list, args.show, args.export, args.import_file, args.delete, args.rename, args.search]
-    if not any(wanted):
-        return False
-    if sum(bool(w) for w in wanted) > 1:
-        raise UsageError("use one of --list, --show, --export, --import, --delete, --rename, --search at a time")
-    from segchat import sessions
-    from segchat.render import Renderer
-
-    store, out = _store(), Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
-    if args.list:
-        sessions.list_sessions(store, out)
-    elif args.show:
-        sessions.show_session(store, args.show, out)
-    elif args.export:
-        sys.stdout.write(sessions.export_session(store, args.export, args.format))
-    elif args.import_file:
-        from pathlib import Path
-
-        info = sessions.import_session(store, Path(args.import_file), args.session)
-        out.notice(f"imported as session '{info.name}' ({info.count} messages)")
-    elif args.delete:
-        info = store.delete(args.delete)
-        out.notice(f"deleted session '{info.name}' ({info.count} messages)")
-    elif args.rename:
-        info = store.rename(*args.rename)
-        out.notice(f"renamed to '{info.name}'")
-    else:
-        sessions.search_sessions(store, args.search, out)
-    return True
 
 
 def _session(config: Config, store: Store, args: argparse.Namespace, system: str | None, path: Path,
@@ -225,12 +190,19 @@ def _session(config: Config, store: Store, args: argparse.Namespace, system: str
 
 
 def _chat(config: Config, store: Store, args: argparse.Namespace, info: SessionInfo) -> Chat:
+    from segchat import config as cfg
     from segchat import providers
     from segchat.chat import Chat
 
     same = info.profile == config.profile and info.model
     explicit = args.model or os.environ.get("SEGCHAT_MODEL")
     model = info.model if same and not explicit else config.model
+    try:
+        cfg.check_model(model, config.provider)
+    except ConfigError:
+        _stderr(f"segchat: warning: session '{_clean(info.name)}' names the model {_clean(repr(model[:60]))}, "
+                f"which is not a {config.provider} model id; using {config.model}")
+        model = config.model
     if model != info.model:
         store.update(info.id, model=model, profile=config.profile)
     return Chat(config, providers.build(config, model), store, info, adopt_pending=not args.prompt)
@@ -297,6 +269,14 @@ def _repl(chat: Chat, tty: Tty) -> int:
     # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
     on_ready = lambda: threading.Thread(target=after_start, daemon=True).start()  # noqa: E731
     return repl.run(on_ready=on_ready)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot complain about the closed pipe."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _clean(text: str) -> str:

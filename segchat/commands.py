@@ -120,11 +120,18 @@ def edit_in_editor(text: str) -> str | None:
     with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8") as handle:
         handle.write(text)
     try:
-        result = subprocess.run([*shlex.split(editor), handle.name])
+        try:
+            command = shlex.split(editor)
+        except ValueError as exc:
+            raise UsageError(f"cannot read the editor command {editor!r} ({exc}); check the quoting in "
+                             "$VISUAL or $EDITOR") from None
+        if not command:
+            raise UsageError("$VISUAL or $EDITOR is empty; set it to an editor")
+        result = subprocess.run([*command, handle.name])
         if result.returncode != 0:
             raise UsageError(f"the editor ({editor}) exited with status {result.returncode}; nothing sent")
         return Path(handle.name).read_text("utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):
         raise UsageError(f"cannot run the editor {editor!r}; set $EDITOR") from None
     finally:
         os.unlink(handle.name)

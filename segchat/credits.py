@@ -10,6 +10,10 @@ def fmt_credits(value: Decimal | None) -> str:
     """Credits exactly as the server gave them (0.00042 stays 0.00042), or — when unknown."""
     if value is None:
         return "—"
+    if not value.is_finite():
+        return "?"
+    if value and not -12 <= value.adjusted() <= 12:  # an absurd figure stays short: never a million digits
+        return format(value, ".3E")
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "0") else text
 

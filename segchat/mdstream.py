@@ -8,6 +8,10 @@ from typing import IO, Any, Callable
 
 from segchat.render import HOLD_BACK, sanitize
 
+_ERASE_LINE_ABOVE = "\x1b[1A\x1b[2K"
+_HIDE_CURSOR, _SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
+_NO_WRAP, _WRAP = "\x1b[?7l", "\x1b[?7h"  # DECAWM
+
 
 class _Cleaner:
     """sanitize() for text that arrives in pieces.
@@ -55,8 +59,9 @@ class _Stream:
             try:
                 self.finish()
             finally:
-                self._done = True  # a second Ctrl-C during the last render must not make us retry
-                self._release()
+                if not self._done:  # finish() itself was interrupted (a second Ctrl-C): give up
+                    self._done = True
+                    self._release()
 
     def _release(self) -> None:
         """Undo any terminal state left behind when finish() was interrupted."""
@@ -131,8 +136,9 @@ class MarkdownStream(_Stream):
         self._new_line = False
         self._drawn = 0  # lines of preview on screen, the cursor at the start of the line below
         self._next_draw = float("-inf")
-        # A preview needs cursor movement; elsewhere finished blocks are just printed in turn.
-        self._live = console.is_terminal and not console.is_dumb_terminal
+        # A preview needs cursor movement and escapes written as they are; elsewhere (a file, a
+        # dumb or legacy Windows console) finished blocks are just printed in turn.
+        self._live = console.is_terminal and not console.is_dumb_terminal and not console.legacy_windows
 
     def feed(self, delta: str) -> None:
         with self._lock:
@@ -159,8 +165,7 @@ class MarkdownStream(_Stream):
             self._done = True
 
     def _update(self, final: bool) -> None:
-        from rich.control import Control
-        from rich.segment import ControlType, Segment, Segments
+        from rich.segment import Segment, Segments
 
         source = "".join(self._pending)
         cut = len(source) if final else self._boundary(source)
@@ -177,26 +182,38 @@ class MarkdownStream(_Stream):
             rows = max(self.console.height, 2) - 1
             _, tail_segments = self._render(tail, {"references": dict(self._env.get("references", {}))},
                                             new_line, rows)
-            preview = [_trim(line) for line in list(Segment.split_lines(tail_segments))[-rows:]]
-        if not (segments or preview or self._drawn):
-            self._pending = [tail] if tail else []
-            return
-        console = self.console
-        with console:  # one write per frame: erase the old preview, new blocks, new preview
-            if self._drawn:
-                console.control(Control(*((ControlType.CURSOR_UP, 1), (ControlType.ERASE_IN_LINE, 2)) * self._drawn))
+            preview = list(Segment.split_lines(tail_segments))[-rows:]
+        if not self._live:
             if segments:
-                console.print(Segments(segments))
+                self.console.print(Segments(segments))
+        elif segments or preview or self._drawn:
+            frame = [_ERASE_LINE_ABOVE * self._drawn, self._ansi(segments)]
             if preview:
-                console.show_cursor(False)  # a cursor jumping about the preview looks like flicker
-                console.print(Segments([s for line in preview for s in (*line, Segment.line())]))
+                # No autowrap while drawing it: a terminal that draws a cluster such as 👍🏽 wider
+                # than rich counts it would wrap a full line, and the erase would miss that row.
+                # The cursor stays hidden, as one jumping about the preview looks like flicker.
+                frame += [_HIDE_CURSOR, _NO_WRAP,
+                          self._ansi([s for line in preview for s in (*line, Segment.line())]), _WRAP]
             elif self._drawn:
-                console.show_cursor(True)
+                frame.append(_SHOW_CURSOR)
+            self.console.file.write("".join(frame))  # one write per frame: no half-drawn states
+            self.console.file.flush()
         self._pending, self._new_line, self._drawn = [tail] if tail else [], new_line, len(preview)
 
+    def _ansi(self, segments: list[Any]) -> str:
+        """Segments as the console would write them (so blocks come out exactly as print's)."""
+        from rich.segment import Segments
+
+        if not segments:
+            return ""
+        with self.console.capture() as captured:
+            self.console.print(Segments(segments))
+        return captured.get()
+
     def _release(self) -> None:
-        if self._drawn:
-            self.console.show_cursor(True)
+        if self._live:
+            self.console.file.write(_WRAP + _SHOW_CURSOR)
+            self.console.file.flush()
 
     def _boundary(self, source: str) -> int:
         """Offset of the last top-level block's first line: everything before it is final.
@@ -243,23 +260,3 @@ class MarkdownStream(_Stream):
         self._markdown.parsed = tokens
         return top[-1].type != "hr", list(self.console.render(self._markdown, self.console.options))
 
-
-def _trim(line: list[Any]) -> list[Any]:
-    """A preview line without its plain padding.
-
-    Some terminals draw glyphs wider than rich counts them (👍🏽 as two emoji); a line padded
-    to the full width would then wrap, and erasing the preview would miss a row. Padding with
-    a background colour (code blocks) is kept, as dropping it would change how they look.
-    """
-    from rich.segment import Segment
-
-    while line:
-        last = line[-1]
-        if last.control or (last.style is not None and last.style.bgcolor is not None):
-            break
-        text = last.text.rstrip(" ")
-        if text:
-            line[-1] = Segment(text, last.style)
-            break
-        line.pop()
-    return line

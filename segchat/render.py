@@ -126,9 +126,19 @@ class Renderer:
             self.out.write(clean if clean.endswith("\n") else clean + "\n")
             self.out.flush()
             return
+        self.console.print(self.markdown(clean))
+
+    def markdown(self, clean: str) -> Any:
+        """Sanitised text as a rich renderable: Markdown, or plain text when nested too deep for rich,
+        which silently drops what no longer fits the width (40 nested quotes show nothing).
+        """
+        if nesting(clean) > MAX_NESTING:
+            from rich.text import Text
+
+            return Text(clean)
         from rich.markdown import Markdown
 
-        self.console.print(Markdown(clean, code_theme=self.code_theme, hyperlinks=False))
+        return Markdown(clean, code_theme=self.code_theme, hyperlinks=False)
 
     def stream(self) -> Any:
         """A view that shows a reply as it arrives: Markdown on a terminal, plain text flushed piece by piece."""
@@ -139,22 +149,34 @@ class Renderer:
         return PlainStream(self.out)
 
     def page(self, markdown: str) -> None:
-        """Long text through the pager ($PAGER), short text straight out."""
+        """Long text through the pager ($PAGER, else less), short text straight out; rendered once."""
         if not self.rich_output:
             self.plain(markdown)
             return
-        from rich.markdown import Markdown
-
-        document = Markdown(sanitize(markdown), code_theme=self.code_theme, hyperlinks=False)
         with self.console.capture() as captured:
-            self.console.print(document)
+            self.console.print(self.markdown(sanitize(markdown)))
         text = captured.get()
-        if text.count("\n") < self.console.size.height - 2:
+        if text.count("\n") < self.console.size.height - 2 or not self._pager(text):
             self.out.write(text)
             self.out.flush()
-            return
-        with self.console.pager(styles=True):
-            self.console.print(document)
+
+    def _pager(self, text: str) -> bool:
+        """Show text in the pager on our own output (the terminal even when stdout is redirected);
+        False when no pager could run. less gets -R so colours show as colours, not escape codes.
+        """
+        import shlex
+        import subprocess
+
+        command = shlex.split(os.environ.get("PAGER") or "less")
+        env = dict(os.environ)
+        if "R" not in env.get("LESS", ""):
+            env["LESS"] = env.get("LESS", "") + "R"
+        try:
+            self.out.flush()
+            subprocess.run(command, input=text.encode("utf-8", "replace"), stdout=self.out, env=env, check=False)
+            return True
+        except (OSError, ValueError):
+            return False
 
     def clipboard(self, text: str) -> None:
         """Put text on the clipboard with OSC 52, which the terminal handles, even over SSH."""
@@ -232,6 +254,29 @@ class Renderer:
         started = time.monotonic()
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
             yield lambda: status.update(f"{label}… {time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
+
+
+MAX_NESTING = 12
+
+
+def nesting(text: str) -> int:
+    """How deeply quotes and lists nest in Markdown text, by the leading marks of its lines (outside code)."""
+    deepest, fence = 0, ""
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped[:3] in ("```", "~~~") and (not fence or stripped.startswith(fence)):
+            fence = "" if fence else stripped[:3]
+            continue
+        if fence:
+            continue
+        body = line.lstrip(" \t>")
+        lead = line[: len(line) - len(body)]
+        indent = len(lead.replace(">", "").expandtabs(4)) // 2 if _LIST_ITEM.match(body) else 0
+        deepest = max(deepest, lead.count(">") + indent)
+    return deepest
+
+
+_LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 
 
 def preload() -> None:

@@ -11,7 +11,7 @@ from segchat.conversation import Conversation, Draft
 from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
-from segchat.store import SessionInfo, Store
+from segchat.store import SessionInfo, Store, check_name
 from segchat.wire import parse_credits
 
 LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
@@ -76,11 +76,13 @@ def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
 
 def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(path.read_text("utf-8-sig"))  # an editor's BOM is not a reason to refuse
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror}") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
+    except RecursionError:
+        raise StoreError(f"{path} is not a segchat JSON export: it is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path} is not a segchat JSON export: expected an object")
     try:
@@ -88,10 +90,12 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
     except ValueError as exc:
         raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
     wanted = name or data.get("name")
-    wanted = wanted if isinstance(wanted, str) else None
+    wanted = check_name(wanted) if isinstance(wanted, str) else None
     if wanted is not None and wanted in store.names():
-        wanted = f"{wanted}-imported-{time.strftime('%Y%m%d%H%M%S')}"
+        wanted = _free_name(store, f"{wanted[:40]}-imported-{time.strftime('%Y%m%d%H%M%S')}")
     model, title, spent = (str(data.get(k) or "") for k in ("model", "title", "spent"))
+    if model and not any(_valid_model(model, provider) for provider in ("segmind", "openai")):
+        raise StoreError(f"{path}: {model[:60]!r} is not a model id; fix or remove the file's \"model\"")
     info = store.create(wanted, model=model, system=conversation.system)
     fields: dict[str, Any] = {"title": title[:200]} if title else {}
     if (value := parse_credits(spent)) is not None:
@@ -103,6 +107,22 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
     if conversation.pending:
         store.add_pending(info.id, Draft(conversation.pending.text))
     return store.get(info.id)
+
+
+def _valid_model(model: str, provider: str) -> bool:
+    from segchat.checks import check_model
+    from segchat.errors import ConfigError
+
+    try:
+        check_model(model, provider)
+    except ConfigError:
+        return False
+    return True
+
+
+def _free_name(store: Store, base: str) -> str:
+    taken = set(store.names())
+    return next(n for n in (base, *(f"{base}-{i}" for i in range(2, 10**6))) if n not in taken)
 
 
 def search_sessions(store: Store, text: str, renderer: Renderer) -> None:

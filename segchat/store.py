@@ -29,8 +29,8 @@ class Store:
     and the reason is left in notices for the caller to show.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, *, wait: float = 10.0) -> None:
+        self.path, self.wait = path, wait  # wait: seconds to queue behind another process's write
         self.notices: list[str] = []
         try:
             private_dir(path.parent)
@@ -54,7 +54,7 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         if not self.path.exists():
             private_file(self.path)
-        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, timeout=self.wait, isolation_level=None, check_same_thread=False)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -119,6 +119,9 @@ class Store:
             n += 1
             name = f"{base}-{n}"
         return name
+
+    def exists(self, session_id: int) -> bool:
+        return self._db.execute("SELECT 1 FROM sessions WHERE id=?", (session_id,)).fetchone() is not None
 
     def get(self, session_id: int) -> SessionInfo:
         row = self._db.execute(_INFO + " WHERE s.id=?", (session_id,)).fetchone()

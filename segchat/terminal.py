@@ -79,3 +79,33 @@ def ask_api_key(tty: Tty) -> str:
         raise UsageError("no API key given; set SEGMIND_API_KEY or run segchat again to enter one")
     return key
 
+
+
+def system_prompt(system: str | None, system_file: str | None) -> str | None:
+    """The system prompt from --system, --system-file or piped standard input (only one of them)."""
+    piped = read_piped_stdin()
+    given = [n for n, v in (("--system", system), ("--system-file", system_file),
+                            ("piped standard input", piped and piped.strip())) if v]
+    if len(given) > 1:
+        raise UsageError(f"the system prompt is given twice ({' and '.join(given)}); use one")
+    if system_file:
+        return _read_prompt_file(system_file)
+    return system or (piped.strip() if piped and piped.strip() else None)
+
+
+def _read_prompt_file(name: str) -> str | None:
+    """A prompt file, with the same size cap as piped input."""
+    import os
+
+    try:
+        with open(os.path.expanduser(name), "rb") as handle:
+            data = handle.read(MAX_PIPED + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+    if len(data) > MAX_PIPED:
+        raise UsageError(f"{name} is over {MAX_PIPED // 2**20} MiB; a system prompt that large would not fit "
+                         "the model's context")
+    try:
+        return data.decode("utf-8-sig").strip() or None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name} is not UTF-8 text (invalid byte at offset {exc.start})") from None

@@ -7,7 +7,9 @@ the server's pace. Ctrl-C (Call.abort() from another thread) must end a blocked 
 from __future__ import annotations
 
 import gzip
+import json
 import socket
+import ssl
 import threading
 import time
 import tracemalloc
@@ -238,6 +240,19 @@ def test_the_deadline_spans_retries(fake, providers):
     assert len(fake.requests) == 2 and 1.3 < elapsed < 1.5 + 1.5  # not 0.5 + a fresh 1.5 s
 
 
+@pytest.mark.parametrize("chunked", [True, False])
+def test_without_the_socket_hook_a_timer_still_holds_the_deadline_after_the_headers(fake, providers, monkeypatch,
+                                                                                   chunked):
+    # Should a future httpx hide its connection pool, the fallback: the socket shut at the deadline.
+    monkeypatch.setattr("segchat.http._guard_connections", lambda client: None)
+    fake.script({"drip": 20}, {"chunks": ["kept ", "never sent"], "stall": 30, "chunked": chunked})
+    error, elapsed = fails(providers("segmind", fake.base_url), AmbiguousError, "body dripped, no socket hook")
+    assert TOO_SLOW in str(error) and elapsed < LATE
+    with timed(f"stall after text, no socket hook (chunked={chunked})") as elapsed:
+        reply = providers("openai", fake.base_url).complete(MESSAGES)
+    assert reply.content == "kept " and TOO_SLOW in reply.incomplete and elapsed[0] < LATE
+
+
 # -- retry waits count against the same deadline ---------------------------------------------------------
 
 
@@ -341,3 +356,93 @@ def test_after_an_abort_the_same_provider_still_works(fake, providers):
     aborted(provider, "abort, then ask again", when_text=True)
     with timed("the next request after an abort"):
         assert provider.complete(MESSAGES).content == "echo: hi"
+
+
+# -- the same over TLS: abort() must shut the socket the TLS layer took over ---------------------------------
+
+# A self-signed certificate for 127.0.0.1 (P-256, valid 2000-9999), trusted through SSL_CERT_FILE.
+TLS_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgTv4UhzyhC8uCnfGE
+Lu7FcwrY1kTj/BANrkVy6JvCr9ShRANCAAQZIInx45luMwp0OqrRrecmO5Ut7xFB
+e4qZnwpQCuqysztUzwCmi5Kb1h0k51gctbLwCPwAZR54e2JhgC7r3Gcw
+-----END PRIVATE KEY-----
+"""
+TLS_CERT = """-----BEGIN CERTIFICATE-----
+MIIBgDCCASegAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAkxMjcuMC4w
+LjEwIBcNMDAwMTAxMDAwMDAwWhgPOTk5OTEyMzEyMzU5NTlaMBQxEjAQBgNVBAMM
+CTEyNy4wLjAuMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABBkgifHjmW4zCnQ6
+qtGt5yY7lS3vEUF7ipmfClAK6rKzO1TPAKaLkpvWHSTnWBy1svAI/ABlHnh7YmGA
+LuvcZzCjaDBmMA8GA1UdEwEB/wQFMAMBAf8wHQYDVR0OBBYEFGE/PLAwWxZ5tyQG
+TNGjfJc/KecfMA8GA1UdEQQIMAaHBH8AAAEwDgYDVR0PAQH/BAQDAgKEMBMGA1Ud
+JQQMMAoGCCsGAQUFBwMBMAoGCCqGSM49BAMCA0cAMEQCIFes3V6bqqR3yQ1hRmxl
+v3PyJxyI48XLSWUp6cInBnQjAiBEa8aJXjn/0sVWVAdnZ3U2jsmK9x6qc9/vRr7D
+XrPeDA==
+-----END CERTIFICATE-----
+"""
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    """Start an HTTPS server on loopback that reads a request, then answers `reply` or (None) nothing."""
+    (tmp_path / "cert.pem").write_text(TLS_CERT)
+    (tmp_path / "key.pem").write_text(TLS_KEY)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    stop, threads = threading.Event(), []
+
+    def handle(conn, reply):
+        with conn:
+            try:
+                tls = context.wrap_socket(conn, server_side=True)
+                request = b""
+                while b"\r\n\r\n" not in request and (chunk := tls.recv(65536)):
+                    request += chunk
+                if reply is not None:
+                    tls.sendall(reply)
+                stop.wait(30)
+            except OSError:
+                pass
+
+    def serve(listener, reply):
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(None)
+            threads.append(threading.Thread(target=handle, args=(conn, reply)))
+            threads[-1].start()
+
+    listeners = []
+
+    def start(reply=None):
+        listeners.append(socket.create_server(("127.0.0.1", 0)))
+        listeners[-1].settimeout(0.05)
+        threads.append(threading.Thread(target=serve, args=(listeners[-1], reply)))
+        threads[-1].start()
+        return f"https://127.0.0.1:{listeners[-1].getsockname()[1]}/v1"
+
+    yield start
+    stop.set()
+    for thread in list(threads):
+        thread.join()
+    for listener in listeners:
+        listener.close()
+
+
+def test_tls_works_through_the_guarded_connection(tls_server, providers):
+    body = json.dumps({"choices": [{"message": {"content": "over TLS"}}]}).encode()
+    url = tls_server(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                     b"connection: close\r\n\r\n%s" % (len(body), body))
+    assert providers("segmind", url).complete(MESSAGES).content == "over TLS"
+
+
+def test_tls_server_that_never_answers(tls_server, providers):
+    error, elapsed = fails(providers("segmind", tls_server()), AmbiguousError, "TLS, never answers")
+    assert TOO_SLOW in str(error) and elapsed < LATE
+
+
+def test_abort_while_a_tls_server_never_answers(tls_server, providers):
+    _, late, _ = aborted(providers("segmind", tls_server(), timeout=30), "abort, TLS, no headers yet")
+    assert late < AT_ONCE

@@ -342,7 +342,8 @@ def test_random_documents_stream_like_whole(lines, seed, columns):
     import os
 
     # A link used before its definition cannot be known when its block is printed: see below.
-    assume("[r]: /u" not in lines or "[r] link" not in lines[:lines.index("[r]: /u")])
+    definitions = [i for i, line in enumerate(lines) if line == "[r]: /u"]
+    assume(not definitions or "[r] link" not in lines[:definitions[-1]])
     os.environ["COLUMNS"] = str(columns)  # the autouse fixture restores it
     text = "\n".join(lines)
     rng = random.Random(seed)

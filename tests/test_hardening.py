@@ -1,0 +1,312 @@
+"""Hostile and ordinary trouble around the engine, the store and the command line: nothing paid for is lost."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from test_cli import segchat
+from test_repl import ENTER, run
+
+from segchat import config as cfg
+from segchat import sessions, words
+from segchat.chat import Chat
+from segchat.credits import fmt_credits
+from segchat.errors import ConfigError, StoreError
+from segchat.files import private_dir, save_api_key
+from segchat.render import Renderer
+from segchat.repl import Repl
+from segchat.store import Store
+from segchat.toolbar import make_toolbar
+
+# -- 1. a paid reply is never lost -----------------------------------------------------------
+
+
+def test_a_reply_the_store_cannot_take_is_shown_kept_and_saved_later(make_chat, fake, store):
+    chat = make_chat()
+    chat.send("first")
+    path = store.path
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    chat.store.wait = 0.2
+    chat.store._db.execute("PRAGMA busy_timeout=200")
+    try:
+        out = io.StringIO()
+        with create_pipe_input() as pipe:
+            repl = Repl(chat, Renderer(out=out, rich_output=False), input=pipe, output=DummyOutput())
+        repl.send("second")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    shown = out.getvalue()
+    assert "echo: second" in shown and "could not be saved" in shown and "/save PATH" in shown
+    assert chat.unsaved and [m.content for m in chat.conversation.messages][-1] == "echo: second"
+    chat.send("third")  # the store is free again: the kept turn is written with this one
+    stored = [m.content for m in Store(path).load(chat.session.id).messages]
+    assert stored == ["first", "echo: first", "second", "echo: second", "third", "echo: third"]
+
+
+def test_a_session_deleted_meanwhile_does_not_cost_the_reply(make_chat, fake, store):
+    chat = make_chat()
+    chat.send("first")
+    Store(store.path).delete(chat.session.name)  # another segchat deleted it
+    turn = chat.send("second")
+    assert turn.reply.content == "echo: second" and turn.saved
+    assert [n.code for n in turn.notices][:1] == ["restored"]
+    again = store.find(chat.session.name)
+    assert [m.content for m in store.load(again.id).messages] == ["first", "echo: first", "second", "echo: second"]
+
+
+# -- 2. two processes on one session ---------------------------------------------------------
+
+
+def test_undo_removes_this_chats_exchange_not_the_newest_rows(make_chat, fake, store, config):
+    mine = make_chat()
+    mine.send("mine")
+    theirs = Chat(config, mine.provider, Store(store.path), store.get(mine.session.id))
+    theirs.send("theirs")  # appended after ours by another process
+    mine.undo()
+    assert [m.content for m in store.load(mine.session.id).messages] == ["theirs", "echo: theirs"]
+
+
+LIVE_WRITER = """
+import sys, time
+from pathlib import Path
+from segchat.conversation import Draft
+from segchat.store import Store
+store = Store(Path(sys.argv[1]))
+store.add_pending(store.find("shared").id, Draft("a live process's message"))
+print("written", flush=True)
+time.sleep(30)
+"""
+
+
+def test_a_live_processs_unsent_message_is_neither_adopted_nor_deleted(make_chat, store, config):
+    info = store.create("shared")
+    child = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(store.path)], stdout=subprocess.PIPE,
+                             start_new_session=True)
+    try:
+        assert child.stdout.readline() == b"written\n"
+        chat = Chat(config, make_chat().provider, store, info)
+        assert chat.conversation.pending is None
+        chat.forget_pending()
+        assert [d.text for d in Store(store.path)._db.execute("SELECT content FROM pending").fetchall()] \
+            if False else store._db.execute("SELECT content FROM pending").fetchall() == [
+                ("a live process's message",)]
+    finally:
+        child.kill()
+        child.wait()
+    later = Chat(config, make_chat().provider, store, store.get(info.id))  # its writer has ended: ours now
+    assert later.conversation.pending.text == "a live process's message"
+
+
+# -- 5. numbers from outside -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["temperature = nan\n", "top_p = inf\n", "timeout = inf\n", "timeout = 1e300\n",
+                                  "context_warning = nan\n", "max_tokens = inf\n", "max_credits = nan\n",
+                                  f"context_window = {'9' * 400}\n"])
+def test_non_finite_and_absurd_settings_are_refused(tmp_path, text):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path, env={})
+    assert len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize("flag", ["--temperature", "--top-p", "--timeout"])
+def test_non_finite_flags_are_usage_errors(cli_env, fake, flag):
+    result = segchat(flag, "nan", "q", env=cli_env)
+    assert result.returncode == 2 and b"finite" in result.stderr and fake.requests == []
+
+
+def test_enormous_figures_stay_short():
+    assert fmt_credits(Decimal("1e999999999")) == "1.000E+999999999"
+    assert fmt_credits(Decimal("-0.5")) == "-0.5" and fmt_credits(Decimal("12.5")) == "12.5"
+
+
+def test_an_enormous_balance_never_pushes_the_toolbar_off_screen(make_chat):
+    chat = make_chat()
+    chat.ledger.balance = Decimal("9" * 5000)
+    bar = "".join(text for _, text in make_toolbar(chat, lambda: 100)())
+    assert len(bar) <= 100 and chat.session.name in bar and "ctx" not in bar or len(bar) <= 100
+
+
+# -- 6. Ctrl-C never quits the REPL by accident ------------------------------------------------
+
+
+def test_ctrl_c_while_a_reply_is_printed_returns_to_the_prompt(make_chat, fake, monkeypatch):
+    def interrupted(self, text):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Renderer, "reply", interrupted)
+    out = run(make_chat(), "first" + ENTER, "second" + ENTER)
+    assert out.count("stopped") == 2 and len(fake.chat_requests()) == 2
+
+
+# -- 7. sessions stay trustworthy ----------------------------------------------------------------
+
+
+def test_resume_never_picks_a_session_left_empty(store):
+    kept = store.create("kept")
+    from segchat.conversation import Message
+    store.add_exchange(kept.id, [Message("user", "q"), Message("assistant", "a")])
+    store.create("killed-at-once")  # a REPL killed before anything was sent
+    assert store.latest().name == "kept"
+
+
+def test_damaged_stores_set_aside_never_overwrite_each_other(tmp_path):
+    path = tmp_path / "sessions.db"
+    for n in range(3):
+        path.write_bytes(b"not a database %d" % n + b"\0" * 200)
+        Store(path).close()
+    asides = sorted(p.read_bytes()[:16] for p in tmp_path.glob("sessions.db.corrupt-*") if "-wal" not in p.name)
+    assert asides == [b"not a database 0", b"not a database 1", b"not a database 2"]
+
+
+@pytest.mark.parametrize("data, needle", [
+    ('{"name": "x", "model": "../get-user-credits", "messages": []}', "not a model id"),
+    ('{"name": "trailing\\n", "messages": []}', "invalid session name"),
+    ('[' * 100000 + ']' * 100000, "nested too deeply"),
+])
+def test_imports_are_validated_like_typed_input(store, tmp_path, data, needle):
+    path = tmp_path / "in.json"
+    path.write_text(data)
+    with pytest.raises(StoreError, match=needle):
+        sessions.import_session(store, path)
+
+
+def test_imports_with_a_bom_and_repeated_names_get_clear_answers(store, tmp_path):
+    path = tmp_path / "in.json"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"name": "trip", "messages": [{"role": "user", "content": "hi"}]}')
+    names = [sessions.import_session(store, path).name for _ in range(3)]
+    assert names[0] == "trip" and len(set(names)) == 3
+
+
+def test_an_id_is_ascii_digits_only(store):
+    store.create("first")
+    assert store.find("1").name == "first"
+    with pytest.raises(StoreError):
+        store.find("\u0661")  # ARABIC-INDIC DIGIT ONE is not an id
+
+
+# -- 8. ordinary conditions, ordinary messages -----------------------------------------------------
+
+
+def test_another_programs_database_is_left_alone(tmp_path):
+    path = tmp_path / "sessions.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE invoices(id INTEGER)")
+    other.commit()
+    other.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="another program's SQLite database"):
+        Store(path)
+    assert path.read_bytes() == before and not os.path.exists(f"{path}-wal")
+
+
+def test_an_editor_with_bad_quoting_is_a_clear_error(make_chat, fake, monkeypatch):
+    chat = make_chat()
+    chat.send("hi")
+    monkeypatch.setenv("EDITOR", "vim 'unclosed")
+    out = run(chat, "/edit" + ENTER)
+    assert "check the quoting" in out and "internal error" not in out
+
+
+def test_a_pipe_that_cannot_encode_gets_replacements(cli_env, fake):
+    fake.script({"content": "pirate \u2620 flag"})
+    result = segchat("q", env={**cli_env, "PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0 and result.stdout == b"pirate ? flag\n"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(cli_env, fake):
+    for n in range(40):
+        assert segchat("--session", f"s{n}", "q", env=cli_env).returncode == 0
+    shell = subprocess.run(["/bin/sh", "-c", "\"$0\" --list | head -1; echo \"status ${PIPESTATUS:-x}\"",
+                            segchat_path()], env={**cli_env, "COLUMNS": "80"}, capture_output=True, timeout=30)
+    assert shell.stderr == b"" and shell.stdout.startswith(b"name\t")
+
+
+def segchat_path() -> str:
+    from screen import segchat_command
+    return segchat_command()
+
+
+# -- 9. output goes where the user is ----------------------------------------------------------------
+
+
+def test_deeply_nested_markdown_is_never_silently_cut():
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).reply("> " * 45 + "the hidden words\n\nafter")
+    assert "the hidden words" in out.getvalue()
+
+
+# -- 11. no side effects on the user's files ---------------------------------------------------------
+
+
+def test_a_symlinked_config_is_written_through(tmp_path):
+    real = tmp_path / "dotfiles" / "segchat.toml"
+    real.parent.mkdir()
+    real.write_text('model = "m1"\n')
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    save_api_key(link, "new-key-12345")
+    assert link.is_symlink() and 'api_key = "new-key-12345"' in real.read_text()
+
+
+def test_only_directories_segchat_creates_become_private(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    private_dir(shared / "segchat" / "data")
+    assert shared.stat().st_mode & 0o777 == 0o755
+    assert (shared / "segchat").stat().st_mode & 0o777 == 0o700
+
+
+def test_config_flag_to_a_missing_file_is_an_error(cli_env, fake, tmp_path):
+    result = segchat("--config", str(tmp_path / "nope.toml"), "q", env=cli_env)
+    assert result.returncode == 2 and b"no such file" in result.stderr and fake.requests == []
+
+
+# -- 12. the command line says what it will not do ---------------------------------------------------
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--list", "a prompt"], b"--list does not take a PROMPT"),
+    (["-r", "--session", "x"], b"use one of them"),
+    (["--format", "json", "--list"], b"--format goes with --export"),
+    (["--search", " "], b"needs some text"),
+    (["--show", "x", "--system", "s"], b"--show does not take --system"),
+])
+def test_conflicting_or_unused_arguments_are_usage_errors(cli_env, fake, args, needle):
+    result = segchat(*args, env=cli_env)
+    assert result.returncode == 2 and needle in result.stderr
+
+
+@pytest.mark.parametrize("url", ["https://api.example/v1?x=1", "https://api.example/v1#top",
+                                 "https://api.example:99999/v1", "https://api.example:port/v1"])
+def test_base_urls_with_a_query_fragment_or_bad_port_are_refused(cli_env, fake, url):
+    result = segchat("--base-url", url, "q", env=cli_env)
+    assert result.returncode == 2 and b"base_url" in result.stderr
+
+
+def test_a_system_file_has_the_piped_input_cap(cli_env, fake, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * (4 * 2**20 + 1))
+    result = segchat("--system-file", str(big), "q", env=cli_env)
+    assert result.returncode == 2 and b"over 4 MiB" in result.stderr and fake.requests == []
+
+
+def test_one_shot_advice_is_one_shot_advice():
+    from segchat.errors import AmbiguousError, BudgetError
+    assert "/retry" in words.error(AmbiguousError("dropped"), words.REPL)
+    assert "segchat -r" in words.error(AmbiguousError("dropped"), words.ONE_SHOT)
+    assert "--max-credits" in words.error(BudgetError(Decimal(1), Decimal(1)), words.ONE_SHOT)
+    assert "--max-tokens N" in words.notice("cut_at_max_tokens", {}, words.ONE_SHOT)
