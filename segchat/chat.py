@@ -7,8 +7,9 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from segchat.attachments import Attachment, fits
 from segchat.config import Config, check_model
-from segchat.conversation import Draft, Message
+from segchat.conversation import Draft, Message, sent
 from segchat.credits import Ledger
 from segchat.errors import BudgetError, Cancelled, CreditsError, SessionNotFound, StoreError, UsageError
 from segchat.store import SessionInfo, Store
@@ -16,6 +17,7 @@ from segchat.turns import Notice, Runner, Turn, run_here
 
 if TYPE_CHECKING:
     from segchat.providers.base import Provider
+    from segchat.roles import Role
     from segchat.wire import Balance, Reply
 
 __all__ = ["Chat", "Notice", "Turn", "run_here"]
@@ -32,7 +34,7 @@ class Chat:
         self.settings: dict[str, Any] = config.sampling()
         self.max_credits = config.max_credits if provider.has_credits else None
         self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
-        self._tokens: tuple[Any, int] = (None, 0)
+        self.role: str | None = None
         self._enter(session, adopt_pending)
 
     @property
@@ -41,13 +43,14 @@ class Chat:
 
     # -- turns --------------------------------------------------------------------------------
 
-    def send(self, text: str | None, run: Runner = run_here) -> Turn:
-        """Send text (or, with None, the pending message) with the whole conversation."""
+    def send(self, text: str | None, run: Runner = run_here, files: list[Attachment] | None = None) -> Turn:
+        """Send text with files (or, with None, the pending message) and the whole conversation."""
         self._check_budget()
         notices = self._sync()
         if text is not None:
+            self.check_fits(files or [], text)
             self.forget_pending()
-            draft = Draft(text)
+            draft = Draft(text, meta={"attachments": [f.to_dict() for f in files]} if files else {})
             self._store(lambda: self.store.add_pending(self.session.id, draft))
             self.conversation.pending = draft
         elif self.conversation.pending is None:
@@ -67,9 +70,11 @@ class Chat:
         if self.conversation.last("user") is None:
             raise UsageError("nothing to retry yet: send a message first")
         removed = self.conversation.pop_exchange()
-        draft = Draft(removed[0].content if text is None else text)
+        files = {"attachments": removed[0].meta["attachments"]} if removed[0].meta.get("attachments") else {}
+        draft = Draft(removed[0].content if text is None else text, meta=files)
         try:
-            reply = self._request(run, self.conversation.payload() + [{"role": "user", "content": draft.text}])
+            reply = self._request(run, self.conversation.payload() + [{"role": "user",
+                                                                        "content": sent(draft.text, draft.meta)}])
         except BaseException:
             self.conversation.messages += removed
             raise
@@ -102,7 +107,7 @@ class Chat:
                            ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None)):
             if value is not None:
                 meta[key] = value
-        pair = [Message("user", draft.text, now), Message("assistant", reply.content, now, meta)]
+        pair = [Message("user", draft.text, now, dict(draft.meta)), Message("assistant", reply.content, now, meta)]
         self.conversation.messages += pair
         self.conversation.pending = None
         cost = self.ledger.record(reply.credits) if self.provider.has_credits else None
@@ -143,6 +148,10 @@ class Chat:
         if share >= self.config.context_warning:
             notes.append(Notice("context_full", {"share": share, "window": self.config.context_window}))
         return notes
+
+    def check_fits(self, files: list[Attachment], text: str = "") -> None:
+        """Refuse files that would overflow the context window, naming the one that tips it over."""
+        fits(files, self.context_tokens() + len(text) // 4, self.config.context_window)
 
     def _check_budget(self) -> None:
         if self.max_credits is not None and self.ledger.spent >= self.max_credits:
@@ -214,23 +223,7 @@ class Chat:
     # -- state the UI shows and changes -------------------------------------------------------
 
     def context_tokens(self) -> int:
-        """The server's own count after the last reply when it gave one, else an estimate.
-
-        The toolbar asks on every keypress, so the estimate is cached until the conversation changes.
-        """
-        c = self.conversation
-        last = c.messages[-1] if c.messages else None
-        usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
-        if isinstance(usage, dict) and c.pending is None:
-            total, prompt, completion = (usage.get(k) for k in ("total_tokens", "prompt_tokens", "completion_tokens"))
-            if isinstance(total, int) and 0 <= total < 10**9:
-                return total
-            if isinstance(prompt, int) and isinstance(completion, int) and 0 <= prompt + completion < 10**9:
-                return prompt + completion
-        key = (id(c), len(c.messages), id(last), c.system, id(c.pending))
-        if self._tokens[0] != key:
-            self._tokens = (key, c.estimate_tokens())
-        return self._tokens[1]
+        return self.conversation.context_tokens()
 
     def undo(self) -> list[Message]:
         """Remove the last exchange of this conversation, here and (by id) in the store."""
@@ -264,6 +257,21 @@ class Chat:
         self.conversation.system = text or None
         self.store.update(self.session.id, system=text or None)
 
+    def set_role(self, role: Role) -> None:
+        """Switch to a role mid-session: its system prompt and its sampling settings and model."""
+        wanted = role.settings.get("profile")
+        if wanted is not None and wanted != self.config.profile:
+            raise UsageError(f"role '{role.name}' uses profile '{wanted}'; start it with segchat --role {role.name} "
+                             "(a profile is chosen when a session starts)")
+        if "model" in role.settings:
+            self.set_model(str(role.settings["model"]))
+        for key in ("temperature", "top_p", "max_tokens"):
+            if key in role.settings:
+                self.settings[key] = role.settings[key]
+        self.conversation.system = role.system
+        self.role = role.name
+        self.store.update(self.session.id, system=role.system, role=role.name)
+
     def set_model(self, model: str) -> None:
         self.provider.model = check_model(model, self.provider.name)
         self.store.update(self.session.id, model=model)
@@ -283,7 +291,7 @@ class Chat:
         """Load session. adopt_pending takes over its unsent message (the REPL offers it, and a new
         message replaces it); a one-shot question leaves it stored for the next chat to offer.
         """
-        self.session = session
+        self.session, self.role = session, session.role
         self.conversation = self.store.load(session.id, adopt=adopt_pending)
         if self.conversation.pending is not None and self.conversation.pending.id is not None:
             self.store.claim_pending([self.conversation.pending.id])

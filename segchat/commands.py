@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from segchat import compose_commands as cc
 from segchat import session_commands as sc
 from segchat.credits import fmt_credits
 from segchat.errors import UsageError
@@ -268,6 +269,10 @@ def build_registry() -> Registry:
                 complete=lambda ctx: ctx.model_ids or ctx.chat.provider.suggestions()),
         Command("set", "[KEY VALUE]", "Show or change temperature, top_p, max_tokens.", cmd_set,
                 complete=lambda ctx: list(SETTINGS)),
+        Command("file", "[PATH…|clear]", "Attach files to the next message; list or drop them.", cc.cmd_file,
+                complete=lambda ctx: ["clear"]),
+        Command("role", "[NAME]", "Show the role, or switch to another (its system prompt and settings).",
+                cc.cmd_role, complete=cc.role_names),
         Command("history", "", "Show the conversation so far.", sc.cmd_history),
         Command("save", "PATH", "Write the conversation to a Markdown file.", sc.cmd_save),
         Command("budget", "[N|none]", "Show or set the most credits this session may spend.", cmd_budget),

@@ -89,11 +89,13 @@ def config_path(explicit: str | None = None) -> Path:
 
 
 def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None,
-         profile: str | None = None) -> Config:
-    """Merge defaults, the file at path (if any), its profile, env and flags; validate the result.
+         profile: str | None = None, role: tuple[str, dict[str, Any]] | None = None) -> Config:
+    """Merge defaults, the file at path (if any), its profile, env, a role's settings and flags; validate.
 
-    The profile is profile, else flags["profile"], else $SEGCHAT_PROFILE, else the file's own profile key.
+    The profile is profile, else flags["profile"], else $SEGCHAT_PROFILE, else the role's, else the file's own.
     """
+    role_name, role_settings = role or ("", {})
+    role_settings = dict(role_settings)
     if env is None:
         env = os.environ
     flags = dict(flags or {})
@@ -114,7 +116,9 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
             warnings += _permission_warnings(path)
     top = {"provider": values.get("provider"), "base_url": values.get("base_url")}
     if profile is None:
-        profile = flags.get("profile") or env.get("SEGCHAT_PROFILE") or values.get("profile")
+        profile = (flags.get("profile") or env.get("SEGCHAT_PROFILE") or role_settings.get("profile")
+                   or values.get("profile"))
+    role_settings.pop("profile", None)
     name = profile
     name = name or None  # "" asks for the top-level settings
     flags.pop("profile", None)
@@ -144,6 +148,9 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
     if isinstance(key_env, str) and key_env and env.get(key_env):
         values["api_key"] = env[key_env]
         sources["api_key"] = f"environment variable {key_env}"
+    for key, value in role_settings.items():
+        values[key] = value
+        sources[key] = f"role {role_name}"
     for key, value in flags.items():
         if value is not None:
             values[key] = value

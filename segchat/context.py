@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
+    from segchat.attachments import Attachment
     from segchat.chat import Chat
     from segchat.commands import Registry
     from segchat.http import Call
@@ -19,6 +20,9 @@ class Context(Protocol):
     renderer: Renderer
     registry: Registry
     model_ids: list[str]  # what the server lists, once fetched
+    attached: list[Attachment]  # files for the next message
+
+    def attach(self, files: list[Attachment]) -> None: ...
 
     def run_request(self, request: Callable[[Call], Any]) -> Any: ...
 

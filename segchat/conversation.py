@@ -49,6 +49,15 @@ class Message:
         return cls(role, content, created, dict(meta))
 
 
+def sent(text: str, meta: dict[str, Any]) -> str:
+    """A message's text as the model reads it: with its attached files, if it has any."""
+    if not meta.get("attachments"):
+        return text
+    from segchat import attachments
+
+    return attachments.inline(text, attachments.of(meta))
+
+
 @dataclass
 class Draft:
     """A user message with no reply yet: part of the next request, not of the history.
@@ -68,13 +77,14 @@ class Conversation:
     system: str | None = None
     messages: list[Message] = field(default_factory=list)
     pending: Draft | None = None
+    _estimate: tuple[Any, int] = field(default=(None, 0), compare=False, repr=False)
 
     def payload(self) -> list[dict[str, str]]:
-        """The whole conversation in the API's shape: system first, then the turns."""
+        """The whole conversation in the API's shape: system first, then the turns, files inlined."""
         out = [{"role": "system", "content": self.system}] if self.system else []
-        out += [{"role": m.role, "content": m.content} for m in self.messages if m.role != "system"]
+        out += [{"role": m.role, "content": sent(m.content, m.meta)} for m in self.messages if m.role != "system"]
         if self.pending is not None:
-            out.append({"role": "user", "content": self.pending.text})
+            out.append({"role": "user", "content": sent(self.pending.text, self.pending.meta)})
         return out
 
     def exchanges(self) -> list[tuple[Message, Message | None]]:
@@ -106,6 +116,24 @@ class Conversation:
         removed = [m for m in self.messages if id(m) in gone]
         self.messages = [m for m in self.messages if id(m) not in gone]
         return removed
+
+    def context_tokens(self) -> int:
+        """The server's own count after the last reply when it gave one, else an estimate.
+
+        The toolbar asks on every keypress, so the estimate is cached until the conversation changes.
+        """
+        last = self.messages[-1] if self.messages else None
+        usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
+        if isinstance(usage, dict) and self.pending is None:
+            total, prompt, completion = (usage.get(k) for k in ("total_tokens", "prompt_tokens", "completion_tokens"))
+            if isinstance(total, int) and 0 <= total < 10**9:
+                return total
+            if isinstance(prompt, int) and isinstance(completion, int) and 0 <= prompt + completion < 10**9:
+                return prompt + completion
+        key = (len(self.messages), id(last), self.system, id(self.pending))
+        if self._estimate[0] != key:
+            self._estimate = (key, self.estimate_tokens())
+        return self._estimate[1]
 
     def estimate_tokens(self) -> int:
         """A rough token count: about four characters a token, plus a few per message."""

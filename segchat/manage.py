@@ -26,6 +26,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("-r continues the latest session and --session NAME a named one; use one of them")
     if args.format and not args.export:
         raise UsageError("--format goes with --export")
+    if args.set_key and (args.prompt or args.file or args.resume or args.session):
+        raise UsageError("--set-key only replaces the key; run it on its own")
     if args.search is not None and not args.search.strip():
         raise UsageError("--search needs some text to look for")
     if not chosen:
@@ -33,7 +35,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     action = _flag(chosen[0])
     unused = [("a PROMPT", bool(args.prompt)), ("-r", args.resume), ("--system", args.system is not None),
               ("--system-file", args.system_file is not None),
-              ("--session", args.session is not None and action != "--import")]
+              ("--session", args.session is not None and action != "--import"), ("-f", bool(args.file)),
+              ("--role", args.role is not None), ("--set-key", args.set_key)]
     for what, given in unused:
         if given:
             raise UsageError(f"{action} does not take {what}")

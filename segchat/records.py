@@ -26,6 +26,7 @@ class SessionInfo:
     unpriced: int = 0
     count: int = 0
     profile: str | None = None
+    role: str | None = None
 
 
 def check_name(name: str) -> str:

@@ -18,7 +18,7 @@ _VISIBLE.update({c: f"<U+{c:04X}>" for c in range(0x80, 0xA0)})
 # can hide text or smuggle data (tag characters spell out hidden ASCII; so do runs of variation selectors).
 # Nearly all of Unicode's Default_Ignorable_Code_Point set, plus the line/paragraph separators (no terminal
 # breaks a line there, but str.splitlines and some widgets do). Kept: VS15/VS16 (U+FE0E/U+FE0F, emoji and text
-# presentation) and, depending on what follows, ZWNJ/ZWJ (see _LONE_JOINER).
+# presentation) and, depending on what follows, ZWNJ/ZWJ (see _LONE_ZWJ).
 _INVISIBLE = [
     0x00AD,  # soft hyphen
     0x034F,  # combining grapheme joiner
@@ -48,7 +48,8 @@ _JOINING_SCRIPTS = ("\u0600-\u08ff\u0900-\u0dff\u0f00-\u0fff\u1000-\u109f\u1780-
 _EMOJI = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328\u2388\u23cf"
           "\u23e9-\u23f3\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe\u2600-\u27bf\u2934\u2935"
           "\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff\U0001fc00-\U0001fffd")
-_LONE_JOINER = re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])|\u200c(?![{_JOINING_SCRIPTS}])")
+_LONE_ZWJ = re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])")
+_LONE_ZWNJ = re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])")
 
 HOLD_BACK = ("\r", "\u200c", "\u200d")
 """Endings that depend on the character after them ("\\r\\n" folds to "\\n"; a joiner stays or is shown).
@@ -72,6 +73,7 @@ def _char_class(codes: Any) -> str:
 
 # Anything sanitize may change; text without any of it comes back as it is, without a copy.
 _NEEDS_WORK = re.compile(_char_class({*_VISIBLE, 0x200C, 0x200D}))
+_NEEDS_WORK_ASCII = re.compile(_char_class({c for c in _VISIBLE if c < 0x80}))  # a smaller class scans faster
 
 
 def sanitize(text: str) -> str:
@@ -81,16 +83,18 @@ def sanitize(text: str) -> str:
     Per character, except that "\\r\\n" becomes "\\n" and a ZWNJ/ZWJ depends on the next character:
     chunked and whole text come out the same when no piece ends in one of HOLD_BACK.
     """
-    if _NEEDS_WORK.search(text) is None:
+    if (_NEEDS_WORK_ASCII if text.isascii() else _NEEDS_WORK).search(text) is None:
         return text
     return _sanitize_slow(text)
 
 
 def _sanitize_slow(text: str) -> str:
-    """sanitize() without the fast path; linear: one replace, one regex pass, one translate."""
+    """sanitize() without the fast path; linear: a replace, a regex pass per joiner present, a translate."""
     text = text.replace("\r\n", "\n")
-    if "\u200c" in text or "\u200d" in text:
-        text = _LONE_JOINER.sub(lambda m: f"<U+{ord(m[0]):04X}>", text)
+    if "\u200d" in text:
+        text = _LONE_ZWJ.sub("<U+200D>", text)
+    if "\u200c" in text:
+        text = _LONE_ZWNJ.sub("<U+200C>", text)
     return text.translate(_VISIBLE)
 
 

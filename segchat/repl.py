@@ -11,7 +11,8 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.styles import Style
 
-from segchat import words
+from segchat import attachments, words
+from segchat.attachments import Attachment, describe
 from segchat.chat import Chat, Turn
 from segchat.commands import Registry, build_registry
 from segchat.completer import SlashCompleter
@@ -44,6 +45,7 @@ class Repl:
         self.registry = registry or build_registry()
         self.done = False
         self.model_ids: list[str] = []  # what the server lists, fetched in the background
+        self.attached: list[Attachment] = []  # files for the next message
         self._next_input = ""
         self.prompt: PromptSession = PromptSession(
             message=[("class:prompt", "› ")],
@@ -93,7 +95,19 @@ class Repl:
     # -- turns ---------------------------------------------------------------------------------
 
     def send(self, text: str) -> None:
-        self._turn(lambda: self.chat.send(text, self.run_request), text)
+        files = self.attached
+        if files:
+            self.renderer.notice("with " + ", ".join(describe(f) for f in files))
+        if self._turn(lambda: self.chat.send(text, self.run_request, files=files), text) or \
+                self.chat.conversation.pending is not None:
+            self.attached = []  # they went with the message (or wait with it, unsent, for /retry)
+
+    def attach(self, files: list[Attachment]) -> None:
+        """Add files to the next message, refusing one that would overflow the context."""
+        self.chat.check_fits([*self.attached, *files])
+        self.attached += files
+        for item in files:
+            self.renderer.notice(f"attached {describe(item)} to your next message")
 
     def retry(self, text: str | None = None) -> None:
         """Ask again for the last reply, or replace the last message with text (/edit)."""
@@ -111,6 +125,8 @@ class Repl:
             self.renderer.error(words.error(exc))
             pending = self.chat.conversation.pending
             self._next_input = pending.text if pending is not None else text or ""
+            if pending is not None:
+                self.attached = attachments.of(pending.meta)  # back with the text, for when credits are topped up
             if self._next_input:
                 self.chat.forget_pending()
             return False
@@ -235,3 +251,35 @@ def _history(path: Path | None) -> Any:
     private_dir(path.parent)
     private_file(path)  # FileHistory would create it 0644; what people type is theirs alone
     return FileHistory(str(path))
+
+
+def start(chat: Chat, tty: Any, history: Path, files: list[Attachment]) -> int:
+    """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
+    import sys
+
+    from segchat.render import preload
+
+    if tty.reader is sys.stdin:
+        renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}
+    else:
+        from prompt_toolkit.input import create_input
+        from prompt_toolkit.output import create_output
+
+        renderer = Renderer(out=tty.writer, rich_output=True, code_theme=chat.config.code_theme)
+        repl_io = {"input": create_input(tty.reader), "output": create_output(tty.writer)}
+    repl = Repl(chat, renderer, history=history, **repl_io)
+    repl.attach(files)
+
+    def after_start() -> None:
+        try:
+            if chat.provider.has_credits:
+                chat.refresh_balance()
+                repl.refresh()
+            elif chat.provider.lists_models:
+                repl.model_ids = chat.provider.models(Call())
+        except Exception:  # a start-up nicety only; real errors surface on the first request
+            pass
+        preload()
+
+    # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
+    return repl.run(on_ready=lambda: threading.Thread(target=after_start, daemon=True).start())

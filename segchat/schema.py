@@ -21,11 +21,12 @@ CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
 CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
 """
-# Version 2: which process owns a pending message (pid and start time), its record, and each session's profile.
+# Version 2: which process owns a pending message (pid and start time), its record; each session's profile, role.
 _V2 = """
 ALTER TABLE pending ADD COLUMN owner TEXT;
 ALTER TABLE pending ADD COLUMN meta TEXT;
 ALTER TABLE sessions ADD COLUMN profile TEXT;
+ALTER TABLE sessions ADD COLUMN role TEXT;
 """
 # Schema version -> the script that brings the previous version up to it.
 MIGRATIONS = {1: _V1, 2: _V2}

@@ -99,7 +99,7 @@ class Store:
     # -- sessions -----------------------------------------------------------------------------
 
     def create(self, name: str | None = None, *, model: str = "", system: str | None = None,
-               profile: str | None = None) -> SessionInfo:
+               profile: str | None = None, role: str | None = None) -> SessionInfo:
         now = time.time()
         with self._tx():
             if name is None:
@@ -108,8 +108,8 @@ class Store:
             if self._db.execute("SELECT 1 FROM sessions WHERE name=?", (name,)).fetchone():
                 raise StoreError(f"a session named '{name}' already exists")
             cur = self._db.execute(
-                "INSERT INTO sessions(name, model, system, created, updated, spent, profile) VALUES (?,?,?,?,?,?,?)",
-                (name, model, system, now, now, "0", profile))
+                "INSERT INTO sessions(name, model, system, created, updated, spent, profile, role) "
+                "VALUES (?,?,?,?,?,?,?,?)", (name, model, system, now, now, "0", profile, role))
         return self.get(cur.lastrowid)
 
     def _fresh_name(self) -> str:
@@ -187,7 +187,7 @@ class Store:
 
     def update(self, session_id: int, **fields: Any) -> None:
         """Set session columns (system, model, spent, balance, title)."""
-        allowed = {"system", "model", "spent", "balance", "title", "unpriced", "profile"}
+        allowed = {"system", "model", "spent", "balance", "title", "unpriced", "profile", "role"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
@@ -297,12 +297,12 @@ class Store:
 
 
 _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
-         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile FROM sessions s")
+         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role FROM sessions s")
 
 
 def _info(row: tuple) -> SessionInfo:
     spent, balance = (Decimal(v) if v is not None else None for v in row[7:9])
-    return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11])
+    return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12])
 
 
 def _aside(path: Path) -> Path:

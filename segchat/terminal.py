@@ -67,10 +67,11 @@ def stdio_tty() -> Tty:
     return Tty(sys.stdin, sys.stdout)
 
 
-def ask_api_key(tty: Tty) -> str:
+def ask_api_key(tty: Tty, replacing: bool = False) -> str:
     """Hidden input on the terminal; the key never echoes nor enters the prompt history."""
-    tty.write("No Segmind API key found (get one at segmind.com → API Keys).\n")
-    tty.flush()
+    if not replacing:
+        tty.write("No Segmind API key found (get one at segmind.com → API Keys).\n")
+        tty.flush()
     try:
         key = getpass.getpass("Segmind API key (input hidden): ", stream=tty.writer)
     except EOFError:
@@ -81,16 +82,20 @@ def ask_api_key(tty: Tty) -> str:
 
 
 
-def system_prompt(system: str | None, system_file: str | None) -> str | None:
-    """The system prompt from --system, --system-file or piped standard input (only one of them)."""
-    piped = read_piped_stdin()
-    given = [n for n, v in (("--system", system), ("--system-file", system_file),
-                            ("piped standard input", piped and piped.strip())) if v]
+def system_prompt(system: str | None, system_file: str | None, *, piped: bool = True,
+                  role: str | None = None) -> str | None:
+    """The system prompt from --system, --system-file, a role or piped standard input (only one of them).
+
+    piped=False: standard input is something else (an attachment, -f -), never the system prompt.
+    """
+    text = read_piped_stdin() if piped else None
+    given = [n for n, v in (("--system", system), ("--system-file", system_file), ("--role", role),
+                            ("piped standard input", text and text.strip())) if v]
     if len(given) > 1:
         raise UsageError(f"the system prompt is given twice ({' and '.join(given)}); use one")
     if system_file:
         return _read_prompt_file(system_file)
-    return system or (piped.strip() if piped and piped.strip() else None)
+    return system or role or (text.strip() if text and text.strip() else None)
 
 
 def _read_prompt_file(name: str) -> str | None:

@@ -108,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._record(None)
         if self.path.endswith("/get-user-credits"):
+            if self.headers.get("x-api-key") == "bad-key-123":
+                return self._send(401, b'{"error": "Invalid API key"}')
             action = self.fake._next() if self.fake.actions and self.fake.actions[0].get("for") == "credits" else {}
             if "status" in action:
                 return self._send(action["status"], json.dumps({"error": action.get("error", "nope")}).encode())

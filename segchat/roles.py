@@ -1,0 +1,93 @@
+"""Named roles: <config dir>/roles/NAME.md is a system prompt, with optional TOML front matter between +++ lines."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from segchat.errors import UsageError
+
+SETTINGS = ("model", "temperature", "top_p", "max_tokens", "profile")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_ROLE = 4 * 2**20
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    system: str
+    settings: dict[str, Any] = field(default_factory=dict)  # what its front matter sets
+
+    @property
+    def first_line(self) -> str:
+        return next((line.strip() for line in self.system.splitlines() if line.strip()), "")
+
+
+def folder(config_path: Path) -> Path:
+    return config_path.parent / "roles"
+
+
+def names(config_path: Path) -> list[str]:
+    """The roles there are, by name, sorted."""
+    try:
+        return sorted(p.stem for p in folder(config_path).glob("*.md") if _NAME.fullmatch(p.stem))
+    except OSError:
+        return []
+
+
+def load(config_path: Path, name: str) -> Role:
+    """The role called name, or a UsageError that names the roles there are."""
+    path = folder(config_path) / f"{name}.md"
+    if not _NAME.fullmatch(name) or not path.is_file():
+        there = names(config_path)
+        known = f"roles in {folder(config_path)}: {', '.join(there)}" if there else \
+            f"there are no roles yet; write one as {folder(config_path)}/NAME.md"
+        raise UsageError(f"unknown role {name[:40]!r} ({known})")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_ROLE + 1)
+        text = data.decode("utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"cannot read the role {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the role {path} is not UTF-8 text (byte {exc.start})") from None
+    if len(data) > MAX_ROLE:
+        raise UsageError(f"the role {path} is over {MAX_ROLE // 2**20} MiB")
+    settings, system = _split(path, text)
+    if not system:
+        raise UsageError(f"the role {path} has no text to use as the system prompt")
+    return Role(name, system, settings)
+
+
+def _split(path: Path, text: str) -> tuple[dict[str, Any], str]:
+    """Front matter (checked) and the prompt text."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if not lines or lines[0].strip() != "+++":
+        return {}, text.strip()
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "+++")
+    except StopIteration:
+        raise UsageError(f"the role {path}: the front matter that starts with +++ on line 1 never ends") from None
+    try:
+        settings = tomllib.loads("\n".join(lines[1:end]))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"the role {path}: its front matter is not valid TOML ({exc})") from None
+    for key in settings:
+        if key not in SETTINGS:
+            raise UsageError(f"the role {path}: unknown setting {key!r} in its front matter "
+                             f"(a role may set {', '.join(SETTINGS)})")
+    return settings, "\n".join(lines[end + 1:]).strip()
+
+
+def listing(config_path: Path) -> list[tuple[str, str]]:
+    """(name, first line) of every role that can be read; unreadable ones say why."""
+    rows = []
+    for name in names(config_path):
+        try:
+            rows.append((name, load(config_path, name).first_line[:100]))
+        except UsageError as exc:
+            rows.append((name, f"(cannot be used: {exc})"))
+    return rows
