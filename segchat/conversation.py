@@ -140,12 +140,15 @@ class Conversation:
         return sum(len(m["content"]) // 4 + 4 for m in self.payload())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": FORMAT_VERSION,
             "system": self.system,
             "messages": [m.to_dict() for m in self.messages],
             "pending": self.pending.text if self.pending is not None else None,
         }
+        if self.pending is not None and self.pending.meta:
+            data["pending_meta"] = self.pending.meta  # its attached files
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> Conversation:
@@ -161,4 +164,8 @@ class Conversation:
         messages = data.get("messages", [])
         if not isinstance(messages, list):
             raise ValueError("'messages' must be a list")
-        return cls(system, [Message.from_dict(m) for m in messages], Draft(pending) if pending is not None else None)
+        meta = data.get("pending_meta", {})
+        if not isinstance(meta, dict):
+            raise ValueError("'pending_meta' must be an object")
+        draft = Draft(pending, meta=dict(meta)) if pending is not None else None
+        return cls(system, [Message.from_dict(m) for m in messages], draft)

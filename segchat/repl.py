@@ -199,7 +199,7 @@ class Repl:
             r.notice(f"session '{chat.session.name}': {len(conversation.messages)} messages"
                      + (f", showing the last {PREVIEW_EXCHANGES} exchanges (/history shows all)" if hidden > 0 else ""))
             for user, reply in pairs[-PREVIEW_EXCHANGES:]:
-                r.exchange("user", user.content)
+                r.exchange("user", user.content + "".join(f"\n  + {describe(f)}" for f in attachments.of(user.meta)))
                 if reply is not None:
                     r.exchange("assistant", reply.content)
         if conversation.system:

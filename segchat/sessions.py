@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from segchat.attachments import describe, of
 from segchat.conversation import Conversation, Draft
 from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
@@ -67,11 +68,16 @@ def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
         lines += ["## System", "", conversation.system, ""]
     for message in conversation.messages:
         who = "You" if message.role == "user" else "Model (interrupted)" if message.interrupted else "Model"
-        lines += [f"## {who}", "", message.content, ""]
+        lines += [f"## {who}", "", message.content, "", *_attached(message.meta)]
     if conversation.pending:
-        lines += ["## You (not sent)", "", conversation.pending.text, ""]
+        lines += ["## You (not sent)", "", conversation.pending.text, "", *_attached(conversation.pending.meta)]
     # Markdown goes to terminals and to files that get cat'ed: stored text is made inert here too.
     return sanitize("\n".join(lines))
+
+
+def _attached(meta: dict[str, Any]) -> list[str]:
+    """Attached files named compactly: the files travel in JSON exports, not in the Markdown."""
+    return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
 
 
 def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:
@@ -105,7 +111,7 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
     elif fields:
         store.update(info.id, **fields)
     if conversation.pending:
-        store.add_pending(info.id, Draft(conversation.pending.text))
+        store.add_pending(info.id, Draft(conversation.pending.text, meta=conversation.pending.meta))
     return store.get(info.id)
 
 

@@ -157,6 +157,8 @@ def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[s
         raise Cancelled("".join(parts)) from None
     except APIError as exc:  # cut off (timeout, dropped): what arrived is kept, marked incomplete
         if not parts:
+            if isinstance(exc, BadResponseError) and exc.status is None:
+                exc.status = status  # a stream sse_events refused (an oversized event)
             raise
         reply.incomplete = str(exc)
     reply.content = "".join(parts)

@@ -271,6 +271,9 @@ def test_an_endless_line_after_some_text_keeps_the_text():
 
     reply = wire.stream(wire.sse_events(chunks()), 200)
     assert reply.content == "kept" and "larger than 1 MiB" in reply.incomplete
+    with pytest.raises(BadResponseError, match="larger than 1 MiB") as info:
+        wire.stream(wire.sse_events(_endless(b"z" * 65536, 8 << 20, [0])), 200)
+    assert info.value.status == 200
 
 
 # 5. The key never shows ----------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import pyte
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
 from rich.console import Console
 from rich.markdown import Markdown
 
@@ -66,7 +65,7 @@ Another
 
 <div>an html block</div>
 
-A final line with a hard  
+A final line with a hard\\
 break and ![an image](https://example.com/i.png)."""
 
 CORPUS = {
@@ -80,12 +79,15 @@ CORPUS = {
     "lists": "1. a\n1. b\n\n\n- x\n\n  y\n- z\n\n* other\n+ marker\n\n10) ten\n11) eleven\n",
     "html": "<div>\nblock\n</div>\n\n<!-- comment -->\n\ntext <b>inline</b> <kbd>Ctrl</kbd>\n",
     "references": "[x]: /first\n\nsee [x] and [y]\n\n[y]: /later\n\n[x]: /ignored\n\n[x] again",
-    "hostile": "Done.\x1b[32m ok\x1b[0m\n\n\x1b[2J\x1b[Hgone?\n\n```\n\x1b]52;c;cHduZWQ=\x07\n```\n\na\x00b\x7fc\u202etxt\x9b",
+    "hostile": ("Done.\x1b[32m ok\x1b[0m\n\n\x1b[2J\x1b[Hgone?\n\n```\n\x1b]52;c;cHduZWQ=\x07\n```\n\n"
+                "a\x00b\x7fc\u202etxt\x9b"),
     "crlf": "line one\r\nline two\r\n\r\n- item\r\n- item\r\n\r\nlone\rcr\r",
-    "emoji": "👨‍👩‍👧‍👦 family 🇳🇱 flag 👍🏽 thumb e\u0301 combined می\u200cخواهم lone\u200d joiner\n\n| 👍🏽 | ✔ |\n|---|---|\n| 🇳🇱 | ok |\n",
+    "emoji": ("👨‍👩‍👧‍👦 family 🇳🇱 flag 👍🏽 thumb e\u0301 combined می\u200cخواهم lone\u200d joiner\n\n"
+              "| 👍🏽 | ✔ |\n|---|---|\n| 🇳🇱 | ok |\n"),
     "emoji in code": "```\n👍🏽 thumbs 👍🏽 up\n🇳🇱 ✔️ flag 👨\u200d👩\u200d👧 family\n```\n\nafter",
     "long lines": " ".join(["wrapping words"] * 40) + "\n\n" + "x" * 250 + "\n\n> " + "q " * 120,
     "long code": "```python\n" + "".join(f"line_{i} = {i}\n" for i in range(25)) + "```\n\nafter",
+    "hard breaks": "two spaces  \nthen a backslash\\\nthen none\n",
     "no blocks": "\n\n\n",
     "empty": "",
 }
@@ -390,7 +392,7 @@ def test_plain_stream_writes_progressively_and_equals_whole():
     Renderer(expected, rich_output=False).reply(text)
     out = io.StringIO()
     stream = PlainStream(out)
-    for i, c in enumerate(text):
+    for c in text:
         stream.feed(c)
         if c not in HOLD_BACK:
             assert out.getvalue().endswith(c.replace("\x1b", "^["))  # already written and flushed
