@@ -11,7 +11,7 @@ from segchat.attachments import Attachment, fits
 from segchat.config import Config, check_model
 from segchat.conversation import Draft, Message, sent
 from segchat.credits import Ledger
-from segchat.errors import BudgetError, Cancelled, CreditsError, SessionNotFound, StoreError, UsageError
+from segchat.errors import APIError, Cancelled, CreditsError, SessionNotFound, StoreError, UsageError
 from segchat.store import SessionInfo, Store
 from segchat.turns import Notice, Runner, Turn, run_here
 
@@ -43,9 +43,13 @@ class Chat:
 
     # -- turns --------------------------------------------------------------------------------
 
-    def send(self, text: str | None, run: Runner = run_here, files: list[Attachment] | None = None) -> Turn:
-        """Send text with files (or, with None, the pending message) and the whole conversation."""
-        self._check_budget()
+    def send(self, text: str | None, run: Runner = run_here, files: list[Attachment] | None = None,
+             confirmed: bool = False) -> Turn:
+        """Send text with files (or, with None, the pending message) and the whole conversation.
+
+        confirmed: the user agreed to send although some costs are unknown and a budget is set.
+        """
+        self.ledger.check(self.max_credits, confirmed)
         notices = self._sync()
         if text is not None:
             self.check_fits(files or [], text)
@@ -62,11 +66,11 @@ class Chat:
         turn.notices[:0] = notices
         return turn
 
-    def regenerate(self, run: Runner = run_here, text: str | None = None) -> Turn:
+    def regenerate(self, run: Runner = run_here, text: str | None = None, confirmed: bool = False) -> Turn:
         """Ask again for the last reply (to text instead, when given); the old exchange stays if this fails."""
         if self.conversation.pending is not None:
-            return self.send(text, run)
-        self._check_budget()
+            return self.send(text, run, confirmed=confirmed)
+        self.ledger.check(self.max_credits, confirmed)
         if self.conversation.last("user") is None:
             raise UsageError("nothing to retry yet: send a message first")
         removed = self.conversation.pop_exchange()
@@ -110,7 +114,7 @@ class Chat:
         pair = [Message("user", draft.text, now, dict(draft.meta)), Message("assistant", reply.content, now, meta)]
         self.conversation.messages += pair
         self.conversation.pending = None
-        cost = self.ledger.record(reply.credits) if self.provider.has_credits else None
+        cost = self.ledger.record(reply.credits, _tokens(reply)) if self.provider.has_credits else None
         if cost is not None:
             meta["cost"] = str(cost)
         fields = self._ledger_fields()
@@ -134,6 +138,8 @@ class Chat:
         notes = []
         if reply.credits_raw is not None:
             notes.append(Notice("bad_credits_header", {"raw": reply.credits_raw[:40]}))
+        if self.ledger.others:
+            notes.append(Notice("other_spending"))
         if reply.interrupted:
             notes.append(Notice("interrupted"))
         elif reply.incomplete:
@@ -153,9 +159,6 @@ class Chat:
         """Refuse files that would overflow the context window, naming the one that tips it over."""
         fits(files, self.context_tokens() + len(text) // 4, self.config.context_window)
 
-    def _check_budget(self) -> None:
-        if self.max_credits is not None and self.ledger.spent >= self.max_credits:
-            raise BudgetError(self.ledger.spent, self.max_credits)
 
     def _sync(self) -> list[Notice]:
         """Take in turns another segchat appended to this session since we last looked; notice a rename
@@ -200,12 +203,7 @@ class Chat:
         return Notice("restored", {"old": old, "new": self.session.name})
 
     def _ledger_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"model": self.provider.model}
-        if self.provider.has_credits:
-            fields.update(spent=self.ledger.spent, unpriced=self.ledger.unpriced)
-            if self.ledger.balance is not None:
-                fields["balance"] = self.ledger.balance
-        return fields
+        return {"model": self.provider.model, **(self.ledger.fields() if self.provider.has_credits else {})}
 
     def _store(self, action: Callable[[], T], fallback: Any = None) -> T:
         """A store call whose failure must not stop the turn: the reply is worth more than the bookkeeping."""
@@ -252,6 +250,28 @@ class Chat:
         if self.ledger.records == mark:
             self.ledger.observe(balance.credits)
         return balance
+
+    def settle(self, turn: Turn, run: Runner = run_here) -> None:
+        """Price a turn whose answer carried no usable balance, with one balance fetch after it.
+
+        Called once the reply is on screen and saved: a slow fetch can delay the cost line, never the reply.
+        """
+        if not self.provider.has_credits or turn.cost is not None or turn.reply.credits is not None \
+                or self.ledger.balance is None:
+            return
+        try:
+            balance = run(lambda call: self.provider.balance(call)).credits
+        except (APIError, Cancelled):
+            return
+        if balance is None or (cost := self.ledger.settle(balance, _tokens(turn.reply))) is None:
+            return
+        turn.cost = cost
+        if self.ledger.others:
+            turn.notices.append(Notice("other_spending"))
+        reply = self.conversation.messages[-1] if self.conversation.messages else None
+        if reply is not None and reply.role == "assistant":
+            reply.meta["cost"] = str(cost)
+        self._store(lambda: self.store.reprice(self.session.id, reply, **self._ledger_fields()))
 
     def set_system(self, text: str | None) -> None:
         self.conversation.system = text or None
@@ -309,3 +329,9 @@ class Chat:
                                  profile=self.config.profile)
         self.switch(info)
         return info
+
+
+def _tokens(reply: Reply) -> int | None:
+    usage = reply.usage or {}
+    total = usage.get("total_tokens")
+    return total if isinstance(total, int) and 0 < total < 10**9 else None

@@ -128,6 +128,11 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
     if not prompt and tty is None:
         raise UsageError("no PROMPT given and no terminal to chat on; pass the question as arguments: "
                          "segchat \"your question\"")
+    balance = None
+    if prompt and config.has_credits and config.api_key:
+        from segchat.oneshot import prefetch_balance
+
+        balance = prefetch_balance(config)  # overlaps opening the store: the cost of this turn is then known
     store = _store()
     info, config = open_session(config, store, args, system, path, flags, role)
     if config.api_key is None and config.provider == "segmind":
@@ -139,7 +144,7 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
         if prompt:
             from segchat.oneshot import ask
 
-            return ask(chat, prompt, files)
+            return ask(chat, prompt, files, balance)
         assert tty is not None  # checked above: a chat needs a terminal
         from segchat.repl import start
 

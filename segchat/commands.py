@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from segchat import compose_commands as cc
 from segchat import session_commands as sc
-from segchat.credits import fmt_credits
+from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import UsageError
 
 if TYPE_CHECKING:
@@ -210,7 +210,8 @@ def cmd_budget(ctx: Context, arg: str) -> None:
         raise UsageError(f"the {chat.provider.name} provider has no credits, so there is no budget to set")
     if not arg:
         budget = fmt_credits(chat.max_credits) if chat.max_credits is not None else "none"
-        ctx.renderer.plain(f"budget: {budget}; spent this session: {fmt_credits(chat.ledger.spent)}")
+        spent = fmt_spent(chat.ledger.spent, chat.ledger.unpriced)
+        ctx.renderer.plain(f"budget: {budget}; spent this session: {spent}")
         return
     if arg in ("none", "off"):
         chat.set_budget(None)
@@ -223,7 +224,8 @@ def cmd_budget(ctx: Context, arg: str) -> None:
     except InvalidOperation:
         raise UsageError(f"/budget takes a number of credits (or 'none'), not {arg!r}") from None
     chat.set_budget(value)
-    ctx.renderer.notice(f"budget set to {fmt_credits(value)} credits (spent: {fmt_credits(chat.ledger.spent)})")
+    ctx.renderer.notice(f"budget set to {fmt_credits(value)} credits "
+                        f"(spent: {fmt_spent(chat.ledger.spent, chat.ledger.unpriced)})")
 
 
 def cmd_credits(ctx: Context, arg: str) -> None:

@@ -6,6 +6,7 @@ SegchatError                      exit code
  +-- StoreError                   1  session store problems
  |    +-- SessionNotFound         1
  +-- BudgetError                  1  the session budget is spent
+ |    +-- UnsureBudgetError       1  a budget is set and some costs are unknown
  +-- APIError                     1  anything the server or network did
       +-- AuthError               1  401
       +-- NotFoundError           1  404
@@ -92,6 +93,18 @@ class BudgetError(SegchatError):
         super().__init__(f"this session has spent {fmt_credits(spent)} credits, reaching its budget of "  # type: ignore[arg-type]
                          f"{fmt_credits(budget)}")  # type: ignore[arg-type]
         self.spent, self.budget = spent, budget
+
+
+class UnsureBudgetError(BudgetError):
+    """A budget is set and some turns' costs are unknown: the next message could pass it unseen."""
+
+    def __init__(self, spent: object, budget: object, unpriced: int) -> None:
+        from segchat.credits import fmt_credits
+
+        SegchatError.__init__(self, f"this session has spent {fmt_credits(spent)} credits that are known, "  # type: ignore[arg-type]
+                              f"and {unpriced} turn(s) whose cost is unknown, against a budget of "
+                              f"{fmt_credits(budget)}; segchat cannot be sure the budget holds")  # type: ignore[arg-type]
+        self.spent, self.budget, self.unpriced = spent, budget, unpriced
 
 
 class APIError(SegchatError):

@@ -4,17 +4,50 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from segchat.attachments import Attachment
     from segchat.chat import Chat
+    from segchat.config import Config
 
 
-def ask(chat: Chat, prompt: str, files: list[Attachment]) -> int:
-    """Send prompt (with files), print the reply to stdout and notices to stderr; the exit status."""
+def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
+    """Start asking for the balance now (overlapping start-up); the returned wait() gives it, or None."""
+    import threading
+
+    from segchat import providers
+
+    found: list[Decimal | None] = []
+
+    def fetch() -> None:
+        provider = providers.build(config)
+        try:
+            found.append(provider.balance().credits)
+        except Exception:  # unknown then: the turn is priced by a fetch after it instead
+            pass
+        finally:
+            provider.close()
+
+    worker = threading.Thread(target=fetch, daemon=True, name="segchat-balance")
+    worker.start()
+
+    def wait() -> Decimal | None:
+        worker.join(config.timeout)
+        return found[0] if found else None
+
+    return wait
+
+
+def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], Decimal | None] | None = None) -> int:
+    """Send prompt (with files), print the reply to stdout and notices to stderr; the exit status.
+
+    balance: the starting balance (see prefetch_balance), so this turn's cost is known.
+    """
     from segchat import words
     from segchat.errors import redact
     from segchat.http import Call
@@ -29,6 +62,8 @@ def ask(chat: Chat, prompt: str, files: list[Attachment]) -> int:
             views.append(renderer.stream())
         views[0].feed(text)
 
+    if balance is not None:
+        chat.ledger.observe(balance())
     try:
         turn = chat.send(prompt, lambda request: request(Call(on_delta=feed)), files=files)
     except BaseException:
@@ -39,6 +74,7 @@ def ask(chat: Chat, prompt: str, files: list[Attachment]) -> int:
         (views[0].abort if turn.reply.interrupted else views[0].finish)()
     elif turn.reply.content or not turn.reply.streamed:
         renderer.reply(turn.reply.content)
+    chat.settle(turn)
     for notice in turn.notices:
         text = words.notice(notice.code, notice.values, words.ONE_SHOT)
         print(f"segchat: {sanitize(redact(text))}", file=sys.stderr, flush=True)

@@ -17,7 +17,15 @@ from segchat.chat import Chat, Turn
 from segchat.commands import Registry, build_registry
 from segchat.completer import SlashCompleter
 from segchat.credits import fmt_credits
-from segchat.errors import AmbiguousError, APIError, BudgetError, Cancelled, CreditsError, SegchatError
+from segchat.errors import (
+    AmbiguousError,
+    APIError,
+    BudgetError,
+    Cancelled,
+    CreditsError,
+    SegchatError,
+    UnsureBudgetError,
+)
 from segchat.http import Call
 from segchat.keys import build_key_bindings
 from segchat.render import Renderer
@@ -46,6 +54,7 @@ class Repl:
         self.done = False
         self.model_ids: list[str] = []  # what the server lists, fetched in the background
         self.attached: list[Attachment] = []  # files for the next message
+        self._io = {"input": input, "output": output}
         self._next_input = ""
         self.prompt: PromptSession = PromptSession(
             message=[("class:prompt", "› ")],
@@ -98,7 +107,7 @@ class Repl:
         files = self.attached
         if files:
             self.renderer.notice("with " + ", ".join(describe(f) for f in files))
-        if self._turn(lambda: self.chat.send(text, self.run_request, files=files), text) or \
+        if self._turn(lambda sure: self.chat.send(text, self.run_request, files=files, confirmed=sure), text) or \
                 self.chat.conversation.pending is not None:
             self.attached = []  # they went with the message (or wait with it, unsent, for /retry)
 
@@ -111,13 +120,21 @@ class Repl:
 
     def retry(self, text: str | None = None) -> None:
         """Ask again for the last reply, or replace the last message with text (/edit)."""
-        if not self._turn(lambda: self.chat.regenerate(self.run_request, text), text) and text is not None:
+        if not self._turn(lambda sure: self.chat.regenerate(self.run_request, text, sure), text) and text is not None:
             self._next_input = self._next_input or text  # the edit was not answered: keep it in the input box
 
-    def _turn(self, call: Callable[[], Turn], text: str | None) -> bool:
-        """Run one turn and show its outcome; False when it did not produce a reply."""
+    def _turn(self, call: Callable[[bool], Turn], text: str | None, sure: bool = False) -> bool:
+        """Run one turn and show its outcome; False when it did not produce a reply.
+
+        call(sure): sure means the user agreed to send although a budget is set and some costs are unknown.
+        """
         try:
-            turn = call()
+            turn = call(sure)
+        except UnsureBudgetError as exc:
+            if self.confirm(f"{words.error(exc)}. Send anyway? [y/N] "):
+                return self._turn(call, text, sure=True)
+            self._next_input = text or ""
+            return False
         except Cancelled:
             self.renderer.notice("cancelled; the conversation is as it was (/retry sends the message again)")
             return False
@@ -141,7 +158,8 @@ class Repl:
             return False
         if not turn.reply.streamed:  # a streamed reply is on screen already
             self.renderer.reply(turn.reply.content)
-        self.renderer.notice(_cost_line(turn, self.chat.provider.has_credits))
+        self.chat.settle(turn)  # only now, with the reply safe and shown: a cost the header did not give
+        self.renderer.notice(_cost_line(turn, self.chat))
         for notice in turn.notices:
             self.renderer.warning(words.notice(notice.code, notice.values))
         return True
@@ -209,6 +227,14 @@ class Repl:
         if not pairs:
             r.notice("segchat — Enter sends, Alt-Enter adds a line, /help lists commands, Ctrl-D quits")
 
+    def confirm(self, question: str) -> bool:
+        """A yes/no question on the chat's own terminal; anything but y or yes is no."""
+        try:
+            answer = PromptSession(input=self._io.get("input"), output=self._io.get("output")).prompt(question)
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
     def quit(self) -> None:
         self.done = True
 
@@ -230,16 +256,17 @@ def _drain(deltas: queue.SimpleQueue[str], shown: list[str], feed: Callable[[str
     return len(pieces)
 
 
-def _cost_line(turn: Turn, priced: bool) -> str:
+def _cost_line(turn: Turn, chat: Chat) -> str:
     reply = turn.reply
     parts = [f"{reply.elapsed:.1f}s"]
-    if priced:
-        parts.insert(0, f"cost {fmt_credits(turn.cost)}" if turn.cost is not None else "cost unknown")
+    if chat.provider.has_credits:
+        others = " (includes other spending)" if any(n.code == "other_spending" for n in turn.notices) else ""
+        parts.insert(0, f"cost {fmt_credits(turn.cost)}{others}" if turn.cost is not None else "cost unknown")
     usage = reply.usage or {}
     if isinstance(usage.get("prompt_tokens"), int) and isinstance(usage.get("completion_tokens"), int):
         parts.append(f"{usage['prompt_tokens']} + {usage['completion_tokens']} tokens")
-    if reply.credits is not None:
-        parts.append(f"balance {fmt_credits(reply.credits)}")
+    if chat.provider.has_credits and chat.ledger.balance is not None:
+        parts.append(f"balance {fmt_credits(chat.ledger.balance)}")
     return " · ".join(parts)
 
 

@@ -275,6 +275,17 @@ class Store:
                              (time.time(), *values.values(), session_id))
         return last
 
+    def reprice(self, session_id: int, message: Message | None, **fields: Any) -> None:
+        """A turn priced after it was saved: its meta and the session's spend, in one transaction."""
+        values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
+        with self._tx():
+            if message is not None and message.id is not None:
+                self._db.execute("UPDATE messages SET meta=? WHERE id=?",
+                                 (json.dumps(message.meta, ensure_ascii=True), message.id))
+            if fields:
+                self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
+                                 (*values, session_id))
+
     def remove_messages(self, session_id: int, ids: list[int]) -> None:
         """Delete these messages of a session (undo, trim): by id, so another process's turns stay."""
         with self._tx():

@@ -23,6 +23,8 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
                     " (segchat -r continues the session)"),
     "cut_at_max_tokens": ("reply cut at max_tokens", " (raise it with /set max_tokens N)",
                           " (raise it with --max-tokens N)"),
+    "other_spending": ("the balance fell by more than this turn's tokens explain: the cost includes other "
+                       "spending on the account", "", ""),
     "low_credits": ("low credits: {balance} left (warning below {threshold})", "", ""),
     "context_full": ("the conversation fills {share:.0%} of the {window:,}-token context",
                      "; /trim N drops the oldest exchanges", "; start a new session, or /trim N in the chat"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -18,6 +19,19 @@ from segchat.providers.segmind import Segmind  # noqa: E402
 from segchat.store import Store  # noqa: E402
 
 KEY = "test-key-12345"
+
+
+def default_signals() -> None:
+    """For children: the test runner may ignore SIGINT, and a child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def sigint_raises():
+    """Ctrl-C works in-process too (interrupt_main does nothing while SIGINT is ignored by the runner)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(autouse=True)

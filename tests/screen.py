@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,11 @@ def segchat_command() -> str:
     return str(beside) if beside.exists() else (shutil.which("segchat") or "segchat")
 
 
+def _default_signals() -> None:
+    # The test runner may ignore SIGINT; a terminal program's Ctrl-C must reach it as it would for a user.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """A pty running segchat; answers cursor-position requests as a terminal would."""
 
@@ -25,7 +31,8 @@ class Terminal:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = b""
-        self.child = pexpect.spawn(command or segchat_command(), args, env=env, dimensions=(rows, cols))
+        self.child = pexpect.spawn(command or segchat_command(), args, env=env, dimensions=(rows, cols),
+                                   preexec_fn=_default_signals)
         # pyte answers ESC[6n through this hook; send the reply back to the program.
         self.screen.write_process_input = lambda data: self.child.send(data.encode())
 

@@ -8,14 +8,14 @@ import subprocess
 import time
 
 import pytest
-from conftest import KEY
+from conftest import KEY, default_signals
 from screen import segchat_command
 
 
 def segchat(*args: str, env: dict, stdin: bytes | None = b"", timeout: float = 30) -> subprocess.CompletedProcess:
     # start_new_session: no controlling terminal, as under cron or CI.
     return subprocess.run([segchat_command(), *args], input=stdin, capture_output=True, env=env, timeout=timeout,
-                          start_new_session=True)
+                          start_new_session=True, preexec_fn=default_signals)
 
 
 def test_one_shot_prints_plain_reply(cli_env, fake):
@@ -128,9 +128,10 @@ def test_sessions_from_the_command_line(cli_env, fake, tmp_path):
 def test_sigint_during_one_shot_exits_130_and_keeps_the_message(cli_env, fake):
     fake.script({"hang": 10})
     proc = subprocess.Popen([segchat_command(), "--session", "s", "slow one"], env=cli_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=default_signals)
     deadline = time.monotonic() + 10
-    while not fake.requests and time.monotonic() < deadline:
+    while not fake.chat_requests() and time.monotonic() < deadline:  # sent (the balance is asked first)
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
@@ -164,7 +165,7 @@ def test_debug_shows_a_traceback_without_the_key(cli_env, fake):
 
     def run(*args):
         return subprocess.run([sys.executable, "-c", BUG, *args], capture_output=True, env=cli_env, timeout=30,
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=default_signals)
 
     plain = run("q")
     assert plain.returncode == 1 and b"Traceback" not in plain.stderr and b"--debug" in plain.stderr

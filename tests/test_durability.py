@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from conftest import default_signals
 from screen import segchat_command
 
 
@@ -35,13 +36,13 @@ def assert_whole_pairs(rows: list[tuple[str, str]]) -> None:
 def test_sigkill_at_many_moments_loses_no_completed_turn(cli_env, fake):
     rng = random.Random(1234)
     subprocess.run([segchat_command(), "--session", "crash", "warm up"], env=cli_env, check=True,
-                   capture_output=True, start_new_session=True)
+                   capture_output=True, start_new_session=True, preexec_fn=default_signals)
     completed, killed = ["warm up"], 0
     for n in range(40):
         text = f"turn {n}"
         proc = subprocess.Popen([segchat_command(), "--session", "crash", text], env=cli_env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=default_signals)
         time.sleep(rng.uniform(0.05, 0.6))
         proc.kill()
         out, _ = proc.communicate()
@@ -56,19 +57,19 @@ def test_sigkill_at_many_moments_loses_no_completed_turn(cli_env, fake):
         assert text in stored, text
     assert killed >= 5 and len(completed) >= 5, (killed, len(completed))  # both outcomes were exercised
     check = subprocess.run([segchat_command(), "--session", "crash", "after"], env=cli_env, capture_output=True,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=default_signals)
     assert check.returncode == 0 and check.stdout == b"echo: after\n"
 
 
 def test_two_processes_append_to_one_session(cli_env, fake):
     subprocess.run([segchat_command(), "--session", "shared", "start"], env=cli_env, check=True,
-                   capture_output=True, start_new_session=True)
+                   capture_output=True, start_new_session=True, preexec_fn=default_signals)
     failures: list[bytes] = []
 
     def writer(name: str) -> None:
         for n in range(8):
             result = subprocess.run([segchat_command(), "--session", "shared", f"{name} {n}"], env=cli_env,
-                                    capture_output=True, start_new_session=True)
+                                    capture_output=True, start_new_session=True, preexec_fn=default_signals)
             if result.returncode != 0:
                 failures.append(result.stderr)
 

@@ -10,6 +10,7 @@ import sys
 from decimal import Decimal
 
 import pytest
+from conftest import default_signals
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from test_cli import segchat
@@ -91,7 +92,7 @@ time.sleep(30)
 def test_a_live_processs_unsent_message_is_neither_adopted_nor_deleted(make_chat, store, config):
     info = store.create("shared")
     child = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(store.path)], stdout=subprocess.PIPE,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=default_signals)
     try:
         assert child.stdout.readline() == b"written\n"
         chat = Chat(config, make_chat().provider, store, info)

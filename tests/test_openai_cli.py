@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+from conftest import default_signals
 from independent_server import STREAM_ECHO_PREFIX, echo_model, start_independent_server
 from screen import segchat_command
 from test_cli import segchat
@@ -43,7 +44,8 @@ def test_one_shot_streams_plain_text_without_a_key(local_env, fake):
 def test_piped_output_arrives_while_the_stream_is_still_open(local_env, fake):
     fake.script({"chunks": ["early words ", "late words"], "stall": 3})
     child = subprocess.Popen([segchat_command(), "q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, env=local_env, start_new_session=True)
+                             stdin=subprocess.DEVNULL, env=local_env, start_new_session=True,
+                             preexec_fn=default_signals)
     try:
         started = time.monotonic()
         first = os.read(child.stdout.fileno(), 100)
@@ -59,7 +61,7 @@ def test_ctrl_c_mid_stream_keeps_what_arrived_marked_interrupted(local_env, fake
     fake.script({"chunks": ["kept ", "lost"], "stall": 20})
     child = subprocess.Popen([segchat_command(), "--session", "cut", "q"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=local_env,
-                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                             start_new_session=True, preexec_fn=default_signals)
     try:
         assert os.read(child.stdout.fileno(), 100) == b"kept "
         child.send_signal(signal.SIGINT)

@@ -8,6 +8,7 @@ import stat
 import time
 
 import pytest
+from conftest import default_signals
 from screen import Terminal, segchat_command
 
 ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"
@@ -195,7 +196,7 @@ def test_python_dash_m_runs_the_same_program(cli_env, fake):
     import subprocess
     import sys
     result = subprocess.run([sys.executable, "-m", "segchat", "hi"], env=cli_env, capture_output=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_signals)
     assert result.returncode == 0 and result.stdout == b"echo: hi\n"
 
 

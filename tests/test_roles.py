@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import default_signals
 from screen import segchat_command
 from test_cli import segchat
 from test_repl import ENTER, run
@@ -142,7 +143,8 @@ _python_argcomplete segchat 2>/dev/null || true
 echo "sessions: ${{COMPREPLY[*]}}"
 """
     env = {**cli_env, "PATH": bin_dir + os.pathsep + cli_env.get("PATH", "")}
-    shell = subprocess.run(["bash", "-c", probe], capture_output=True, env=env, timeout=60, start_new_session=True)
+    shell = subprocess.run(["bash", "-c", probe], capture_output=True, env=env, timeout=60, start_new_session=True,
+                           preexec_fn=default_signals)
     out = shell.stdout.decode()
     assert "complete " in out and "segchat" in out.splitlines()[0]
     assert "roles: pirate" in out and "sessions: lisbon-trip" in out
