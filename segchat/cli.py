@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
+    from segchat.attachments import Attachment
+    from segchat.chat import Chat
     from segchat.config import Config
     from segchat.roles import Role
     from segchat.store import Store
@@ -146,11 +148,43 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
 
             return ask(chat, prompt, files, balance)
         assert tty is not None  # checked above: a chat needs a terminal
-        from segchat.repl import start
-
-        return start(chat, tty, _data_dirs()[1] / "history", files)
+        return _repl(chat, tty, _data_dirs()[1] / "history", files)
     finally:
         chat.close()
+
+
+def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
+    """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
+    import threading
+
+    from segchat.http import Call
+    from segchat.render import Renderer, preload
+    from segchat.repl import Repl
+
+    if tty.reader is sys.stdin:
+        renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}
+    else:
+        from prompt_toolkit.input import create_input
+        from prompt_toolkit.output import create_output
+
+        renderer = Renderer(out=tty.writer, rich_output=True, code_theme=chat.config.code_theme)
+        repl_io = {"input": create_input(tty.reader), "output": create_output(tty.writer)}
+    repl = Repl(chat, renderer, history=history, **repl_io)
+    repl.attach(files)
+
+    def after_start() -> None:
+        try:
+            if chat.provider.has_credits:
+                chat.refresh_balance()
+                repl.refresh()
+            elif chat.provider.lists_models:
+                repl.model_ids = chat.provider.models(Call())
+        except Exception:  # a start-up nicety only; real errors surface on the first request
+            pass
+        preload()
+
+    # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
+    return repl.run(on_ready=lambda: threading.Thread(target=after_start, daemon=True).start())
 
 
 def _list_roles(path: Path) -> int:

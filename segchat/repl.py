@@ -278,35 +278,3 @@ def _history(path: Path | None) -> Any:
     private_dir(path.parent)
     private_file(path)  # FileHistory would create it 0644; what people type is theirs alone
     return FileHistory(str(path))
-
-
-def start(chat: Chat, tty: Any, history: Path, files: list[Attachment]) -> int:
-    """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
-    import sys
-
-    from segchat.render import preload
-
-    if tty.reader is sys.stdin:
-        renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}
-    else:
-        from prompt_toolkit.input import create_input
-        from prompt_toolkit.output import create_output
-
-        renderer = Renderer(out=tty.writer, rich_output=True, code_theme=chat.config.code_theme)
-        repl_io = {"input": create_input(tty.reader), "output": create_output(tty.writer)}
-    repl = Repl(chat, renderer, history=history, **repl_io)
-    repl.attach(files)
-
-    def after_start() -> None:
-        try:
-            if chat.provider.has_credits:
-                chat.refresh_balance()
-                repl.refresh()
-            elif chat.provider.lists_models:
-                repl.model_ids = chat.provider.models(Call())
-        except Exception:  # a start-up nicety only; real errors surface on the first request
-            pass
-        preload()
-
-    # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
-    return repl.run(on_ready=lambda: threading.Thread(target=after_start, daemon=True).start())

@@ -1,4 +1,13 @@
-"""The session database's schema, versioned: each version is a script that upgrades the one before."""
+"""The session database: its versioned schema, and how a file is opened, checked and upgraded."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from segchat.errors import StoreError
+from segchat.files import private_file
 
 SCHEMA_VERSION = 2
 
@@ -30,3 +39,46 @@ ALTER TABLE sessions ADD COLUMN role TEXT;
 """
 # Schema version -> the script that brings the previous version up to it.
 MIGRATIONS = {1: _V1, 2: _V2}
+
+
+def open_database(path: Path, wait: float) -> sqlite3.Connection:
+    """The store at path, created, checked to be segchat's and brought up to SCHEMA_VERSION."""
+    if not path.exists():
+        private_file(path)
+    db = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if version == 0 and tables:  # checked before anything is written: it is someone else's file
+            raise StoreError(f"{path} is another program's SQLite database (tables: "
+                             f"{', '.join(tables[:5])[:120]}); segchat leaves it alone: move it away, "
+                             "or set XDG_DATA_HOME to use another directory")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # a turn reported saved survives power loss
+        db.execute("PRAGMA foreign_keys=ON")
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path} was written by a newer segchat (schema {version}); "
+                             "upgrade segchat to open it")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            # One transaction per migration step; executescript keeps BEGIN...END triggers whole.
+            try:
+                db.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[step]}PRAGMA user_version={step};COMMIT;")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        db.execute("SELECT count(*) FROM sessions").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def aside_name(path: Path) -> Path:
+    """A name for a damaged store that no earlier one has taken, even within the same second."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n > 1 else ""))
+        if not any(Path(f"{aside}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+            return aside
+    raise StoreError(f"cannot find a free name beside {path} to move the damaged store to")

@@ -16,9 +16,9 @@ from typing import Any, Iterator
 from segchat import owner
 from segchat.conversation import Conversation, Draft, Message
 from segchat.errors import SessionNotFound, StoreError
-from segchat.files import private_dir, private_file
+from segchat.files import private_dir
 from segchat.records import SessionInfo, check_name, make_title
-from segchat.schema import MIGRATIONS, SCHEMA_VERSION
+from segchat.schema import aside_name, open_database
 
 __all__ = ["SessionInfo", "Store", "check_name", "make_title"]
 
@@ -38,49 +38,18 @@ class Store:
             raise StoreError(f"cannot create the directory for the session store {path.parent}: "
                              f"{exc.strerror}") from None
         try:
-            self._db = self._open()
+            self._db = open_database(self.path, self.wait)
         except sqlite3.OperationalError as exc:
             # Locked, unreadable, no room: the data may be fine, so it stays where it is.
             raise StoreError(f"cannot open the session store {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
-            aside = _aside(path)
+            aside = aside_name(path)
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(f"{path}{suffix}", f"{aside}{suffix}")
             self.notices.append(f"the session store {path} could not be read ({exc}); it was moved to {aside} "
                                 "and a new store was started")
-            self._db = self._open()
-
-    def _open(self) -> sqlite3.Connection:
-        if not self.path.exists():
-            private_file(self.path)
-        db = sqlite3.connect(self.path, timeout=self.wait, isolation_level=None, check_same_thread=False)
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            if version == 0 and tables:  # checked before anything is written: it is someone else's file
-                raise StoreError(f"{self.path} is another program's SQLite database (tables: "
-                                 f"{', '.join(tables[:5])[:120]}); segchat leaves it alone: move it away, "
-                                 "or set XDG_DATA_HOME to use another directory")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # a turn reported saved survives power loss
-            db.execute("PRAGMA foreign_keys=ON")
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path} was written by a newer segchat (schema {version}); "
-                                 "upgrade segchat to open it")
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                # One transaction per migration step; executescript keeps BEGIN...END triggers whole.
-                try:
-                    db.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[step]}PRAGMA user_version={step};COMMIT;")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-            db.execute("SELECT count(*) FROM sessions").fetchone()
-        except BaseException:
-            db.close()
-            raise
-        return db
+            self._db = open_database(self.path, self.wait)
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -314,13 +283,3 @@ _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated,
 def _info(row: tuple) -> SessionInfo:
     spent, balance = (Decimal(v) if v is not None else None for v in row[7:9])
     return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12])
-
-
-def _aside(path: Path) -> Path:
-    """A name for a damaged store that no earlier one has taken, even within the same second."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n > 1 else ""))
-        if not any(Path(f"{aside}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
-            return aside
-    raise StoreError(f"cannot find a free name beside {path} to move the damaged store to")

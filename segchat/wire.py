@@ -1,21 +1,22 @@
-"""What the server sends, parsed: completions, error details, SSE events, credits, Retry-After."""
+"""What the server sends, parsed: completions, streams, error details, credits, Retry-After."""
 
 from __future__ import annotations
 
-import codecs
 import email.utils
 import json
 import math
-import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
-from segchat.errors import APIError, BadResponseError, Cancelled, redact
+from segchat.errors import APIError, BadResponseError, Cancelled
+from segchat.excerpt import EXCERPT_WINDOW, excerpt
+from segchat.sse import MAX_EVENT, sse_events
 
-EXCERPT_WINDOW = 64 * 1024  # bytes of a body excerpt() looks at: its 200 characters come from the start
-MAX_EVENT = 1024 * 1024  # bytes of one server-sent event line, or of one event's data
+__all__ = ["EXCERPT_WINDOW", "MAX_EVENT", "Balance", "Reply", "balance", "completion", "error_detail", "excerpt",
+           "parse_credits", "parse_json", "retry_after", "sse_events", "stream"]
+
 MAX_CREDITS = Decimal(10) ** 15  # beyond this a credits figure is nonsense, not a balance
 MAX_TOKENS = 10**9  # a usage count at or beyond this is nonsense
 
@@ -194,59 +195,6 @@ def _take_chunk(obj: Any, parts: list[str], reply: Reply, on_delta: Callable[[st
     return None
 
 
-_LINE_END = re.compile(rb"\r\n?|\n")
-
-
-def sse_events(chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
-    """(event, data) pairs from raw bytes.
-
-    Lines end in CRLF, LF or a lone CR, as SSE allows; they are split as bytes, before decoding:
-    str.splitlines would also split on U+2028 inside JSON, and no byte of a multi-byte UTF-8
-    character is CR or LF. A CR ending one chunk ends the line at once; an LF starting the next
-    is then the rest of that CRLF. A line, or an event's data, over MAX_EVENT bytes is an error:
-    a server that never ends a line must not fill memory.
-    """
-    partial, skip_lf, first = bytearray(), False, True
-    event, data, size = "message", list[str](), 0
-    for chunk in chunks:
-        if not chunk:
-            continue
-        if skip_lf and chunk[:1] == b"\n":
-            chunk = chunk[1:]
-        skip_lf, start = False, 0
-        for end in _LINE_END.finditer(chunk):
-            raw = chunk[start:end.start()]
-            if partial:
-                partial += raw
-                raw, partial = bytes(partial), bytearray()
-            start = end.end()
-            if len(raw) > MAX_EVENT:
-                raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT >> 20} MiB")
-            line = raw.decode("utf-8", "replace")
-            if first:
-                line, first = line.removeprefix("\ufeff"), False
-            if not line:
-                if data:
-                    yield event, "\n".join(data)
-                event, data, size = "message", [], 0
-            elif not line.startswith(":"):
-                name, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if name == "data":
-                    size += len(raw) + 1
-                    if size > MAX_EVENT:
-                        raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT >> 20} MiB")
-                    data.append(value)
-                elif name == "event":
-                    event = value
-        skip_lf = chunk.endswith(b"\r")
-        partial += chunk[start:]
-        if len(partial) > MAX_EVENT:
-            raise BadResponseError(f"an event in the stream is larger than {MAX_EVENT >> 20} MiB")
-    if data:
-        yield event, "\n".join(data)
-
-
 def retry_after(value: str | None) -> float | None:
     """Retry-After in seconds (a number or an HTTP date); None if absent or unusable."""
     if not value:
@@ -291,47 +239,3 @@ def error_detail(data: bytes) -> str:
     return excerpt(data)
 
 
-def excerpt(data: bytes, limit: int = 200) -> str:
-    """A short one-line excerpt; HTML is reduced to its text; secrets are redacted. Sanitised later, at output.
-
-    Only the first EXCERPT_WINDOW bytes are read, and in linear time, whatever they hold. Redaction comes
-    before any cut, and a word the window cut off is dropped: a key cut short is no longer recognised.
-    """
-    cut = len(data) > EXCERPT_WINDOW
-    # Not final: a character cut off at the end of the window is left out, not turned into U+FFFD.
-    text = codecs.getincrementaldecoder("utf-8")("replace").decode(data[:EXCERPT_WINDOW], final=not cut)
-    if cut and text and not text[-1].isspace():  # drop the last word, or its last 256 characters (a key's most)
-        tail = text[-256:]
-        spaces = [i for i, c in enumerate(tail) if c.isspace()]
-        text = text[:len(text) - len(tail) + (spaces[-1] + 1 if spaces else 0)]
-    if text.lstrip().startswith("<"):
-        text = _html_text(text)
-    text = redact(" ".join(text.split()))
-    if not text:
-        return f"(no text in the first {EXCERPT_WINDOW >> 10} KiB)" if cut else "(empty body)"
-    return text if len(text) <= limit and not cut else text[:limit] + "…"
-
-
-_RAW_TEXT = re.compile(r"<(script|style)(?=[\s/>]|$)", re.IGNORECASE)
-_RAW_END = {"script": re.compile("</script", re.IGNORECASE), "style": re.compile("</style", re.IGNORECASE)}
-
-
-def _html_text(html: str) -> str:
-    """The text of HTML: tags, comments, scripts and styles become spaces. One forward scan (no backtracking);
-    an unclosed tag, comment or script hides the rest, as a browser would."""
-    out, i = [], 0
-    while (j := html.find("<", i)) >= 0:
-        out.append(html[i:j])
-        out.append(" ")
-        if html.startswith("<!--", j):
-            end, close = html.find("-->", j + 4), 3
-        elif raw := _RAW_TEXT.match(html, j):
-            closing = _RAW_END[raw[1].lower()].search(html, raw.end())
-            end, close = (html.find(">", closing.end()), 1) if closing else (-1, 1)
-        else:
-            end, close = html.find(">", j + 1), 1
-        if end < 0:
-            return "".join(out)
-        i = end + close
-    out.append(html[i:])
-    return "".join(out)

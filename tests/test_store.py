@@ -235,7 +235,7 @@ def test_a_locked_store_is_reported_not_moved(tmp_path, monkeypatch):
 
 
 def test_a_store_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch):
-    import segchat.store as store_module
+    import segchat.schema as store_module
     path = tmp_path / "s.db"
     old = Store(path)
     info = old.create("kept")
