@@ -87,6 +87,61 @@ def stream(parts: list[str], seconds_per_piece: float | None) -> Console:
     return target
 
 
+def one_shot_cpu(base_url: str, home: str, stream_it: bool) -> float:
+    """CPU seconds of `segchat "q"` on a pseudo-terminal, the reply streamed or whole."""
+    import os
+    import resource
+
+    import pexpect
+
+    env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/.config", "XDG_DATA_HOME": f"{home}/.data",
+           "XDG_STATE_HOME": f"{home}/.state", "TERM": "xterm-256color", "NO_COLOR": ""}
+    env.pop("NO_COLOR")
+    args = ["--profile", "local", "--base-url", base_url, "q"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = pexpect.spawn(segchat(), args if stream_it else ["--profile", "whole", "--base-url", base_url, "q"],
+                          env=env, dimensions=(30, 100))
+    child.delaybeforesend = None
+    child.expect(pexpect.EOF, timeout=120)
+    child.close()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def segchat() -> str:
+    import shutil
+
+    return shutil.which("segchat") or str(Path(sys.executable).with_name("segchat"))
+
+
+def end_to_end(text: str, parts: list[str], runs: int) -> float:
+    """The one-shot ratio: a streamed reply in a real terminal against the same reply whole."""
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from fakeserver import FakeSegmind
+
+    fake = FakeSegmind().start()
+    with tempfile.TemporaryDirectory() as home:
+        config = Path(home, ".config", "segchat", "config.toml")
+        config.parent.mkdir(parents=True)
+        config.write_text('[profiles.local]\nprovider = "openai"\nmodel = "m"\n\n'
+                          '[profiles.whole]\nprovider = "openai"\nmodel = "m"\nstream = false\n')
+        streamed, whole = [], []
+        try:
+            for _ in range(runs + 1):  # the first pair warms the file cache
+                fake.script({"chunks": parts, "chunk_delay": 0.001})
+                streamed.append(one_shot_cpu(fake.base_url, home, True))
+                fake.script({"content": text})
+                whole.append(one_shot_cpu(fake.base_url, home, False))
+        finally:
+            fake.stop()
+    s, w = statistics.median(streamed[1:]), statistics.median(whole[1:])
+    print(f"  one-shot on a terminal, end to end          streamed {s * 1000:7.1f} ms CPU  whole {w * 1000:7.1f} ms CPU"
+          f"  {s / w:5.2f}x  (target <= {TARGET:.1f}x)")
+    return s / w
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -97,8 +152,8 @@ def main() -> int:
     def whole() -> None:
         console().print(Markdown(sanitize(text), code_theme="monokai", hyperlinks=False))
 
-    # The target is for a stream fed as fast as it comes (the real clock); the paced runs show
-    # what redrawing the preview costs when deltas trickle in, as a share of the reply's duration.
+    # The target holds for every pace: as fast as it comes (the real clock), and trickling in, where
+    # each redraw re-renders the unfinished tail and only the CPU budget keeps the total bounded.
     scenarios = {"as fast as it comes (real clock)": None,
                  "paced 25 ms a piece (a 50 s reply)": 0.025,
                  "paced 80 ms a piece (a 160 s reply, a redraw per piece)": 0.08}
@@ -113,14 +168,13 @@ def main() -> int:
             cost.append(cpu(lambda pace=pace: stream(parts, pace)))
         b, c = statistics.median(base), statistics.median(cost)
         line = f"  {label:56} {frames:5} previews  whole {b * 1000:6.1f} ms  streamed {c * 1000:7.1f} ms  {c / b:5.2f}x"
-        if pace is None:
-            ratio = c / b
-            line += f"  (target <= {TARGET:.1f}x)"
-        else:
+        ratio = max(ratio, c / b)
+        if pace is not None:
             line += f"  ({(c - b) / (pace * len(parts)) * 100:.1f}% of one core while streaming)"
         print(line)
+    ratio = max(ratio, end_to_end(text, parts, max(3, args.runs // 2)))
     verdict = "PASS" if ratio <= TARGET else "FAIL"
-    print(f"{verdict}: streaming costs {ratio:.2f}x the whole render (target <= {TARGET:.1f}x)")
+    print(f"{verdict}: streaming costs at most {ratio:.2f}x the whole render (target <= {TARGET:.1f}x)")
     return 0 if ratio <= TARGET else 1
 
 

@@ -110,12 +110,14 @@ class MarkdownStream(_Stream):
     The text not yet printed for good (the tail) starts at a top-level block boundary. Each
     redraw re-parses only that tail: every top-level block but the last has been closed by
     the one after it, so it can no longer change; those are printed once, above a redrawn
-    preview of the rest. Redraws are throttled by time, so fast streams cost little more
-    than rendering the whole reply once.
+    preview of the rest. Redraws are throttled by time, and by a CPU budget: the work spent on
+    previews and boundaries stays under `budget` times what rendering the text so far for good
+    costs, so a slow stream costs at most about (1 + budget) times one whole rendering.
     """
 
     def __init__(self, console: Any, code_theme: str = "monokai", *,
-                 clock: Callable[[], float] = time.monotonic, min_interval: float = 0.08) -> None:
+                 clock: Callable[[], float] = time.monotonic, min_interval: float = 0.08,
+                 budget: float | None = 0.6) -> None:
         super().__init__()
         from markdown_it import MarkdownIt
         from rich.markdown import Markdown
@@ -123,6 +125,10 @@ class MarkdownStream(_Stream):
         self.console = console
         self._clock = clock
         self._min_interval = min_interval
+        self._budget = budget
+        self._fed = 0  # sanitised characters so far
+        self._spent = 0.0  # seconds on previews and boundary parsing: the price of streaming
+        self._committed = (0.0, 0)  # seconds and characters rendered for good
         self._pending: list[str] = []  # sanitised text after the last printed block
         # The same parser rich's Markdown builds; we parse ourselves to parse only the tail
         # and to carry link reference definitions from earlier blocks into later ones.
@@ -149,8 +155,9 @@ class MarkdownStream(_Stream):
             if not clean:
                 return
             self._pending.append(clean)
+            self._fed += len(clean)
             now = self._clock()
-            if now >= self._next_draw:
+            if now >= self._next_draw and self._affordable():
                 self._update(final=False)
                 # Back off when a redraw is slow (a long open code block), to bound the CPU share.
                 self._next_draw = now + max(self._min_interval, 4 * (self._clock() - now))
@@ -164,9 +171,18 @@ class MarkdownStream(_Stream):
             self._update(final=True)
             self._done = True
 
+    def _affordable(self) -> bool:
+        """Whether a redraw fits the budget: what the text fed so far costs to render once, times budget."""
+        if self._budget is None:
+            return True
+        seconds, chars = self._committed
+        per_char = seconds / chars if chars >= 4096 else 2.5e-6  # until measured: rich's usual cost
+        return self._spent <= 0.03 + self._budget * per_char * self._fed
+
     def _update(self, final: bool) -> None:
         from rich.segment import Segment, Segments
 
+        started, committing = time.perf_counter(), 0.0
         source = "".join(self._pending)
         cut = len(source) if final else self._boundary(source)
         done, tail = source[:cut], source[cut:]
@@ -174,7 +190,10 @@ class MarkdownStream(_Stream):
         new_line = self._new_line
         segments: list[Any] = []
         if done:
+            begun = time.perf_counter()
             new_line, segments = self._render(done, self._env, new_line)
+            committing = time.perf_counter() - begun
+            self._committed = (self._committed[0] + committing, self._committed[1] + len(done))
         preview: list[list[Any]] = []
         if tail and self._live and not final:
             # The preview ends with the cursor on the line below it, so it may fill height - 1
@@ -199,6 +218,7 @@ class MarkdownStream(_Stream):
             self.console.file.write("".join(frame))  # one write per frame: no half-drawn states
             self.console.file.flush()
         self._pending, self._new_line, self._drawn = [tail] if tail else [], new_line, len(preview)
+        self._spent += time.perf_counter() - started - committing
 
     def _ansi(self, segments: list[Any]) -> str:
         """Segments as the console would write them (so blocks come out exactly as print's)."""
@@ -251,7 +271,9 @@ class MarkdownStream(_Stream):
         if not top:  # blank lines or link definitions: nothing printed, spacing unchanged
             return new_line, []
         if rows and top[-1].type == "fence":
+            # Unhighlighted until it is complete: highlighting dominates the cost of a redraw.
             top[-1].content = "\n".join(top[-1].content.split("\n")[-rows - 1:])
+            top[-1].info = ""
         if new_line:
             # rich decides on a blank line before a block from the last element it closed, even
             # one nested in a list or quote; an empty html_block renders nothing but leaves that

@@ -212,7 +212,7 @@ def test_preview_of_a_long_open_code_block_fits_the_screen(monkeypatch):
     monkeypatch.setenv("LINES", "12")
     out = io.StringIO()
     clock = Clock()
-    stream = MarkdownStream(Renderer(out, rich_output=True).console, clock=clock)
+    stream = MarkdownStream(Renderer(out, rich_output=True).console, clock=clock, budget=None)
     stream.feed("Intro.\n\n```python\n")
     for i in range(100):
         clock.now += 1
@@ -427,3 +427,19 @@ def test_plain_stream_flushes_each_piece():
     stream.feed("one ")
     stream.feed("two")
     assert out.flushed == ["one ", "one two"]
+
+
+def test_a_spent_budget_delays_redraws_but_never_changes_the_result(monkeypatch):
+    """With no budget left, the preview waits; what ends on screen is still the whole reply's rendering."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "20")
+    text = "".join(f"Paragraph {i} with `code` and *words*.\n\n```python\nx = {i}\n```\n\n" for i in range(40))
+    out, clock = io.StringIO(), Clock()
+    stream = MarkdownStream(Renderer(out, rich_output=True).console, clock=clock, budget=0.0)
+    stream._spent = 1.0  # as if previews had already cost more than the floor allows
+    for piece in (text[i:i + 7] for i in range(0, len(text), 7)):
+        clock.now += 1
+        stream.feed(piece)
+    assert out.getvalue() == ""  # nothing drawn while over budget
+    stream.finish()
+    assert scrollback(out.getvalue(), 80, 20) == scrollback(whole(text), 80, 20)

@@ -206,3 +206,26 @@ def test_one_shot_on_a_terminal_is_rendered(term, fake):
     screen = t.wait_for("item one")
     assert "Some bold words" in screen and "**" not in screen
     assert t.wait_exit() == 0
+
+
+def test_a_streamed_reply_shows_as_it_arrives_and_ends_as_one_rendering(term, fake, cli_env, isolated_home):
+    config = isolated_home / ".config" / "segchat" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[profiles.local]\nprovider = "openai"\nbase_url = "{fake.base_url}"\nmodel = "llama3.1:8b"\n')
+    env = {k: v for k, v in cli_env.items() if k != "SEGCHAT_BASE_URL"}
+    t = term("--profile", "local", env=env)
+    t.wait_for("llama3.1:8b")
+    assert "credits" not in t.bottom_line()
+    pieces = ["# Plan\n\n", "First **bold** step.\n\n", "- one\n", "- two\n\n", "```python\nprint('x')\n```\n\n",
+              "Last line here."]
+    fake.script({"chunks": pieces, "chunk_delay": 0.05, "stall": 2.0})
+    t.type("plan it" + ENTER)
+    early = t.wait_for("Plan", timeout=5)  # the first piece is drawn while the server still holds the rest
+    assert "Last line here." not in early
+    t.wait_for("Last line here.", timeout=15)
+    final = t.wait_for("tokens", timeout=5)  # the line after the reply: the reply is complete
+    assert "First bold step." in final and "**" not in final and "print('x')" in final
+    assert final.count("First bold step.") == 1 and final.count("Last line here.") == 1
+    assert final.count("Plan") == 1  # the early piece was redrawn in place, not printed twice
+    t.type(CTRL_D)
+    assert t.wait_exit() == 0
