@@ -37,6 +37,7 @@ def time_to_screen(argv: list[str], marker: bytes, env: dict) -> float:
     """Seconds from spawn until marker is drawn; answers the cursor-position request like a terminal."""
     started = time.perf_counter()
     child = pexpect.spawn(argv[0], argv[1:], env=env, dimensions=(30, 120))
+    child.delaybeforesend = None  # pexpect's default 50 ms before each send would add to both sides
     seen = b""
     try:
         while marker not in seen:

@@ -157,7 +157,7 @@ def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
     """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
     import threading
 
-    from segchat.http import Call
+    from segchat.guard import Call
     from segchat.render import Renderer, preload
     from segchat.repl import Repl
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import shlex
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -117,6 +114,10 @@ def cmd_edit(ctx: Context, arg: str) -> None:
 
 
 def edit_in_editor(text: str) -> str | None:
+    import shlex
+    import subprocess
+    import tempfile
+
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8") as handle:
         handle.write(text)

@@ -28,10 +28,9 @@ _secrets: set[str] = set()
 # Header echoes: x-api-key: KEY, Authorization: [Bearer|Basic|Token] KEY (also as 'name': 'value' or name=value),
 # and a bare "Bearer TOKEN" (RFC 6750 token characters, 16 or more, so prose like "bearer bonds" is left alone).
 # Possessive quantifiers and no nested repetition: one pass over the text, whatever it holds.
-_HEADER_RE = re.compile(
-    r"""((?:x-api-key|authorization)['"]?\s*+[:=]\s*+['"]?+(?:(?:bearer|basic|token)\s++)?+)[^\s'",}]++"""
-    r"""|(\bbearer\s++)[A-Za-z0-9\-._~+/]{16,}+=*+""",
-    re.IGNORECASE)
+_HEADER = (r"""((?:x-api-key|authorization)['"]?\s*+[:=]\s*+['"]?+(?:(?:bearer|basic|token)\s++)?+)[^\s'",}]++"""
+           r"""|(\bbearer\s++)[A-Za-z0-9\-._~+/]{16,}+=*+""")
+_header_re: re.Pattern[str] | None = None  # compiled on first need: most text never mentions a key
 
 
 def register_secret(value: str) -> None:
@@ -42,9 +41,15 @@ def register_secret(value: str) -> None:
 
 def redact(text: str) -> str:
     """Hide every registered secret, any x-api-key or Authorization value and any Bearer token in text."""
+    global _header_re
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
-    return _HEADER_RE.sub(lambda m: (m[1] or m[2]) + "***", text)
+    lowered = text.lower()
+    if "x-api-key" not in lowered and "authorization" not in lowered and "bearer" not in lowered:
+        return text
+    if _header_re is None:
+        _header_re = re.compile(_HEADER, re.IGNORECASE)
+    return _header_re.sub(lambda m: (m[1] or m[2]) + "***", text)
 
 
 class Cancelled(Exception):

@@ -50,7 +50,7 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     """
     from segchat import words
     from segchat.errors import redact
-    from segchat.http import Call
+    from segchat.guard import Call
     from segchat.render import Renderer, sanitize
 
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -11,14 +12,14 @@ from typing import IO, Any, Iterator, Sequence
 
 from segchat.errors import redact
 
-_VISIBLE: dict[int, str] = {c: "^" + chr(c + 0x40) for c in range(0x20) if chr(c) not in "\n\t"}
-_VISIBLE[0x7F] = "^?"
-_VISIBLE.update({c: f"<U+{c:04X}>" for c in range(0x80, 0xA0)})
+_ASCII: dict[int, str] = {c: "^" + chr(c + 0x40) for c in range(0x20) if chr(c) not in "\n\t"}
+_ASCII[0x7F] = "^?"
+_NEEDS_WORK_ASCII = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # what sanitize changes in ASCII text
 # Shown as <U+XXXX>: bidi overrides/isolates/marks reorder text (Trojan Source); the rest draw nothing and so
 # can hide text or smuggle data (tag characters spell out hidden ASCII; so do runs of variation selectors).
 # Nearly all of Unicode's Default_Ignorable_Code_Point set, plus the line/paragraph separators (no terminal
 # breaks a line there, but str.splitlines and some widgets do). Kept: VS15/VS16 (U+FE0E/U+FE0F, emoji and text
-# presentation) and, depending on what follows, ZWNJ/ZWJ (see _LONE_ZWJ).
+# presentation) and, depending on what follows, ZWNJ/ZWJ (see _joiners).
 _INVISIBLE = [
     0x00AD,  # soft hyphen
     0x034F,  # combining grapheme joiner
@@ -37,9 +38,6 @@ _INVISIBLE = [
     *range(0x1D173, 0x1D17B),  # musical beam/tie/slur/phrase format controls
     *range(0xE0000, 0xE1000),  # tag characters, variation selectors 17-256, the rest of plane 14's ignorables
 ]
-_VISIBLE.update({c: f"<U+{c:04X}>" for c in _INVISIBLE})
-_VISIBLE.update({c: "\ufffd" for c in range(0xD800, 0xE000)})
-
 # ZWNJ and ZWJ shape Arabic-script and Indic text (Persian "می‌خواهم", Sinhala "ශ්‍රී") and ZWJ joins emoji
 # (👨‍👩‍👧): kept when the next character is one they act on, shown (<U+200C>, <U+200D>) anywhere else, where
 # they would only be invisible. Only the next character counts, so see HOLD_BACK for text arriving in pieces.
@@ -48,8 +46,21 @@ _JOINING_SCRIPTS = ("\u0600-\u08ff\u0900-\u0dff\u0f00-\u0fff\u1000-\u109f\u1780-
 _EMOJI = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328\u2388\u23cf"
           "\u23e9-\u23f3\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe\u2600-\u27bf\u2934\u2935"
           "\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff\U0001fc00-\U0001fffd")
-_LONE_ZWJ = re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])")
-_LONE_ZWNJ = re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])")
+
+
+@functools.cache
+def _unicode() -> tuple[dict[int, str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The tables for text beyond ASCII, built on first need: building them costs start-up time.
+
+    (what to show instead of each character, what needs work at all, a lone ZWJ, a lone ZWNJ)
+    """
+    visible = dict(_ASCII)
+    visible.update({c: f"<U+{c:04X}>" for c in range(0x80, 0xA0)})
+    visible.update({c: f"<U+{c:04X}>" for c in _INVISIBLE})
+    visible.update({c: "\ufffd" for c in range(0xD800, 0xE000)})
+    return (visible, re.compile(_char_class({*visible, 0x200C, 0x200D})),
+            re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])"), re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])"))
+
 
 HOLD_BACK = ("\r", "\u200c", "\u200d")
 """Endings that depend on the character after them ("\\r\\n" folds to "\\n"; a joiner stays or is shown).
@@ -71,10 +82,6 @@ def _char_class(codes: Any) -> str:
     return "[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]"
 
 
-# Anything sanitize may change; text without any of it comes back as it is, without a copy.
-_NEEDS_WORK = re.compile(_char_class({*_VISIBLE, 0x200C, 0x200D}))
-_NEEDS_WORK_ASCII = re.compile(_char_class({c for c in _VISIBLE if c < 0x80}))  # a smaller class scans faster
-
 
 def sanitize(text: str) -> str:
     """Make untrusted text inert for a terminal: controls and invisible characters become visible
@@ -83,19 +90,22 @@ def sanitize(text: str) -> str:
     Per character, except that "\\r\\n" becomes "\\n" and a ZWNJ/ZWJ depends on the next character:
     chunked and whole text come out the same when no piece ends in one of HOLD_BACK.
     """
-    if (_NEEDS_WORK_ASCII if text.isascii() else _NEEDS_WORK).search(text) is None:
+    if text.isascii():  # most text: a small class, and a small table when there is work
+        return text if _NEEDS_WORK_ASCII.search(text) is None else text.replace("\r\n", "\n").translate(_ASCII)
+    if _unicode()[1].search(text) is None:
         return text
     return _sanitize_slow(text)
 
 
 def _sanitize_slow(text: str) -> str:
     """sanitize() without the fast path; linear: a replace, a regex pass per joiner present, a translate."""
+    visible, _, lone_zwj, lone_zwnj = _unicode()
     text = text.replace("\r\n", "\n")
     if "\u200d" in text:
-        text = _LONE_ZWJ.sub("<U+200D>", text)
+        text = lone_zwj.sub("<U+200D>", text)
     if "\u200c" in text:
-        text = _LONE_ZWNJ.sub("<U+200C>", text)
-    return text.translate(_VISIBLE)
+        text = lone_zwnj.sub("<U+200C>", text)
+    return text.translate(visible)
 
 
 def safe(text: Any) -> str:

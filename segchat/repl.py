@@ -26,7 +26,7 @@ from segchat.errors import (
     SegchatError,
     UnsureBudgetError,
 )
-from segchat.http import Call
+from segchat.guard import Call
 from segchat.keys import build_key_bindings
 from segchat.render import Renderer
 from segchat.store import SessionInfo

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from segchat import sessions
 from segchat.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
@@ -13,6 +12,8 @@ if TYPE_CHECKING:
 
 
 def cmd_history(ctx: Context, arg: str) -> None:
+    from segchat import sessions
+
     conversation = ctx.chat.conversation
     if not conversation.messages and not conversation.system:
         ctx.renderer.notice("the conversation is empty")
@@ -21,6 +22,8 @@ def cmd_history(ctx: Context, arg: str) -> None:
 
 
 def cmd_save(ctx: Context, arg: str) -> None:
+    from segchat import sessions
+
     if not arg:
         raise UsageError("usage: /save PATH")
     info = ctx.chat.store.get(ctx.chat.session.id)
@@ -28,6 +31,8 @@ def cmd_save(ctx: Context, arg: str) -> None:
 
 
 def cmd_sessions(ctx: Context, arg: str) -> None:
+    from segchat import sessions
+
     sessions.list_sessions(ctx.chat.store, ctx.renderer)
 
 
@@ -45,6 +50,8 @@ def cmd_rename(ctx: Context, arg: str) -> None:
 
 
 def cmd_export(ctx: Context, arg: str) -> None:
+    from segchat import sessions
+
     chat = ctx.chat
     path = Path(arg).expanduser() if arg else Path(f"{chat.session.name}.md")
     fmt = "json" if path.suffix == ".json" else "md"
@@ -62,6 +69,8 @@ def cmd_delete(ctx: Context, arg: str) -> None:
 
 
 def cmd_search(ctx: Context, arg: str) -> None:
+    from segchat import sessions
+
     if not arg:
         raise UsageError("usage: /search TEXT")
     sessions.search_sessions(ctx.chat.store, arg, ctx.renderer)

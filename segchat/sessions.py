@@ -13,7 +13,6 @@ from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store, check_name
-from segchat.wire import parse_credits
 
 LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
 
@@ -104,6 +103,8 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         raise StoreError(f"{path}: {model[:60]!r} is not a model id; fix or remove the file's \"model\"")
     info = store.create(wanted, model=model, system=conversation.system)
     fields: dict[str, Any] = {"title": title[:200]} if title else {}
+    from segchat.wire import parse_credits
+
     if (value := parse_credits(spent)) is not None:
         fields["spent"] = value
     if conversation.messages:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from segchat.http import Call
+from segchat.guard import Call
 
 if TYPE_CHECKING:
     from segchat.wire import Reply

@@ -242,8 +242,8 @@ def test_history_file_is_private(make_chat, tmp_path):
 
 
 def test_a_failing_command_does_not_end_the_repl(make_chat, fake, monkeypatch):
-    from segchat import session_commands
-    monkeypatch.setattr(session_commands.sessions, "list_sessions", lambda *a: 1 / 0)
+    from segchat import sessions
+    monkeypatch.setattr(sessions, "list_sessions", lambda *a: 1 / 0)
     out = run(make_chat(), "/sessions" + ENTER, "still here" + ENTER)
     assert "internal error: ZeroDivisionError" in out and "echo: still here" in out
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from segchat.providers.base import Provider
+if TYPE_CHECKING:
+    from segchat.providers.base import Provider
 
 NAMES = ("segmind", "openai")
 

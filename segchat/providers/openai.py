@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from segchat import wire
 from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError
-from segchat.http import Answer, Call, Http
-from segchat.providers.base import other_status, reply_of
-from segchat.wire import Balance, Reply
+from segchat.guard import Call
+
+if TYPE_CHECKING:
+    from segchat.http import Answer, Http
+    from segchat.wire import Balance, Reply
 
 
 class OpenAI:
@@ -23,7 +24,9 @@ class OpenAI:
         self.key_source, self.key_hint, self._has_key = key_source, key_hint, bool(api_key)
         # Local servers often need no key; none is sent unless one is configured for this provider.
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = Http(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep)
+        # Built on first use: the HTTP machinery is not needed before the prompt is up.
+        self._http_options = dict(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep)
+        self._http: Http | None = None
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:
@@ -45,14 +48,27 @@ class OpenAI:
     def suggestions(self) -> list[str]:
         return [self.model]
 
+    @property
+    def http(self) -> Http:
+        if self._http is None:
+            from segchat.http import Http
+
+            self._http = Http(**self._http_options)
+        return self._http
+
     def close(self) -> None:
-        self.http.close()
+        if self._http is not None:
+            self._http.close()
 
     def _reply(self, answer: Answer, call: Call) -> Reply:
+        from segchat.providers.base import reply_of
+
         self._check(answer)
         return reply_of(answer, call)
 
     def _models(self, answer: Answer) -> list[str]:
+        from segchat import wire
+
         self._check(answer)
         obj = wire.parse_json(answer.body, answer.status)
         data = obj.get("data") if isinstance(obj, dict) else None
@@ -61,6 +77,9 @@ class OpenAI:
         return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)][:500]
 
     def _check(self, answer: Answer) -> None:
+        from segchat import wire
+        from segchat.providers.base import other_status
+
         status = answer.status
         if 200 <= status < 300:
             return

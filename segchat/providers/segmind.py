@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from segchat import wire
 from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError
-from segchat.http import Answer, Call, Http
-from segchat.providers.base import other_status, reply_of
-from segchat.wire import Balance, Reply
+from segchat.guard import Call
+
+if TYPE_CHECKING:
+    from segchat.http import Answer, Http
+    from segchat.wire import Balance, Reply
 
 KEY_ENV = "SEGMIND_API_KEY"
 # Suggestions for /model; any slug is accepted.
@@ -33,8 +34,10 @@ class Segmind:
                  key_source: str = "your configuration", stream: bool = False, transport: Any = None,
                  sleep: Callable[[float], None] | None = None) -> None:
         self.base_url, self.model, self.key_source, self.stream = base_url, model, key_source, stream
-        self.http = Http(timeout=timeout, retries=retries, headers={"x-api-key": api_key}, transport=transport,
-                         sleep=sleep)
+        # Built on first use: the HTTP machinery is not needed before the prompt is up.
+        self._http_options = dict(timeout=timeout, retries=retries, headers={"x-api-key": api_key},
+                                  transport=transport, sleep=sleep)
+        self._http: Http | None = None
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:
@@ -55,10 +58,22 @@ class Segmind:
     def suggestions(self) -> list[str]:
         return list(MODEL_SLUGS)
 
+    @property
+    def http(self) -> Http:
+        if self._http is None:
+            from segchat.http import Http
+
+            self._http = Http(**self._http_options)
+        return self._http
+
     def close(self) -> None:
-        self.http.close()
+        if self._http is not None:
+            self._http.close()
 
     def _reply(self, answer: Answer, call: Call) -> Reply:
+        from segchat import wire
+        from segchat.providers.base import reply_of
+
         self._check(answer)
         reply = reply_of(answer, call)
         raw = answer.headers.get("x-remaining-credits")
@@ -67,10 +82,15 @@ class Segmind:
         return reply
 
     def _balance(self, answer: Answer) -> Balance:
+        from segchat import wire
+
         self._check(answer)
         return wire.balance(answer.body, answer.status)
 
     def _check(self, answer: Answer) -> None:
+        from segchat import wire
+        from segchat.providers.base import other_status
+
         status = answer.status
         if 200 <= status < 300:
             return
