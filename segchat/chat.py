@@ -165,9 +165,12 @@ class Chat(Following):
         return self.conversation.context_tokens()
 
     def undo(self) -> list[Message]:
-        """Remove the last exchange of this conversation, here and (by id) in the store."""
+        """Remove the last exchange of this conversation, here and (by id) in the store; the title follows."""
         removed = self.conversation.pop_exchange()
         self._forget(removed)
+        if removed:
+            first = self.conversation.first("user")
+            self._store(lambda: self.store.retitle(self.session.id, first.content if first else ""))
         return removed
 
     def trim(self, count: int) -> list[Message]:

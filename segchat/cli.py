@@ -10,6 +10,7 @@ from segchat.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    Cancelled,
     ConfigError,
     SegchatError,
     UsageError,
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
         _stderr(f"segchat: error: {_clean(words.error(exc, words.ONE_SHOT))}")
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         _stderr("segchat: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `segchat --list | head -1`: the reader left; say nothing, as other tools do

@@ -57,7 +57,9 @@ class Registry:
 # -- conversation ------------------------------------------------------------------------------
 
 def cmd_help(ctx: Context, arg: str) -> None:
-    rows = [(f"/{c.name}" + (f" {c.args}" if c.args else ""), c.help) for c in ctx.registry.commands]
+    rows = [(f"/{c.name}" + (f" {c.args}" if c.args else ""),
+             c.help + (f" (also {', '.join('/' + a for a in c.aliases)})" if c.aliases else ""))
+            for c in ctx.registry.commands]
     ctx.renderer.table(("command", "what it does"), rows)
     ctx.renderer.notice("Enter sends · Alt-Enter (Esc Enter) adds a line · Ctrl-C cancels · Ctrl-D quits · "
                          "Ctrl-R searches history")
@@ -151,8 +153,12 @@ def cmd_copy(ctx: Context, arg: str) -> None:
         text = blocks[-1]
     elif arg:
         raise UsageError("usage: /copy or /copy code")
-    ctx.renderer.clipboard(text)
-    ctx.renderer.notice(f"copied {len(text)} characters (via the terminal, OSC 52)")
+    how = ctx.renderer.clipboard(text)
+    if how is None:
+        raise UsageError("the output is not a terminal, so there is no clipboard to send to")
+    ctx.renderer.notice(f"sent {len(text)} characters to the terminal's clipboard ({how}); if nothing arrives, "
+                        "allow clipboard access (OSC 52) in your terminal"
+                        + ("; in tmux: tmux set -g set-clipboard on" if "tmux" in how else ""))
 
 
 def code_blocks(markdown: str) -> list[str]:

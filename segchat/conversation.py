@@ -97,6 +97,10 @@ class Conversation:
                 pairs[-1] = (pairs[-1][0], message)
         return pairs
 
+    def first(self, role: str) -> Message | None:
+        """The first message of role (the one a title comes from)."""
+        return next((m for m in self.messages if m.role == role), None)
+
     def last(self, role: str) -> Message | None:
         return next((m for m in reversed(self.messages) if m.role == role), None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from segchat.errors import EXIT_INTERRUPTED, EXIT_OK
 
@@ -48,31 +48,18 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
 
     balance: the starting balance (see prefetch_balance), so this turn's cost is known.
     """
-    from segchat import words
+    from segchat import progress, words
     from segchat.errors import redact
-    from segchat.guard import Call
     from segchat.render import Renderer, sanitize
 
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
     renderer = Renderer(rich_output=not plain, code_theme=chat.config.code_theme)
-    views: list[Any] = []  # made at the first piece of a streamed reply
-
-    def feed(text: str) -> None:
-        if not views:
-            views.append(renderer.stream())
-        views[0].feed(text)
-
+    # The wait is shown on stderr, and only when it is a terminal: stdout stays the reply alone.
+    spinner = Renderer(out=sys.stderr, rich_output=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
     if balance is not None:
         chat.ledger.observe(balance())
-    try:
-        turn = chat.send(prompt, lambda request: request(Call(on_delta=feed)), files=files)
-    except BaseException:
-        for view in views:
-            view.abort()
-        raise
-    if views:
-        (views[0].abort if turn.reply.interrupted else views[0].finish)()
-    elif turn.reply.content or not turn.reply.streamed:
+    turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
+    if not turn.reply.streamed:  # a streamed reply is on screen already
         renderer.reply(turn.reply.content)
     chat.settle(turn)
     for notice in turn.notices:

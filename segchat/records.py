@@ -27,6 +27,7 @@ class SessionInfo:
     count: int = 0
     profile: str | None = None
     role: str | None = None
+    unsent: int = 0  # messages written but never answered
 
 
 def check_name(name: str) -> str:

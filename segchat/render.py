@@ -192,12 +192,23 @@ class Renderer:
         except (OSError, ValueError):
             return False
 
-    def clipboard(self, text: str) -> None:
-        """Put text on the clipboard with OSC 52, which the terminal handles, even over SSH."""
+    def clipboard(self, text: str) -> str | None:
+        """Send text to the terminal's clipboard with OSC 52 (works over SSH); how it went, or None when
+        there is no terminal. Inside tmux the sequence is wrapped so tmux passes it on to the terminal.
+        """
         import base64
 
-        self.out.write(f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\x07")
+        if not _is_tty(self.out):
+            return None
+        osc = f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\x07"
+        if os.environ.get("TMUX"):
+            self.out.write("\x1bPtmux;" + osc.replace("\x1b", "\x1b\x1b") + "\x1b\\")
+            how = "OSC 52 through tmux"
+        else:
+            self.out.write(osc)
+            how = "OSC 52"
         self.out.flush()
+        return how
 
     def plain(self, text: str) -> None:
         """Text as it is (sanitised), never interpreted as Markdown."""

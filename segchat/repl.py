@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import queue
-import threading
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -11,7 +9,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.styles import Style
 
-from segchat import attachments, words
+from segchat import attachments, progress, words
 from segchat.attachments import Attachment, describe
 from segchat.chat import Chat, Turn
 from segchat.commands import Registry, build_registry
@@ -165,41 +163,8 @@ class Repl:
         return True
 
     def run_request(self, request: Callable[[Call], T]) -> T:
-        """Run a request in a worker: a spinner while waiting, streamed text shown as it comes; Ctrl-C
-        abandons it at once, keeping what was shown (Cancelled carries it).
-        """
-        deltas: queue.SimpleQueue[str] = queue.SimpleQueue()
-        call, box = Call(on_delta=deltas.put), {}
-
-        def work() -> None:
-            try:
-                box["result"] = request(call)
-            except BaseException as exc:  # handed to the main thread below
-                box["error"] = exc
-
-        worker = threading.Thread(target=work, daemon=True, name="segchat-request")
-        worker.start()
-        view, shown = None, []
-        try:
-            with self.renderer.waiting() as tick:
-                while worker.is_alive() and deltas.empty():
-                    worker.join(0.05)
-                    tick()
-            if not deltas.empty():
-                view = self.renderer.stream()
-                while worker.is_alive() or not deltas.empty():
-                    if _drain(deltas, shown, view.feed) == 0:
-                        worker.join(0.02)
-                view.finish()
-        except KeyboardInterrupt:
-            call.abort()
-            if view is not None:
-                _drain(deltas, shown, view.feed)
-                view.abort()
-            raise Cancelled("".join(shown)) from None
-        if "error" in box:
-            raise box["error"]
-        return box["result"]
+        """Run a request with a spinner, its streamed text shown as it comes; Ctrl-C abandons it at once."""
+        return progress.run(request, self.renderer, self.renderer)
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -243,17 +208,6 @@ class Repl:
         app = self.prompt.app
         if app.is_running:
             app.invalidate()
-
-
-def _drain(deltas: queue.SimpleQueue[str], shown: list[str], feed: Callable[[str], None]) -> int:
-    """Feed everything queued as one piece (fewer redraws when text comes faster than the screen)."""
-    pieces = []
-    while not deltas.empty():
-        pieces.append(deltas.get_nowait())
-    if pieces:
-        shown.extend(pieces)
-        feed("".join(pieces))
-    return len(pieces)
 
 
 def _cost_line(turn: Turn, chat: Chat) -> str:

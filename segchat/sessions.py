@@ -23,7 +23,8 @@ def when(stamp: float) -> str:
 
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first; plain tab-separated columns when piped."""
-    rows = [(s.name, s.id, s.title or "(untitled)", _model(s), s.count, when(s.updated),
+    rows = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"), _model(s),
+             f"{s.count} + {s.unsent} unsent" if s.unsent else s.count, when(s.updated),
              fmt_spent(s.spent, s.unpriced), fmt_credits(s.balance)) for s in store.sessions()]
     if not rows:
         renderer.notice("no saved sessions yet")

@@ -119,7 +119,10 @@ class Store:
         return _info(row) if row else None
 
     def sessions(self) -> list[SessionInfo]:
-        return [_info(r) for r in self._db.execute(_INFO + " ORDER BY s.updated DESC, s.id DESC")]
+        """Every session holding a message or an unsent one, newest first (empty ones are not worth a line)."""
+        rows = self._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
+                                "(SELECT 1 FROM pending WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
+        return [_info(r) for r in rows]
 
     def last_balance(self) -> Decimal | None:
         """The newest credit balance any session recorded."""
@@ -244,6 +247,12 @@ class Store:
                              (time.time(), *values.values(), session_id))
         return last
 
+    def retitle(self, session_id: int, first_message: str) -> None:
+        """The title made again from the session's first message (empty when none is left)."""
+        title = make_title(first_message) if first_message else ""
+        with self._tx():
+            self._db.execute("UPDATE sessions SET title=? WHERE id=?", (title, session_id))
+
     def reprice(self, session_id: int, message: Message | None, **fields: Any) -> None:
         """A turn priced after it was saved: its meta and the session's spend, in one transaction."""
         values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
@@ -277,9 +286,21 @@ class Store:
 
 
 _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
-         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role FROM sessions s")
+         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, "
+         "(SELECT count(*) FROM pending p WHERE p.session_id = s.id) FROM sessions s")
 
 
 def _info(row: tuple) -> SessionInfo:
-    spent, balance = (Decimal(v) if v is not None else None for v in row[7:9])
-    return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12])
+    spent, balance = (_figure(v) for v in row[7:9])
+    return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12], row[13])
+
+
+def _figure(value: object) -> Decimal | None:
+    """A stored credits figure; a damaged or absurd one is unknown rather than an error in every listing."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() and -10**15 < number < 10**15 else None

@@ -192,3 +192,9 @@ def test_406_in_one_shot_shows_the_last_known_balance(cli_env, fake):
     result = segchat("second", env=cli_env)
     assert result.returncode == 1 and b"not enough credits" in result.stderr
     assert b"last known balance: 9.9875" in result.stderr
+
+
+def test_a_piped_one_shot_shows_no_spinner(cli_env, fake):
+    fake.script({"delay": 1.2})
+    result = segchat("q", env=cli_env)
+    assert result.returncode == 0 and result.stdout == b"echo: q\n" and result.stderr == b""

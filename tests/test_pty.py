@@ -229,3 +229,12 @@ def test_a_streamed_reply_shows_as_it_arrives_and_ends_as_one_rendering(term, fa
     assert final.count("Plan") == 1  # the early piece was redrawn in place, not printed twice
     t.type(CTRL_D)
     assert t.wait_exit() == 0
+
+
+def test_a_one_shot_on_a_terminal_shows_the_wait(term, fake):
+    fake.script({"delay": 2.5, "content": "finally here"})
+    t = term("slow question")
+    t.wait_for("waiting for the model… 1s", timeout=5)
+    t.wait_for("finally here", timeout=10)
+    assert t.wait_exit() == 0
+    assert "waiting for the model" not in t.text()  # the spinner is gone once the reply is shown

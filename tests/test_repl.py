@@ -121,7 +121,8 @@ def test_budget_refusal_in_repl_keeps_the_text(make_chat, fake):
     assert out.count("reaching its budget of 0") == 2 and sent(fake) == []
 
 
-def test_trim_history_save_copy(make_chat, fake, tmp_path):
+def test_trim_history_save_copy(make_chat, fake, tmp_path, monkeypatch):
+    monkeypatch.setattr("segchat.render._is_tty", lambda stream: True)  # as on a terminal
     fake.script({}, {"content": "text\n```py\nprint(1)\n```"})
     path = tmp_path / "t.md"
     out = run(make_chat(), "q1" + ENTER, "q2" + ENTER, "/copy code" + ENTER, "/trim 1" + ENTER,
@@ -258,3 +259,26 @@ def test_failed_edit_keeps_the_old_exchange_and_the_edited_text(make_chat, fake,
     # The old exchange survived, and the edited text came back in the input box: Enter sent it.
     assert [m.content for m in chat.conversation.messages] == [
         "old words", "echo: old words", "new words", "echo: new words"]
+
+
+def test_copy_says_what_it_did_and_wraps_for_tmux(make_chat, fake, monkeypatch):
+    chat = make_chat()
+    chat.send("hi")
+    assert "not a terminal" in run(chat, "/copy" + ENTER)  # a pipe has no clipboard: said, not pretended
+    monkeypatch.setattr("segchat.render._is_tty", lambda stream: True)
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    out = run(chat, "/copy" + ENTER)
+    assert "\x1bPtmux;\x1b\x1b]52;c;" in out and "sent 8 characters" in out and "set-clipboard on" in out
+
+
+def test_undo_of_the_only_exchange_clears_the_title(make_chat, fake, store):
+    chat = make_chat()
+    chat.send("a first question")
+    assert store.get(chat.session.id).title == "a first question"
+    run(chat, "/undo" + ENTER)
+    assert store.get(chat.session.id).title == ""
+
+
+def test_help_names_the_aliases(make_chat):
+    out = run(make_chat(), "/help" + ENTER)
+    assert "(also /?)" in out and "(also /exit)" in out and "(also /new)" in out

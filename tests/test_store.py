@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -77,11 +78,24 @@ def test_rename_and_delete(store):
     assert store.names() == ["b"]
 
 
-def test_list_is_newest_first(store):
+def test_list_is_newest_first_and_leaves_out_empty_sessions(store):
     first = store.create("first")
-    store.create("second")
+    second = store.create("second")
+    store.create("empty")
+    store.add_pending(second.id, Draft("typed, never answered"))
     store.add_exchange(first.id, pair(1))
-    assert [s.name for s in store.sessions()] == ["first", "second"]
+    listed = store.sessions()
+    assert [s.name for s in listed] == ["first", "second"] and [s.unsent for s in listed] == [0, 1]
+
+
+def test_the_listing_marks_unsent_messages_and_survives_damaged_figures(store):
+    info = store.create("odd")
+    store.add_pending(info.id, Draft("still waiting"))
+    store._db.execute("UPDATE sessions SET balance='not a number', spent='1e999999999' WHERE id=?", (info.id,))
+    out = io.StringIO()
+    sessions.list_sessions(store, Renderer(out=out, rich_output=False))
+    row = out.getvalue().splitlines()[1].split("\t")
+    assert row[2] == "(an unsent message)" and row[4] == "0 + 1 unsent" and row[7] == "—"
 
 
 def test_search_across_sessions(store):
