@@ -129,7 +129,8 @@ class Repl:
         try:
             turn = call(sure)
         except UnsureBudgetError as exc:
-            if self.confirm(f"{words.error(exc)}. Send anyway? [y/N] "):
+            self.renderer.warning(words.error(exc))
+            if self.confirm("send anyway? [y/N] "):
                 return self._turn(call, text, sure=True)
             self._next_input = text or ""
             return False
