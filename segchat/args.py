@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
     g.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling, above 0 up to 1")
     g.add_argument("--timeout", type=float, metavar="SECONDS", help="how long to wait for a reply")
+    g.add_argument("--queue", action="store_true", default=None,
+                   help="send Segmind turns through its queue: a reply cut off on the way can be recovered")
     g.add_argument("--max-credits", metavar="N", help="refuse to send once this session has spent N credits")
     g.add_argument("--debug", action="store_true", help="show tracebacks (the key is redacted)")
     s = p.add_argument_group("sessions")

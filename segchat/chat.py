@@ -17,6 +17,7 @@ from segchat.store import SessionInfo, Store
 from segchat.turns import Notice, Runner, Turn, run_here
 
 if TYPE_CHECKING:
+    from segchat.guard import Call
     from segchat.providers.base import Provider
     from segchat.roles import Role
     from segchat.wire import Balance, Reply
@@ -62,10 +63,27 @@ class Chat(Following):
             raise UsageError("there is no unsent message to send again")
         draft = self.conversation.pending
         assert draft is not None
-        reply = self._request(run, self.conversation.payload())
+        reply = self._request(run, self.conversation.payload(), draft)
         turn = self._commit(reply, draft, replace=[])
         turn.notices[:0] = notices
         return turn
+
+    def recover(self, run: Runner = run_here, draft: Draft | None = None) -> Turn | None:
+        """Fetch the reply of an unsent message's queued job (the pending one, or draft) without paying again.
+
+        None when there is no job to ask about; a job that failed or is unknown leaves the message unsent.
+        """
+        draft = draft or self.conversation.pending
+        if draft is None or not draft.meta.get("job") or not hasattr(self.provider, "resume"):
+            return None
+        reply = self._request(run, [], draft)
+        turn = self._commit(reply, draft, replace=[])
+        turn.notices.insert(0, Notice("recovered"))
+        return turn
+
+    def stranded(self) -> list[Draft]:
+        """Unsent messages of this session with a queued job, left by processes that have ended."""
+        return [d for d in self._store(lambda: self.store.pending(self.session.id), []) if d.meta.get("job")]
 
     def regenerate(self, run: Runner = run_here, text: str | None = None, confirmed: bool = False) -> Turn:
         """Ask again for the last reply (to text instead, when given); the old exchange stays if this fails."""
@@ -79,18 +97,19 @@ class Chat(Following):
         draft = Draft(removed[0].content if text is None else text, meta=files)
         try:
             reply = self._request(run, self.conversation.payload() + [{"role": "user",
-                                                                        "content": sent(draft.text, draft.meta)}])
+                                                                        "content": sent(draft.text, draft.meta)}],
+                                  draft)
         except BaseException:
             self.conversation.messages += removed
             raise
         return self._commit(reply, draft, replace=[m.id for m in removed if m.id is not None])
 
-    def _request(self, run: Runner, payload: list[dict[str, str]]) -> Reply:
+    def _request(self, run: Runner, payload: list[dict[str, str]], draft: Draft) -> Reply:
         from segchat.wire import Reply
 
         params, started = dict(self.settings), time.monotonic()
         try:
-            reply = run(lambda call: self.provider.complete(payload, params, call))
+            reply = run(lambda call: self._ask(payload, params, call, draft))
         except Cancelled as exc:
             if not exc.partial:
                 raise
@@ -104,6 +123,29 @@ class Chat(Following):
         reply.elapsed = time.monotonic() - started
         return reply
 
+    def _ask(self, payload: list[dict[str, str]], params: dict[str, Any], call: Call, draft: Draft) -> Reply:
+        """The provider's answer; a message whose job is queued already is asked about, not sent again."""
+        from segchat.providers.queue import JobFailed
+
+        job = draft.meta.get("job")
+        if job and hasattr(self.provider, "resume"):
+            try:
+                return self.provider.resume(job, call)
+            except JobFailed:
+                self._note_job(draft, None)  # nothing to fetch: the message is unsent, as any other
+                raise
+        call.on_job = lambda found: self._note_job(draft, found)
+        return self.provider.complete(payload, params, call)
+
+    def _note_job(self, draft: Draft, job: dict[str, str] | None) -> None:
+        """Keep (or drop) a queued job's id with its message, on disk before the first poll."""
+        if job is None:
+            draft.meta.pop("job", None)
+        else:
+            draft.meta["job"] = job
+        if draft.id is not None:
+            self._store(lambda: self.store.update_pending(draft.id, draft.meta))
+
     def _commit(self, reply: Reply, draft: Draft, replace: list[int]) -> Turn:
         """Keep the reply first (in memory, then on disk); figures and notices only after."""
         now = time.time()
@@ -112,7 +154,8 @@ class Chat(Following):
                            ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None)):
             if value is not None:
                 meta[key] = value
-        pair = [Message("user", draft.text, now, dict(draft.meta)), Message("assistant", reply.content, now, meta)]
+        kept = {k: v for k, v in draft.meta.items() if k != "job"}  # the job is done with once answered
+        pair = [Message("user", draft.text, now, kept), Message("assistant", reply.content, now, meta)]
         self.conversation.messages += pair
         self.conversation.pending = None
         cost = self.ledger.record(reply.credits, _tokens(reply)) if self.provider.has_credits else None

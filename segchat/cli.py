@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
 
     role = roles.load(path, args.role) if args.role else None
     flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
-                                           "timeout", "max_credits")}
+                                           "timeout", "max_credits", "queue")}
     config = cfg.load(path, flags, role=(role.name, role.settings) if role else None)
     if args.max_credits is not None and not config.has_credits:
         raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")

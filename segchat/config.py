@@ -36,6 +36,7 @@ class Config:
     api_key_env: str | None = None
     api_key_source: str = "nowhere"
     stream: bool = False
+    queue: bool = False  # Segmind turns through the v2 queue, whose replies can be recovered
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -245,6 +246,13 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
     stream = values.get("stream")
     if stream is not None and not isinstance(stream, bool):
         raise _Invalid("stream", "expected true or false")
+    queue = values.get("queue", False)
+    if not isinstance(queue, bool):
+        raise _Invalid("queue", "expected true or false")
+    if queue and provider != "segmind":
+        raise _Invalid("queue", f"the queue is Segmind's; the {provider} provider has none")
+    if queue and not str(values.get("base_url", "")).rstrip("/").endswith("/v1"):
+        raise _Invalid("queue", "needs a base_url ending in /v1 (the queue is beside it, at .../v2)")
     key_env = values.get("api_key_env")
     if key_env is not None and (not isinstance(key_env, str) or not _ENV_NAME_RE.fullmatch(key_env)):
         raise _Invalid("api_key_env", f"{str(key_env)[:40]!r} is not an environment variable name")
@@ -266,6 +274,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
         api_key_env=key_env,
         api_key_source=sources.get("api_key", "nowhere") if api_key else "nowhere",
         stream=provider == "openai" if stream is None else stream,
+        queue=queue,
         system=system or None,
         temperature=_number(values, "temperature", float, 0.0, 2.0),
         max_tokens=_number(values, "max_tokens", int, 1, 10**8),

@@ -21,10 +21,14 @@ _local = threading.local()  # .guard: the Guard of the request this thread is ma
 
 @dataclass
 class Call:
-    """One request's controls: the user's cancel, and where streamed text goes as it arrives."""
+    """One request's controls: the user's cancel, where streamed text goes as it arrives, and for a
+    queued request where its job id goes (kept before the first poll) and what state the job is in.
+    """
 
     cancel: threading.Event = field(default_factory=threading.Event)
     on_delta: Callable[[str], None] | None = None
+    on_job: Callable[[dict[str, str]], None] | None = None
+    state: str | None = None  # a queued job's state, as the spinner shows it
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def abort(self) -> None:

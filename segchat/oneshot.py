@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import EXIT_INTERRUPTED, EXIT_OK
 
@@ -14,6 +14,30 @@ if TYPE_CHECKING:
     from segchat.attachments import Attachment
     from segchat.chat import Chat
     from segchat.config import Config
+
+
+def _recover(chat: Chat, spinner: Any, renderer: Any) -> None:
+    """Replies of this session's earlier queued messages, fetched (not paid again) and kept before asking more."""
+    from segchat import progress, words
+    from segchat.errors import APIError, Cancelled, redact
+    from segchat.render import sanitize
+
+    def say(text: str) -> None:
+        print(f"segchat: {sanitize(redact(text))}", file=sys.stderr, flush=True)
+
+    for draft in chat.stranded():
+        chat.store.claim_pending([draft.id])
+        # stdout is this question's answer alone: the recovered reply is stored, and --show shows it.
+        with open(os.devnull, "w") as sink:
+            quiet = type(renderer)(out=sink, rich_output=False)
+            try:
+                turn = chat.recover(lambda request, quiet=quiet: progress.run(request, spinner, quiet), draft)
+            except (APIError, Cancelled) as exc:
+                say(f"the earlier queued message {draft.text[:40]!r} has no reply yet: "
+                    f"{words.error(exc, words.ONE_SHOT)}")
+                continue
+        if turn is not None:
+            say(words.notice("recovered", {"session": chat.session.name}, words.ONE_SHOT))
 
 
 def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
@@ -58,6 +82,7 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     spinner = Renderer(out=sys.stderr, rich_output=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
     if balance is not None:
         chat.ledger.observe(balance())
+    _recover(chat, spinner, renderer)
     turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
     if not turn.reply.streamed:  # a streamed reply is on screen already
         renderer.reply(turn.reply.content)

@@ -36,7 +36,7 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
         with spinner.waiting() as tick:
             while worker.is_alive() and deltas.empty():
                 worker.join(0.05)
-                tick()
+                tick(call.state)
         if not deltas.empty():
             view = screen.stream()
             while worker.is_alive() or not deltas.empty():

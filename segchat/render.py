@@ -272,13 +272,15 @@ class Renderer:
 
     @contextlib.contextmanager
     def waiting(self, label: str = "waiting for the model") -> Iterator[Any]:
-        """A spinner with elapsed seconds; yields a tick() to call while waiting."""
+        """A spinner with elapsed seconds; yields tick(state=None) to call while waiting (state: a queued
+        job's, such as "queued" or "running", shown instead of the label)."""
         if not self.rich_output:
-            yield lambda: None
+            yield lambda state=None: None
             return
         started = time.monotonic()
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
-            yield lambda: status.update(f"{label}… {time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
+            yield lambda state=None: status.update(f"{safe(state) if state else label}… "
+                                                   f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
 
 
 MAX_NESTING = 12

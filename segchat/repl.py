@@ -70,6 +70,7 @@ class Repl:
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Loop until /quit or Ctrl-D; one command's or turn's failure never ends it."""
         self.show_context()
+        self.guarded(self.recover)
         while not self.done:
             default, self._next_input = self._next_input, ""
             try:
@@ -86,11 +87,15 @@ class Repl:
     def handle(self, text: str) -> None:
         if not text.strip():
             return
+        if text.startswith("/") and not text.startswith("//"):
+            self.guarded(lambda: self.registry.dispatch(self, text))
+        else:
+            self.guarded(lambda: self.send(text[1:] if text.startswith("//") else text))
+
+    def guarded(self, action: Callable[[], None]) -> None:
+        """Run a command or a turn; whatever goes wrong is told, and the chat goes on."""
         try:
-            if text.startswith("/") and not text.startswith("//"):
-                self.registry.dispatch(self, text)
-            else:
-                self.send(text[1:] if text.startswith("//") else text)
+            action()
         except SegchatError as exc:
             self.renderer.error(words.error(exc))
         except KeyboardInterrupt:  # Ctrl-C while output was still being written: stop it, keep the chat
@@ -121,7 +126,7 @@ class Repl:
         if not self._turn(lambda sure: self.chat.regenerate(self.run_request, text, sure), text) and text is not None:
             self._next_input = self._next_input or text  # the edit was not answered: keep it in the input box
 
-    def _turn(self, call: Callable[[bool], Turn], text: str | None, sure: bool = False) -> bool:
+    def _turn(self, call: Callable[[bool], Turn | None], text: str | None, sure: bool = False) -> bool:
         """Run one turn and show its outcome; False when it did not produce a reply.
 
         call(sure): sure means the user agreed to send although a budget is set and some costs are unknown.
@@ -135,7 +140,12 @@ class Repl:
             self._next_input = text or ""
             return False
         except Cancelled:
-            self.renderer.notice("cancelled; the conversation is as it was (/retry sends the message again)")
+            pending = self.chat.conversation.pending
+            if pending is not None and pending.meta.get("job"):
+                self.renderer.notice("stopped waiting; the queued request goes on at Segmind: /retry fetches its "
+                                     "reply without paying again")
+            else:
+                self.renderer.notice("cancelled; the conversation is as it was (/retry sends the message again)")
             return False
         except CreditsError as exc:
             self.renderer.error(words.error(exc))
@@ -155,6 +165,8 @@ class Repl:
             if self.chat.conversation.pending is not None and not isinstance(exc, AmbiguousError):
                 self.renderer.notice("the message was not answered; /retry sends it again")
             return False
+        if turn is None:
+            return False
         if not turn.reply.streamed:  # a streamed reply is on screen already
             self.renderer.reply(turn.reply.content)
         self.chat.settle(turn)  # only now, with the reply safe and shown: a cost the header did not give
@@ -172,6 +184,14 @@ class Repl:
     def resume(self, info: SessionInfo) -> None:
         self.chat.switch(info)
         self.show_context()
+        self.recover()  # a command already: errors reach the command's own guard
+
+    def recover(self) -> None:
+        """An unsent message with a queued job: its reply may be ready, paid for already; fetch it first."""
+        pending = self.chat.conversation.pending
+        if pending is not None and pending.meta.get("job"):
+            self.renderer.notice("your last message went to Segmind's queue; asking for its reply…")
+            self._turn(lambda sure: self.chat.recover(self.run_request), None)
 
     def show_context(self) -> None:
         """On start or resume: the session, its system prompt, the last few exchanges."""

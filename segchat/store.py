@@ -210,6 +210,12 @@ class Store:
                     drafts.append(Draft(content, row_id))
         return drafts
 
+    def update_pending(self, pending_id: int, meta: dict[str, Any]) -> None:
+        """A pending message's record changed (a queued job's id), written durably."""
+        with self._tx():
+            self._db.execute("UPDATE pending SET meta=? WHERE id=?",
+                             (json.dumps(meta, ensure_ascii=True) if meta else None, pending_id))
+
     def claim_pending(self, pending_ids: list[int]) -> None:
         """Take over unsent messages left by an ended process."""
         with self._tx():

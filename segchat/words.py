@@ -6,6 +6,7 @@ from typing import Any
 
 from segchat.credits import fmt_credits
 from segchat.errors import AmbiguousError, BudgetError
+from segchat.providers.queue import StillWaiting
 
 REPL, ONE_SHOT = "repl", "one-shot"
 
@@ -16,6 +17,8 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
     "bad_credits_header": ("the server sent an unparsable x-remaining-credits header: {raw!r}; credits stay unknown",
                            "", ""),
     "incomplete": ("reply incomplete: {reason}", "", ""),
+    "recovered": ("recovered the reply to your earlier message from Segmind's queue (not paid for again)", "",
+                  " (segchat --show {session} shows it)"),
     "renamed_elsewhere": ("session '{old}' was renamed to '{new}' by another segchat", "", ""),
     "restored": ("session '{old}' was deleted by another segchat; the conversation is saved again as '{new}'",
                  "", ""),
@@ -45,6 +48,8 @@ def error(exc: Exception, mode: str = REPL) -> str:
     text = str(exc)
     if isinstance(exc, BudgetError):
         return text + ("; raise it with /budget N" if mode == REPL else "; raise it with --max-credits N")
+    if isinstance(exc, StillWaiting):
+        return text + ("; /retry fetches it when it is done" if mode == REPL else "; segchat -r fetches it later")
     if isinstance(exc, AmbiguousError):
         return text + ("; /retry sends it again" if mode == REPL else "; segchat -r offers it again")
     return text

@@ -13,6 +13,8 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import fakequeue
+
 
 @dataclass
 class Received:
@@ -53,6 +55,8 @@ class FakeSegmind:
     bearer: str | None = None
     segmind_streams: bool = False
     models: list[str] | None = field(default_factory=lambda: ["llama3.1:8b", "meta-llama/Llama-3.1-8B-Instruct"])
+    jobs: dict[str, Any] = field(default_factory=dict)  # the v2 queue's jobs by request id (see fakequeue)
+    job_specs: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -83,6 +87,11 @@ class FakeSegmind:
     def stream_requests(self) -> list[Received]:
         return [r for r in self.chat_requests() if isinstance(r.body, dict) and r.body.get("stream") is True]
 
+    def script_jobs(self, *specs: dict[str, Any]) -> None:
+        """Specs for the next queued jobs (see fakequeue for their keys)."""
+        with self._lock:
+            self.job_specs.extend(specs)
+
     def _next(self) -> dict[str, Any]:
         with self._lock:
             return self.actions.pop(0) if self.actions else {}
@@ -107,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._record(None)
+        if self.path.startswith("/v2/requests/"):
+            return fakequeue.ask(self, self.path)
         if self.path.endswith("/get-user-credits"):
             if self.headers.get("x-api-key") == "bad-key-123":
                 return self._send(401, b'{"error": "Invalid API key"}')
@@ -140,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw
         self._record(body)
+        if self.path.startswith("/v2/"):
+            return fakequeue.submit(self, body)
         openai = self.path.split("?")[0].endswith("/chat/completions")
         if openai and not self._authorized():
             return  # before _next(): a rejected request never uses up a scripted action

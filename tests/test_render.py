@@ -124,9 +124,11 @@ def test_table_is_tab_separated_when_piped():
     assert out.getvalue() == "a\tb\nx^[\ty z\n"
 
 
-def test_clipboard_uses_osc52():
+def test_clipboard_uses_osc52(monkeypatch):
+    monkeypatch.setattr("segchat.render._is_tty", lambda stream: True)
+    monkeypatch.delenv("TMUX", raising=False)
     out = io.StringIO()
-    Renderer(out=out, rich_output=True).clipboard("hi")
+    assert Renderer(out=out, rich_output=True).clipboard("hi") == "OSC 52"
     assert out.getvalue() == "\x1b]52;c;aGk=\x07"
 
 

@@ -31,9 +31,10 @@ class Segmind:
     lists_models = False
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
-                 key_source: str = "your configuration", stream: bool = False, transport: Any = None,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 key_source: str = "your configuration", stream: bool = False, queue: bool = False,
+                 transport: Any = None, sleep: Callable[[float], None] | None = None) -> None:
         self.base_url, self.model, self.key_source, self.stream = base_url, model, key_source, stream
+        self.queued, self._timeout, self._sleep = queue, timeout, sleep  # queue: through the v2 queue
         # Built on first use: the HTTP machinery is not needed before the prompt is up.
         self._http_options = dict(timeout=timeout, retries=retries, headers={"x-api-key": api_key},
                                   transport=transport, sleep=sleep)
@@ -43,10 +44,22 @@ class Segmind:
                  call: Call | None = None) -> Reply:
         call = call or Call()
         body: dict[str, Any] = {"messages": messages, **(params or {})}
+        if self.queued:
+            queue = self._queue()
+            return queue.wait(queue.submit(body, call), call)
         if self.stream:
             body["stream"] = True
         return self.http.request("POST", f"{self.base_url}/{self.model}", lambda a: self._reply(a, call),
                                  json=body, call=call)
+
+    def resume(self, job: dict[str, str], call: Call | None = None) -> Reply:
+        """The reply of a job queued earlier (by this process or one that ended): waited for if still running."""
+        return self._queue().wait(job, call or Call())
+
+    def _queue(self) -> Any:
+        from segchat.providers.queue import Queue
+
+        return Queue(self.http, self.base_url, self.model, self._check, self._timeout, self._sleep)
 
     def balance(self, call: Call | None = None) -> Balance:
         """GET {base_url}/get-user-credits."""
