@@ -128,14 +128,14 @@ class Chat(Following):
         from segchat.providers.queue import JobFailed
 
         job = draft.meta.get("job")
-        if job and hasattr(self.provider, "resume"):
-            try:
-                return self.provider.resume(job, call)
-            except JobFailed:
-                self._note_job(draft, None)  # nothing to fetch: the message is unsent, as any other
-                raise
         call.on_job = lambda found: self._note_job(draft, found)
-        return self.provider.complete(payload, params, call)
+        try:
+            if job and hasattr(self.provider, "resume"):
+                return self.provider.resume(job, call)
+            return self.provider.complete(payload, params, call)
+        except JobFailed:
+            self._note_job(draft, None)  # nothing to fetch: the message is unsent, as any other
+            raise
 
     def _note_job(self, draft: Draft, job: dict[str, str] | None) -> None:
         """Keep (or drop) a queued job's id with its message, on disk before the first poll."""

@@ -1,0 +1,197 @@
+"""Segmind's v2 queue: submit and poll, the job kept before the first poll, a paid reply recovered, never paid twice."""
+
+from __future__ import annotations
+
+import _thread
+import io
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+from conftest import KEY, default_signals
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from screen import segchat_command
+from test_cli import segchat
+from test_repl import ENTER, run
+
+from segchat.guard import Call
+from segchat.providers.queue import JobFailed, StillWaiting
+from segchat.providers.segmind import Segmind
+from segchat.render import Renderer
+from segchat.repl import Repl
+
+MESSAGES = [{"role": "user", "content": "hello queue"}]
+
+
+@pytest.fixture
+def queued(fake):
+    provider = Segmind(fake.base_url, "llama-v3p1-8b-instruct", KEY, queue=True, timeout=10, sleep=lambda s: None)
+    yield provider
+    provider.close()
+
+
+def submits(fake) -> list:
+    return [r for r in fake.requests if r.method == "POST" and r.path.startswith("/v2/")]
+
+
+@pytest.mark.parametrize("output", ["string", "object", "text"])
+@pytest.mark.parametrize("relative", [False, True])
+def test_submit_poll_and_fetch(queued, fake, output, relative):
+    fake.script_jobs({"states": ["QUEUED", "QUEUED", "PROCESSING", "COMPLETED"], "output": output,
+                      "relative": relative})
+    jobs, states = [], []
+    call = Call(on_job=jobs.append)
+    original = queued.http.request
+
+    def watching(method, url, read, **kw):  # the state the spinner would show, at each request
+        states.append(call.state)
+        return original(method, url, read, **kw)
+
+    queued.http.request = watching
+    reply = queued.complete(MESSAGES, {"temperature": 0.3}, call)
+    assert reply.content == "queued echo: hello queue"
+    (submitted,) = submits(fake)
+    assert submitted.path == "/v2/llama-v3p1-8b-instruct" and submitted.headers["x-api-key"] == KEY
+    assert submitted.body == {"messages": MESSAGES, "temperature": 0.3}  # the same body as v1
+    assert jobs and jobs[0]["status_url"].startswith(f"http://127.0.0.1:{fake.port}/v2/requests/")
+    assert "queued" in states and "running" in states
+
+
+def test_the_job_is_known_before_the_first_poll(queued, fake):
+    fake.script_jobs({"states": ["COMPLETED"]})
+    seen_at: list[int] = []
+    queued.complete(MESSAGES, {}, Call(on_job=lambda job: seen_at.append(len(fake.requests))))
+    assert seen_at == [1]  # after the submit, before any GET
+
+
+def test_a_failed_job_is_explained_with_the_servers_text(queued, fake):
+    fake.script_jobs({"states": ["QUEUED", "FAILED"], "error": "model crashed on input"})
+    with pytest.raises(JobFailed, match="model crashed on input"):
+        queued.complete(MESSAGES)
+
+
+def test_an_unknown_request_id_is_no_reply(queued, fake):
+    with pytest.raises(JobFailed, match="does not know request"):
+        queued.resume({"request_id": "nope", "status_url": f"{fake.base_url[:-3]}/v2/requests/nope/status",
+                       "response_url": f"{fake.base_url[:-3]}/v2/requests/nope/response"})
+
+
+def test_the_deadline_while_queued_leaves_the_job_going(fake):
+    provider = Segmind(fake.base_url, "m", KEY, queue=True, timeout=1.0)
+    fake.script_jobs({"states": ["QUEUED"]})
+    started = time.monotonic()
+    with pytest.raises(StillWaiting, match="still queued after 1 s"):
+        provider.complete(MESSAGES)
+    assert time.monotonic() - started < 2.5 and len(submits(fake)) == 1
+
+
+def test_a_queue_pointing_at_another_host_is_not_followed(queued, fake, monkeypatch):
+    fake.script({"body": json.dumps({"request_id": "x", "status_url": "https://elsewhere.example/s",
+                                     "response_url": "https://elsewhere.example/r"})})
+    monkeypatch.setattr("fakequeue.submit", lambda handler, body: handler._send(
+        200, b'{"request_id": "x", "status_url": "https://elsewhere.example/s", "response_url": "/r"}'))
+    with pytest.raises(Exception, match="another host"):
+        queued.complete(MESSAGES)
+
+
+# -- the chat ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queued_chat(make_chat, fake):
+    def make():
+        chat = make_chat(queue=True)
+        chat.provider.queued = True
+        return chat
+    return make
+
+
+def test_ctrl_c_keeps_the_job_and_retry_recovers_without_paying_again(queued_chat, fake, store):
+    chat = queued_chat()
+    fake.script_jobs({"states": ["QUEUED"] * 8 + ["COMPLETED"]})
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        repl = Repl(chat, Renderer(out=out, rich_output=False), input=pipe, output=DummyOutput())
+    chat.provider._sleep = None  # real pauses: Ctrl-C lands while waiting
+    threading.Timer(0.6, _thread.interrupt_main).start()
+    repl.send("a question worth money")
+    assert "goes on at Segmind" in out.getvalue()
+    stored = store.pending(chat.session.id)
+    assert stored and stored[0].meta["job"]["request_id"] in fake.jobs
+    repl.retry()
+    assert [m.content for m in chat.conversation.messages] == ["a question worth money",
+                                                                 "queued echo: a question worth money"]
+    assert len(submits(fake)) == 1 and store.pending(chat.session.id) == []
+    assert "job" not in chat.conversation.messages[0].meta
+
+
+def test_a_failed_job_leaves_the_message_unsent(queued_chat, fake):
+    chat = queued_chat()
+    fake.script_jobs({"states": ["FAILED"], "error": "out of capacity"})
+    out = run(chat, "q" + ENTER)
+    assert "out of capacity" in out and "/retry sends it again" in out
+    assert chat.conversation.pending.text == "q" and "job" not in chat.conversation.pending.meta
+
+
+# -- kill -9 during a job, then recovery --------------------------------------------------------------
+
+
+def test_kill_during_a_job_then_the_next_run_recovers_it_without_a_second_submit(cli_env, fake):
+    fake.script_jobs({"states": ["QUEUED"] * 10000})
+    child = subprocess.Popen([segchat_command(), "--queue", "--session", "paid", "an expensive question"],
+                             env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             start_new_session=True, preexec_fn=default_signals)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(j.polls for j in fake.jobs.values()):
+            time.sleep(0.05)
+        assert fake.jobs, "the job was never submitted"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=5)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.stdout.close()
+        child.stderr.close()
+    (job,) = fake.jobs.values()
+    job.states.append("COMPLETED")
+    job.polls = len(job.states) - 1  # the job finished meanwhile at the server
+    result = segchat("--session", "paid", "and a follow-up", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert b"recovered the reply to your earlier message" in result.stderr
+    assert len(submits(fake)) == 1  # the expensive question was not sent again
+    shown = segchat("--show", "paid", env=cli_env).stdout.decode()
+    assert "queued echo: an expensive question" in shown and "and a follow-up" in shown
+    last = fake.chat_requests()[-1].body["messages"]
+    assert [m["content"] for m in last][:2] == ["an expensive question", "queued echo: an expensive question"]
+
+
+def test_the_chat_recovers_a_finished_job_when_the_session_is_opened(cli_env, fake):
+    from screen import Terminal
+    fake.script_jobs({"states": ["QUEUED"] * 10000})
+    result = segchat("--queue", "--timeout", "1", "--session", "later", "slow one", env=cli_env)
+    assert result.returncode == 1 and b"fetches it later" in result.stderr
+    (job,) = fake.jobs.values()
+    job.states.append("COMPLETED")
+    job.polls = len(job.states) - 1
+    t = Terminal(["--session", "later"], cli_env)
+    try:
+        t.wait_for("queued echo: slow one", timeout=15)
+        t.wait_for("recovered the reply", timeout=5)
+        t.type("\x04")
+        assert t.wait_exit() == 0
+    finally:
+        t.close()
+    assert len(submits(fake)) == 1
+
+
+def test_a_queued_turn_is_priced_like_any_other(cli_env, fake):
+    fake.script_jobs({"states": ["PROCESSING", "COMPLETED"]})
+    assert segchat("--queue", "--session", "priced", "q", env=cli_env).returncode == 0
+    row = segchat("--list", env=cli_env).stdout.decode().splitlines()[1].split("\t")
+    assert row[0] == "priced" and row[6] == "0.0125"  # no header on the queue's answers: one fetch after
