@@ -6,7 +6,7 @@ import threading
 import time
 from typing import IO, Any, Callable
 
-from segchat.render import HOLD_BACK, sanitize
+from segchat.render import HOLD_BACK, MAX_NESTING, markdown_class, nesting, sanitize
 
 _ERASE_LINE_ABOVE = "\x1b[1A\x1b[2K"
 _HIDE_CURSOR, _SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
@@ -120,7 +120,6 @@ class MarkdownStream(_Stream):
                  budget: float | None = 0.6) -> None:
         super().__init__()
         from markdown_it import MarkdownIt
-        from rich.markdown import Markdown
 
         self.console = console
         self._clock = clock
@@ -136,7 +135,7 @@ class MarkdownStream(_Stream):
         # Block structure only, for finding boundaries: inline parsing would be wasted there.
         self._blocks = MarkdownIt().enable("strikethrough").enable("table").disable(["inline", "text_join"])
         self._env: dict[str, Any] = {}
-        self._markdown = Markdown("", code_theme=code_theme, hyperlinks=False)
+        self._markdown = markdown_class()("", code_theme=code_theme, hyperlinks=False)
         # rich's Markdown puts a blank line before a top-level block unless the one before it
         # was a rule (which ends in its own empty line); this carries that across our pieces.
         self._new_line = False
@@ -266,6 +265,10 @@ class MarkdownStream(_Stream):
         """
         from markdown_it.token import Token
 
+        if nesting(source) > MAX_NESTING:  # rich would silently drop what no longer fits: show it plain
+            from rich.text import Text
+
+            return True, list(self.console.render(Text(source.rstrip("\n")), self.console.options))
         tokens = self._parser.parse(source, env)
         top = [t for t in tokens if t.level == 0 and t.nesting <= 0]
         if not top:  # blank lines or link definitions: nothing printed, spacing unchanged

@@ -150,9 +150,7 @@ class Renderer:
             from rich.text import Text
 
             return Text(clean)
-        from rich.markdown import Markdown
-
-        return Markdown(clean, code_theme=self.code_theme, hyperlinks=False)
+        return markdown_class()(clean, code_theme=self.code_theme, hyperlinks=False)
 
     def stream(self) -> Any:
         """A view that shows a reply as it arrives: Markdown on a terminal, plain text flushed piece by piece."""
@@ -304,6 +302,20 @@ def nesting(text: str) -> int:
 
 
 _LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
+
+
+@functools.cache
+def markdown_class() -> Any:
+    """rich's Markdown, with images shown with their address: "🌆 alt" alone would hide where it points."""
+    from rich.markdown import ImageItem, Markdown
+    from rich.text import Text
+
+    class Image(ImageItem):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            title = self.text or Text(self.destination.strip("/").rsplit("/", 1)[-1])
+            yield Text.assemble("🌆 ", title, " (", self.destination, ") ", end="")
+
+    return type("Markdown", (Markdown,), {"elements": {**Markdown.elements, "image": Image}})
 
 
 def preload() -> None:

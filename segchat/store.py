@@ -120,9 +120,7 @@ class Store:
 
     def sessions(self) -> list[SessionInfo]:
         """Every session holding a message or an unsent one, newest first (empty ones are not worth a line)."""
-        rows = self._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
-                                "(SELECT 1 FROM pending WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
-        return [_info(r) for r in rows]
+        return [_info(r) for r in self._db.execute(_LISTING)]
 
     def last_balance(self) -> Decimal | None:
         """The newest credit balance any session recorded."""
@@ -172,8 +170,22 @@ class Store:
     def load(self, session_id: int, *, adopt: bool = True) -> Conversation:
         """The whole conversation; with adopt, the newest unsent message this process may take as pending."""
         info = self.get(session_id)
-        messages = [self._message(row, info.name) for row in self._db.execute(
-            "SELECT id, role, content, created, meta FROM messages WHERE session_id=? ORDER BY id", (session_id,))]
+        rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
+                                "ORDER BY id", (session_id,)).fetchall()
+        # The loop of _message, inlined: resuming a long session builds every message before the prompt shows.
+        # Each meta is read by json's own scanner (what json.loads runs after its checks); anything it does not
+        # take whole, from leading blanks to damage, goes through _message, so the outcome is json.loads's.
+        scan, messages, append = _SCAN, [], list.append
+        for row in rows:
+            meta = row[4]
+            try:
+                value, end = scan(meta, 0) if meta else ({}, 0)
+            except Exception:  # StopIteration, a damaged text, a value that is not text: _message decides
+                end = -1
+            if meta and end != len(meta):
+                append(messages, self._message(row, info.name))
+            else:
+                append(messages, Message(row[1], row[2], row[3], value, row[0]))
         drafts = self.pending(session_id) if adopt else []
         return Conversation(info.system, messages, drafts[-1] if drafts else None)
 
@@ -284,16 +296,27 @@ class Store:
         if not words:
             return []
         query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        # Newest first by the index's own rowid (the message id): FTS5 then walks its matches in that order and
+        # stops at the limit, instead of finding, joining and cutting a snippet for every match before sorting.
         rows = self._db.execute(
             "SELECT s.name, m.role, snippet(messages_fts, 0, '[', ']', '…', 12) FROM messages_fts "
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
-            "WHERE messages_fts MATCH ? ORDER BY m.id DESC LIMIT ?", (query, limit))
+            "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
         return list(rows)
 
 
 _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
          "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, "
          "(SELECT count(*) FROM pending p WHERE p.session_id = s.id) FROM sessions s")
+# The same columns for every session that holds something, newest first: the counts come from one pass over
+# each table, grouped, not from two subqueries per session (pending has no index by session: each such
+# subquery reads all of it).
+_LISTING = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
+            "coalesce(m.n, 0), s.profile, s.role, coalesce(p.n, 0) FROM sessions s "
+            "LEFT JOIN (SELECT session_id, count(*) AS n FROM messages GROUP BY session_id) m ON m.session_id = s.id "
+            "LEFT JOIN (SELECT session_id, count(*) AS n FROM pending GROUP BY session_id) p ON p.session_id = s.id "
+            "WHERE m.n IS NOT NULL OR p.n IS NOT NULL ORDER BY s.updated DESC, s.id DESC")
+_SCAN = json.JSONDecoder().scan_once  # json.loads's parser without its checks around it (see Store.load)
 
 
 def _info(row: tuple) -> SessionInfo:

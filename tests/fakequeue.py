@@ -53,7 +53,8 @@ def ask(handler: Any, path: str) -> None:
         state = job.state
         job.polls += 1
         if state == "FAILED":
-            return handler._send(422, json.dumps({"status": "FAILED", "error": job.spec.get("error", "failed")}).encode())
+            failed = {"status": "FAILED", "error": job.spec.get("error", "failed")}
+            return handler._send(422, json.dumps(failed).encode())
         return handler._send(200, json.dumps({"status": state, "request_id": parts[2]}).encode())
     if job.state != "COMPLETED":
         return handler._send(200, json.dumps({"status": job.state}).encode())

@@ -311,3 +311,19 @@ def test_one_shot_advice_is_one_shot_advice():
     assert "segchat -r" in words.error(AmbiguousError("dropped"), words.ONE_SHOT)
     assert "--max-credits" in words.error(BudgetError(Decimal(1), Decimal(1)), words.ONE_SHOT)
     assert "--max-tokens N" in words.notice("cut_at_max_tokens", {}, words.ONE_SHOT)
+
+
+def test_deeply_nested_markdown_streamed_is_never_silently_cut():
+    from segchat.mdstream import MarkdownStream
+    out = io.StringIO()
+    stream = MarkdownStream(Renderer(out=out, rich_output=True).console)
+    for piece in ["> " * 45, "the hidden ", "words\n\nafter\n"]:
+        stream.feed(piece)
+    stream.finish()
+    assert "the hidden words" in out.getvalue()
+
+
+def test_markdown_images_show_their_address():
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).reply("look: ![a cat](https://evil.example/x.png)")
+    assert "https://evil.example/x.png" in out.getvalue()

@@ -10,10 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
-from rich.markdown import Markdown
 
 from segchat.mdstream import MarkdownStream, PlainStream
-from segchat.render import HOLD_BACK, Renderer, sanitize
+from segchat.render import HOLD_BACK, Renderer, markdown_class, sanitize
 
 MIXED = """# Title
 
@@ -340,7 +339,7 @@ def test_without_a_live_terminal_output_is_byte_identical(monkeypatch, term, for
 
     text = MIXED + "\n\n" + CORPUS["hostile"]
     expected = io.StringIO()
-    console(expected).print(Markdown(sanitize(text), hyperlinks=False))
+    console(expected).print(markdown_class()(sanitize(text), hyperlinks=False))
     out = io.StringIO()
     clock = Clock()
     stream = MarkdownStream(console(out), clock=clock)
