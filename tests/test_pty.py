@@ -238,3 +238,19 @@ def test_a_one_shot_on_a_terminal_shows_the_wait(term, fake):
     t.wait_for("finally here", timeout=10)
     assert t.wait_exit() == 0
     assert "waiting for the model" not in t.text()  # the spinner is gone once the reply is shown
+
+
+def test_history_shows_on_the_terminal_when_stdout_is_redirected(term, fake, tmp_path):
+    out = tmp_path / "out.txt"
+    t = term(shell=f"{segchat_command()} > {out}")
+    t.wait_for("credits")
+    fake.script({"content": "an answer about **ferries**"})
+    t.type("boats?" + ENTER)
+    t.wait_for("an answer about ferries")
+    t.type("/history" + ENTER)
+    screen = t.wait_for("Model")
+    assert screen.count("boats?") >= 2 and "\nYou\n" in screen  # the typed line, and the history below it
+    assert "##" not in screen and "^[" not in screen  # rendered, not raw Markdown or escape codes
+    t.type(CTRL_D)
+    assert t.wait_exit() == 0
+    assert "ferries" not in out.read_text()  # nothing of the chat went to the file
