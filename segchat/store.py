@@ -308,14 +308,13 @@ class Store:
 _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
          "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, "
          "(SELECT count(*) FROM pending p WHERE p.session_id = s.id) FROM sessions s")
-# The same columns for every session that holds something, newest first: the counts come from one pass over
-# each table, grouped, not from two subqueries per session (pending has no index by session: each such
-# subquery reads all of it).
+# The same columns for every session that holds something, newest first. Unsent messages are counted in one
+# grouped pass: pending has no index by session, so a subquery per session would read all of it each time.
 _LISTING = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
-            "coalesce(m.n, 0), s.profile, s.role, coalesce(p.n, 0) FROM sessions s "
-            "LEFT JOIN (SELECT session_id, count(*) AS n FROM messages GROUP BY session_id) m ON m.session_id = s.id "
-            "LEFT JOIN (SELECT session_id, count(*) AS n FROM pending GROUP BY session_id) p ON p.session_id = s.id "
-            "WHERE m.n IS NOT NULL OR p.n IS NOT NULL ORDER BY s.updated DESC, s.id DESC")
+            "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, coalesce(p.n, 0) "
+            "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM pending GROUP BY session_id) p "
+            "ON p.session_id = s.id WHERE p.n IS NOT NULL OR EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) "
+            "ORDER BY s.updated DESC, s.id DESC")
 _SCAN = json.JSONDecoder().scan_once  # json.loads's parser without its checks around it (see Store.load)
 
 

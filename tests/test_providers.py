@@ -83,8 +83,9 @@ def test_connection_refused_names_the_base_url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     provider = OpenAI(f"http://127.0.0.1:{port}/v1", "m", None, retries=1, sleep=lambda s: None)
-    with pytest.raises(RetryableError, match=f"cannot connect to http://127.0.0.1:{port}"):
+    with pytest.raises(RetryableError, match=f"cannot connect to http://127.0.0.1:{port}") as info:
         provider.complete(MESSAGES)
+    assert f"is the server at http://127.0.0.1:{port}/v1 running?" in str(info.value)
 
 
 def test_model_ids_come_from_the_server(local, fake):

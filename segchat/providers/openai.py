@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError
+from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError, RetryableError
 from segchat.guard import Call
 
 if TYPE_CHECKING:
@@ -35,15 +35,24 @@ class OpenAI:
         if self.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}  # the context meter needs the token count
-        return self.http.request("POST", f"{self.base_url}/chat/completions", lambda a: self._reply(a, call),
-                                 json=body, call=call)
+        return self._sent(lambda: self.http.request("POST", f"{self.base_url}/chat/completions",
+                                                    lambda a: self._reply(a, call), json=body, call=call))
 
     def balance(self, call: Call | None = None) -> Balance:
         raise NotImplementedError("OpenAI-compatible servers have no credits")
 
     def models(self, call: Call | None = None) -> list[str]:
         """The ids GET {base_url}/models lists."""
-        return self.http.request("GET", f"{self.base_url}/models", self._models, call=call)
+        return self._sent(lambda: self.http.request("GET", f"{self.base_url}/models", self._models, call=call))
+
+    def _sent(self, request: Callable[[], Any]) -> Any:
+        """A local server that is not running is the usual reason nothing answers: say which one."""
+        try:
+            return request()
+        except RetryableError as exc:
+            if exc.status is not None:
+                raise
+            raise RetryableError(f"{exc}; is the server at {self.base_url} running?") from None
 
     def suggestions(self) -> list[str]:
         return [self.model]
