@@ -34,7 +34,9 @@ class Attachment:
     def from_dict(cls, data: Any) -> Attachment:
         if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not isinstance(data.get("text"), str):
             raise ValueError("an attachment must be an object with text 'name' and 'text'")
-        return cls(data["name"], data["text"])
+        from segchat.conversation import whole_text
+
+        return cls(whole_text(data["name"]), whole_text(data["text"]))
 
 
 def read(path: str, stdin: BinaryIO | None = None) -> Attachment:

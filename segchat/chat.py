@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from segchat.attachments import Attachment, fits
 from segchat.config import Config, check_model
-from segchat.conversation import Draft, Message, sent
+from segchat.conversation import Draft, Message, sent, whole_text
 from segchat.credits import Ledger
 from segchat.errors import APIError, Cancelled, CreditsError, StoreError, UsageError
 from segchat.following import Following
@@ -108,6 +108,8 @@ class Chat(Following):
         from segchat.wire import Reply
 
         params, started = dict(self.settings), time.monotonic()
+        self.ledger.started += 1
+        self.ledger.flying += 1
         try:
             reply = run(lambda call: self._ask(payload, params, call, draft))
         except Cancelled as exc:
@@ -120,6 +122,8 @@ class Chat(Following):
             from segchat.credits import fmt_credits
 
             raise CreditsError(f"{exc}; last known balance: {fmt_credits(balance)}", exc.status) from None
+        finally:
+            self.ledger.flying -= 1
         reply.elapsed = time.monotonic() - started
         return reply
 
@@ -149,6 +153,7 @@ class Chat(Following):
     def _commit(self, reply: Reply, draft: Draft, replace: list[int]) -> Turn:
         """Keep the reply first (in memory, then on disk); figures and notices only after."""
         now = time.time()
+        reply.content = whole_text(reply.content)  # a lone surrogate from a server would make it unstorable
         meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self.provider.model}
         for key, value in (("usage", reply.usage), ("finish_reason", reply.finish_reason),
                            ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None)):
@@ -232,9 +237,10 @@ class Chat(Following):
         """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""
         if not self.provider.has_credits:
             raise UsageError(f"the {self.provider.name} provider has no credits to ask for")
-        mark = self.ledger.records
+        mark, flying = (self.ledger.records, self.ledger.started), self.ledger.flying
         balance = run(lambda call: self.provider.balance(call))
-        if self.ledger.records == mark:
+        # A clean base only when no turn was on its way, before or during the fetch (it may hold the charge).
+        if (self.ledger.records, self.ledger.started) == mark and not flying:
             self.ledger.observe(balance.credits)
         return balance
 

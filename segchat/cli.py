@@ -123,6 +123,9 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
     prompt = " ".join(args.prompt).strip()
     if args.prompt and not prompt:
         raise UsageError("the prompt is empty")
+    for name, value in (("the PROMPT", prompt), ("--system", args.system or "")):
+        if any("\udc80" <= c <= "\udcff" for c in value):  # bytes that were not UTF-8, as Python keeps them
+            raise UsageError(f"{name} is not UTF-8 text; convert it first, e.g. with iconv -t UTF-8")
     files = [attachments.read(name, sys.stdin.buffer if sys.stdin else None) for name in args.file]
     given = role.system if role else None
     system = system_prompt(args.system, args.system_file, piped="-" not in args.file, role=given)

@@ -133,14 +133,16 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
         if (table.get("provider", top["provider"]), table.get("base_url", top["base_url"])) != tuple(top.values()):
             # A key set for one server is never sent to another: this profile brings its own or none.
             shared = False
-            if "api_key" not in table:
-                values.pop("api_key", None)
-                sources.pop("api_key", None)
+            for key in ("api_key", "api_key_env"):  # nor where the top level reads its key from
+                if key not in table:
+                    values.pop(key, None)
+                    sources.pop(key, None)
         values.update(table)
         sources.update({k: f"config file {path}, profile {name}" for k in table})
     values["profile"] = name
     for var, key in ENV_KEYS.items():
-        if env.get(var):
+        # A profile names its server: SEGCHAT_BASE_URL does not send that profile's key elsewhere.
+        if env.get(var) and not (key == "base_url" and name is not None and "base_url" in tables[name]):
             values[key] = env[var]
             sources[key] = f"environment variable {var}"
     provider = values.get("provider", "segmind")

@@ -41,12 +41,21 @@ class Message:
         if not isinstance(content, str):
             raise ValueError(f"message content must be text, not {type(content).__name__}")
         created = data.get("created")
-        if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))):
-            raise ValueError("message 'created' must be a number")
+        if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))
+                                    or not 0 <= created < 10**11):
+            raise ValueError("message 'created' must be a time (seconds since 1970)")
         meta = data.get("meta", {})
         if not isinstance(meta, dict):
             raise ValueError("message 'meta' must be an object")
-        return cls(role, content, created, dict(meta))
+        return cls(role, whole_text(content), created, dict(meta))
+
+
+def whole_text(text: str) -> str:
+    """Text that can be stored and sent as UTF-8: surrogate pairs joined, a lone surrogate (from a server's
+    JSON, or a pair split across two stream events) replaced by U+FFFD."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def sent(text: str, meta: dict[str, Any]) -> str:
@@ -171,5 +180,5 @@ class Conversation:
         meta = data.get("pending_meta", {})
         if not isinstance(meta, dict):
             raise ValueError("'pending_meta' must be an object")
-        draft = Draft(pending, meta=dict(meta)) if pending is not None else None
-        return cls(system, [Message.from_dict(m) for m in messages], draft)
+        draft = Draft(whole_text(pending), meta=dict(meta)) if pending is not None else None
+        return cls(whole_text(system) if system else system, [Message.from_dict(m) for m in messages], draft)

@@ -34,6 +34,8 @@ class Ledger:
     unpriced: int = 0  # turns whose cost could not be known
     warned_low: bool = False
     records: int = 0  # turns recorded; lets a slow balance fetch see it was overtaken
+    started: int = 0  # turns sent: a fetch that overlapped one may already include its charge
+    flying: int = 0  # turns sent and not yet answered
     rate: Decimal | None = None  # the fewest credits per token a turn has cost: what one turn can explain
     others: bool = False  # the last cost was more than its tokens explain: other spending on the account
 

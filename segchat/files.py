@@ -27,9 +27,12 @@ def save_api_key(path: Path, key: str) -> None:
 
     text = read_text(path) if path.exists() else ""
     line = f"api_key = {_toml_string(key)}"
+    # Only the top level, before the first [table]: a profile's own key is another server's, never touched.
+    table = re.search(r"^\s*\[", text, re.MULTILINE)
+    top, rest = (text[: table.start()], text[table.start():]) if table else (text, "")
     pattern = re.compile(r"^\s*api_key\s*=.*$", re.MULTILINE)
-    text = pattern.sub(lambda _: line, text, count=1) if pattern.search(text) else f"{line}\n{text}"
-    atomic_write(path, text)
+    top = pattern.sub(lambda _: line, top, count=1) if pattern.search(top) else f"{line}\n{top}"
+    atomic_write(path, top + rest)
 
 
 def _toml_string(value: str) -> str:

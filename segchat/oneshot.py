@@ -87,6 +87,8 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     if not turn.reply.streamed:  # a streamed reply is on screen already
         renderer.reply(turn.reply.content)
     chat.settle(turn)
+    if renderer.broken:
+        raise BrokenPipeError  # the reply is saved; the reader left: end as a closed pipe ends
     for notice in turn.notices:
         text = words.notice(notice.code, notice.values, words.ONE_SHOT)
         print(f"segchat: {sanitize(redact(text))}", file=sys.stderr, flush=True)

@@ -39,10 +39,11 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
                 tick(call.state)
         if not deltas.empty():
             view = screen.stream()
+            feed = _careful(view.feed, screen)
             while worker.is_alive() or not deltas.empty():
-                if _drain(deltas, shown, view.feed) == 0:
+                if _drain(deltas, shown, feed) == 0:
                     worker.join(0.02)
-            view.finish()
+            _careful(view.finish, screen)()
     except KeyboardInterrupt:
         call.abort()
         if view is not None:
@@ -52,6 +53,20 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
     if "error" in box:
         raise box["error"]
     return box["result"]
+
+
+def _careful(show: Callable[..., None], screen: Renderer) -> Callable[..., None]:
+    """show, but a reader that went away (`segchat q | head -c 10`) costs only the display, never the reply:
+    the request goes on, the reply is saved, and screen.broken tells the caller."""
+    def careful(*args: str) -> None:
+        if screen.broken:
+            return
+        try:
+            show(*args)
+        except OSError:  # BrokenPipeError and kin: stdout is gone
+            screen.broken = True
+
+    return careful
 
 
 def _drain(deltas: queue.SimpleQueue[str], shown: list[str], feed: Callable[[str], None]) -> int:

@@ -122,6 +122,7 @@ class Renderer:
         self.err = err or sys.stderr
         self.rich_output = _is_tty(self.out) if rich_output is None else rich_output
         self.code_theme = code_theme
+        self.broken = False  # the output went away (a closed pipe) while a reply streamed to it
         self._console: Any = None
 
     @property

@@ -327,3 +327,39 @@ def test_markdown_images_show_their_address():
     out = io.StringIO()
     Renderer(out=out, rich_output=True).reply("look: ![a cat](https://evil.example/x.png)")
     assert "https://evil.example/x.png" in out.getvalue()
+
+
+@pytest.mark.parametrize("body, shown", [('{"choices": [{"message": {"content": "hi \\ud800 there"}}]}', "hi \ufffd there"),
+                                         ('{"choices": [{"message": {"content": "a \\ud83d\\ude00 b"}}]}', "a 😀 b")])
+def test_a_lone_surrogate_from_the_server_never_costs_the_reply(make_chat, fake, store, body, shown):
+    chat = make_chat()
+    fake.script({"body": body})
+    turn = chat.send("q")
+    assert turn.saved and turn.reply.content == shown
+    assert store.load(chat.session.id).messages[-1].content == turn.reply.content
+
+
+def test_a_surrogate_pair_split_across_stream_events_is_joined(make_local_chat, fake, store):
+    chat = make_local_chat()
+    fake.script({"raw_sse": ['data: {"choices": [{"delta": {"content": "a \\ud83d"}}]}\n\n',
+                             'data: {"choices": [{"delta": {"content": "\\ude00 b"}}]}\n\n', "data: [DONE]\n\n"]})
+    turn = chat.send("q")
+    assert turn.reply.content == "a 😀 b" and store.load(chat.session.id).messages[-1].content == "a 😀 b"
+
+
+def test_a_prompt_that_is_not_utf8_is_a_usage_error(cli_env, fake):
+    import subprocess
+    from screen import segchat_command
+    result = subprocess.run([segchat_command().encode(), b"caf\xe9"], env=cli_env, capture_output=True, timeout=30,
+                            preexec_fn=default_signals)
+    assert result.returncode == 2 and b"not UTF-8" in result.stderr and fake.requests == []
+
+
+def test_imports_with_surrogates_or_absurd_times_get_clear_answers(store, tmp_path):
+    path = tmp_path / "odd.json"
+    path.write_text('{"messages": [{"role": "user", "content": "x \\ud800"}]}')
+    info = sessions.import_session(store, path)
+    assert store.load(info.id).messages[0].content == "x \ufffd"
+    path.write_text('{"messages": [{"role": "user", "content": "x", "created": 1e400}]}')
+    with pytest.raises(StoreError, match="seconds since 1970"):
+        sessions.import_session(store, path)

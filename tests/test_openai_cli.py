@@ -136,3 +136,12 @@ def test_one_shot_against_an_independent_server(cli_env, independent, isolated_h
     assert result.stdout == f"{STREAM_ECHO_PREFIX}hello independent world\n".encode()
     bad = segchat("--profile", "mock", "-m", "llama:mock-401", "q", env=env)
     assert bad.returncode == 1 and f"{independent}".encode() in bad.stderr and b"SEGMIND" not in bad.stderr
+
+
+def test_a_reader_that_leaves_a_stream_early_costs_no_reply(local_env, fake):
+    fake.script({"chunks": [f"word{n} " for n in range(400)], "chunk_delay": 0.002})
+    shell = subprocess.run(["/bin/sh", "-c", f'"{segchat_command()}" --session gone q | head -c 10'],
+                           env=local_env, capture_output=True, timeout=30, preexec_fn=default_signals)
+    assert shell.stdout == b"word0 word" and b"Traceback" not in shell.stderr
+    shown = subprocess.run([segchat_command(), "--show", "gone"], env=local_env, capture_output=True).stdout
+    assert b"word399" in shown and b"not sent" not in shown  # the whole reply was saved

@@ -63,3 +63,22 @@ def test_other_spending_on_the_account_is_named(make_chat, fake):
     fake.balance -= Decimal("3")  # another client spends between our turns
     out = run(chat, "two" + ENTER)
     assert "(includes other spending)" in out and "other spending on the account" in out
+
+
+def test_a_balance_fetched_while_a_turn_is_on_its_way_is_not_its_base(make_chat, fake):
+    """The start-up fetch may answer after the turn was charged: then its cost is unknown, never 0."""
+    chat = make_chat()
+    fake.script({"delay": 0.5})
+    import threading
+    fetched = threading.Event()
+
+    def late_fetch():
+        import time
+        time.sleep(0.2)  # the turn has been sent, not yet answered
+        chat.refresh_balance()
+        fetched.set()
+
+    threading.Thread(target=late_fetch).start()
+    turn = chat.send("hi")
+    fetched.wait(5)
+    assert turn.cost is None and chat.ledger.spent == 0 and chat.ledger.unpriced == 1

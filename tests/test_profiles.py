@@ -99,3 +99,26 @@ def test_model_ids_follow_the_provider(tmp_path, provider, model, ok):
     else:
         with pytest.raises(ConfigError, match="model"):
             cfg.load(path, env={})
+
+
+def test_a_profile_for_another_server_does_not_read_the_top_level_key_variable(tmp_path):
+    path = write(tmp_path / "c.toml", 'api_key_env = "MY_SEG_KEY"\n\n[profiles.local]\nprovider = "openai"\n'
+                                      'base_url = "http://127.0.0.1:8080/v1"\nmodel = "m"\n')
+    conf = cfg.load(path, {"profile": "local"}, env={"MY_SEG_KEY": "segmind-secret-AAAA"})
+    assert conf.api_key is None and conf.api_key_env is None
+
+
+def test_segchat_base_url_does_not_redirect_a_profiles_server(tmp_path):
+    conf = cfg.load(write(tmp_path / "c.toml", FILE), {"profile": "vllm"},
+                    env={"SEGCHAT_BASE_URL": "https://proxy.example/v1", "VLLM_KEY": "vllm-secret-999"})
+    assert conf.base_url == "http://localhost:8000/v1" and conf.api_key == "vllm-secret-999"
+
+
+def test_saving_the_segmind_key_never_touches_a_profiles_key(tmp_path):
+    from segchat.files import save_api_key
+    path = write(tmp_path / "c.toml", '# mine\n\n[profiles.vllm]\nprovider = "openai"\napi_key = "vllm-secret-CCCC"\n')
+    save_api_key(path, "segmind-typed-DDDD")
+    text = path.read_text()
+    assert text.startswith('api_key = "segmind-typed-DDDD"\n# mine') and 'api_key = "vllm-secret-CCCC"' in text
+    save_api_key(path, "segmind-again-EEEE")
+    assert text.count("api_key") == 2 and 'api_key = "segmind-again-EEEE"' in path.read_text()
