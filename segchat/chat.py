@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from segchat.attachments import Attachment, fits
-from segchat.config import Config, check_model
+from segchat.config import SAMPLING, Config, check_model, check_sampling
 from segchat.conversation import Draft, Message, sent, whole_text
 from segchat.credits import Ledger
-from segchat.errors import APIError, Cancelled, CreditsError, StoreError, UsageError
+from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, StoreError, UsageError
 from segchat.following import Following
 from segchat.store import SessionInfo, Store
 from segchat.turns import Notice, Runner, Turn, run_here
@@ -215,23 +215,27 @@ class Chat(Following):
     def undo(self) -> list[Message]:
         """Remove the last exchange of this conversation, here and (by id) in the store; the title follows."""
         removed = self.conversation.pop_exchange()
-        self._forget(removed)
+        try:
+            self._forget(removed)
+        except BaseException:  # the store refused: so does the chat, nothing half done
+            self.conversation.messages += removed
+            raise
         if removed:
             first = self.conversation.first("user")
             self._store(lambda: self.store.retitle(self.session.id, first.content if first else ""))
         return removed
 
     def trim(self, count: int) -> list[Message]:
-        """Drop the count oldest exchanges, here and (by id) in the store."""
-        removed = self.conversation.drop_oldest(count)
-        self._forget(removed)
-        return removed
+        """Drop the count oldest exchanges, in the store first, then here."""
+        self._forget([m for pair in self.conversation.exchanges()[:count] for m in pair if m is not None])
+        return self.conversation.drop_oldest(count)
 
     def _forget(self, removed: list[Message]) -> None:
         ids = [m.id for m in removed if m.id is not None]
         self.unsaved = [m for m in self.unsaved if all(m is not r for r in removed)]
         if ids:
             self.store.remove_messages(self.session.id, ids)
+            self._known_last = self.store.last_message_id(self.session.id)  # our own change, not another's
 
     def refresh_balance(self, run: Runner = run_here) -> Balance:
         """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""
@@ -267,8 +271,8 @@ class Chat(Following):
         self._store(lambda: self.store.reprice(self.session.id, reply, **self._ledger_fields()))
 
     def set_system(self, text: str | None) -> None:
-        self.conversation.system = text or None
         self.store.update(self.session.id, system=text or None)
+        self.conversation.system = text or None
 
     def set_role(self, role: Role) -> None:
         """Switch to a role mid-session: its system prompt and its sampling settings and model."""
@@ -276,18 +280,19 @@ class Chat(Following):
         if wanted is not None and wanted != self.config.profile:
             raise UsageError(f"role '{role.name}' uses profile '{wanted}'; start it with segchat --role {role.name} "
                              "(a profile is chosen when a session starts)")
-        if "model" in role.settings:
-            self.set_model(str(role.settings["model"]))
-        for key in ("temperature", "top_p", "max_tokens"):
-            if key in role.settings:
-                self.settings[key] = role.settings[key]
-        self.conversation.system = role.system
-        self.role = role.name
-        self.store.update(self.session.id, system=role.system, role=role.name)
+        try:  # checked like the same settings anywhere else, before anything changes
+            sampling = {k: check_sampling(k, v) for k, v in role.settings.items() if k in SAMPLING}
+            model = check_model(role.settings.get("model", self.provider.model), self.provider.name)
+        except ConfigError as exc:
+            raise UsageError(f"role '{role.name}': {exc}") from None
+        self.store.update(self.session.id, system=role.system, role=role.name, model=model)
+        self.provider.model, self.conversation.system, self.role = model, role.system, role.name
+        self.settings.update(sampling)
 
     def set_model(self, model: str) -> None:
-        self.provider.model = check_model(model, self.provider.name)
-        self.store.update(self.session.id, model=model)
+        checked = check_model(model, self.provider.name)
+        self.store.update(self.session.id, model=checked)  # the store first: a failure there changes nothing
+        self.provider.model = checked
 
     def set_budget(self, value: Decimal | None) -> None:
         if value is not None and not self.provider.has_credits:

@@ -80,6 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     from segchat import config as cfg
     from segchat.manage import check_arguments, manage
 
+    check_arguments(args)
     path = cfg.config_path(args.config)
     if args.config_path:
         print(path)
@@ -92,7 +93,6 @@ def _run(args: argparse.Namespace) -> int:
     if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not path.is_file():
         given = "--config" if args.config else "SEGCHAT_CONFIG"
         raise ConfigError(f"{given} {path}: no such file")
-    check_arguments(args)
     if args.roles:
         return _list_roles(path)
     from segchat import roles
@@ -134,13 +134,14 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
     if not prompt and tty is None:
         raise UsageError("no PROMPT given and no terminal to chat on; pass the question as arguments: "
                          "segchat \"your question\"")
+    store = _store()
+    info, config = open_session(config, store, args, system, path, flags, role)
     balance = None
     if prompt and config.has_credits and config.api_key:
         from segchat.oneshot import prefetch_balance
 
-        balance = prefetch_balance(config)  # overlaps opening the store: the cost of this turn is then known
-    store = _store()
-    info, config = open_session(config, store, args, system, path, flags, role)
+        # From the session's own profile (its account); overlaps building the chat.
+        balance = prefetch_balance(config)
     if config.api_key is None and config.provider == "segmind":
         from segchat.apikey import obtain
 

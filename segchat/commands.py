@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from segchat import compose_commands as cc
 from segchat import session_commands as sc
+from segchat.config import SAMPLING, check_sampling
 from segchat.credits import fmt_credits, fmt_spent
-from segchat.errors import UsageError
+from segchat.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from segchat.context import Context
 
-SETTINGS = {"temperature": (float, 0.0, 2.0), "top_p": (float, 0.0, 1.0), "max_tokens": (int, 1, 1_000_000)}
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,10 @@ def edit_in_editor(text: str) -> str | None:
         result = subprocess.run([*command, handle.name])
         if result.returncode != 0:
             raise UsageError(f"the editor ({editor}) exited with status {result.returncode}; nothing sent")
-        return Path(handle.name).read_text("utf-8")
+        try:
+            return Path(handle.name).read_text("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"the editor saved text that is not UTF-8 (byte {exc.start}); nothing sent") from None
     except (FileNotFoundError, PermissionError):
         raise UsageError(f"cannot run the editor {editor!r}; set $EDITOR") from None
     finally:
@@ -189,24 +192,20 @@ def cmd_model(ctx: Context, arg: str) -> None:
 def cmd_set(ctx: Context, arg: str) -> None:
     chat = ctx.chat
     if not arg:
-        rows = [(k, str(chat.settings.get(k, "(server default)"))) for k in SETTINGS]
+        rows = [(k, str(chat.settings.get(k, "(server default)"))) for k in SAMPLING]
         ctx.renderer.table(("setting", "value"), rows)
         return
     key, _, value = arg.partition(" ")
-    if key not in SETTINGS:
-        raise UsageError(f"unknown setting {key!r}; settable: {', '.join(SETTINGS)}")
+    if key not in SAMPLING:
+        raise UsageError(f"unknown setting {key!r}; settable: {', '.join(SAMPLING)}")
     if value.strip() in ("", "default", "none"):
         chat.settings.pop(key, None)
         ctx.renderer.notice(f"{key} back to the server default")
         return
-    kind, low, high = SETTINGS[key]
     try:
-        number = kind(value.strip())
-    except ValueError:
-        wanted = "a whole number" if kind is int else "a number"
-        raise UsageError(f"{key} takes {wanted}, not {value.strip()!r}") from None
-    if not low <= number <= high or (key == "top_p" and number == 0):
-        raise UsageError(f"{key} must be between {low} and {high}")
+        number = check_sampling(key, value.strip())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     chat.settings[key] = number
     ctx.renderer.notice(f"{key} = {number}")
 
@@ -277,7 +276,7 @@ def build_registry() -> Registry:
         Command("model", "[ID]", "Show or switch the model for the next turns.", cmd_model,
                 complete=lambda ctx: ctx.model_ids or ctx.chat.provider.suggestions()),
         Command("set", "[KEY VALUE]", "Show or change temperature, top_p, max_tokens.", cmd_set,
-                complete=lambda ctx: list(SETTINGS)),
+                complete=lambda ctx: list(SAMPLING)),
         Command("file", "[PATH…|clear]", "Attach files to the next message; list or drop them.", cc.cmd_file,
                 complete=lambda ctx: ["clear"]),
         Command("role", "[NAME]", "Show the role, or switch to another (its system prompt and settings).",

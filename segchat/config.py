@@ -238,6 +238,17 @@ def _number(values: dict, key: str, kind: type, low: float | None, high: float |
     return number
 
 
+# The sampling settings a request may carry: (type, lowest, highest, lowest excluded).
+SAMPLING: dict[str, tuple[type, float, float, bool]] = {
+    "temperature": (float, 0.0, 2.0, False), "top_p": (float, 0.0, 1.0, True), "max_tokens": (int, 1, 10**8, False)}
+
+
+def check_sampling(key: str, value: Any) -> Any:
+    """One sampling setting from outside a config file (/set, a role): its value, or a ConfigError saying why."""
+    kind, low, high, open_low = SAMPLING[key]
+    return _number({key: value}, key, kind, low, high, open_low=open_low)
+
+
 def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warnings: tuple[str, ...],
               profiles: tuple[str, ...]) -> Config:
     provider = values.get("provider", "segmind")
@@ -278,9 +289,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
         stream=provider == "openai" if stream is None else stream,
         queue=queue,
         system=system or None,
-        temperature=_number(values, "temperature", float, 0.0, 2.0),
-        max_tokens=_number(values, "max_tokens", int, 1, 10**8),
-        top_p=_number(values, "top_p", float, 0.0, 1.0, open_low=True),
+        **{key: _number(values, key, *SAMPLING[key][:3], open_low=SAMPLING[key][3]) for key in SAMPLING},
         timeout=_number(values, "timeout", float, 0.0, 86400.0, open_low=True),
         retries=_number(values, "retries", int, 0, 10),
         code_theme=theme,

@@ -18,7 +18,7 @@ def _flag(name: str) -> str:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Arguments that conflict, or that the chosen action would ignore, are usage errors."""
-    chosen = [name for name in ACTIONS if getattr(args, name)]
+    chosen = [name for name in ACTIONS if getattr(args, name) not in (None, False)]  # --show "" is chosen too
     if len(chosen) > 1:
         raise UsageError(f"use one of --list, --show, --export, --import, --delete, --rename, --search at a time "
                          f"(got {' and '.join(map(_flag, chosen))})")
@@ -28,6 +28,11 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--format goes with --export")
     if args.set_key and (args.prompt or args.file or args.resume or args.session):
         raise UsageError("--set-key only replaces the key; run it on its own")
+    for alone in ("completion", "roles", "config_path"):
+        if getattr(args, alone) and (args.prompt or chosen):
+            raise UsageError(f"--{alone.replace('_', '-')} is used on its own")
+    if args.file.count("-") > 1:
+        raise UsageError("-f - reads standard input once; give it once")
     if args.search is not None and not args.search.strip():
         raise UsageError("--search needs some text to look for")
     if not chosen:
@@ -44,7 +49,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def manage(args: argparse.Namespace, open_store: Callable[[], Any]) -> bool:
     """Run the management action asked for; False when none was."""
-    if not any(getattr(args, name) for name in ACTIONS):
+    if all(getattr(args, name) in (None, False) for name in ACTIONS):
         return False
     from segchat import sessions
     from segchat.render import Renderer
@@ -52,17 +57,17 @@ def manage(args: argparse.Namespace, open_store: Callable[[], Any]) -> bool:
     store, out = open_store(), Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     if args.list:
         sessions.list_sessions(store, out)
-    elif args.show:
+    elif args.show is not None:
         sessions.show_session(store, args.show, out)
-    elif args.export:
+    elif args.export is not None:
         sys.stdout.write(sessions.export_session(store, args.export, args.format or "md"))
         sys.stdout.flush()
-    elif args.import_file:
+    elif args.import_file is not None:
         from pathlib import Path
 
         info = sessions.import_session(store, Path(args.import_file), args.session)
         out.notice(f"imported as session '{info.name}' ({info.count} messages)")
-    elif args.delete:
+    elif args.delete is not None:
         info = store.delete(args.delete)
         out.notice(f"deleted session '{info.name}' ({info.count} messages)")
     elif args.rename:

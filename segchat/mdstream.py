@@ -205,7 +205,8 @@ class MarkdownStream(_Stream):
             if segments:
                 self.console.print(Segments(segments))
         elif segments or preview or self._drawn:
-            frame = [_ERASE_LINE_ABOVE * self._drawn, self._ansi(segments)]
+            # "\r" first: a ^C echoed by the terminal may have moved the cursor off the line's start.
+            frame = ["\r\x1b[2K" + _ERASE_LINE_ABOVE * self._drawn, self._ansi(segments)]
             if preview:
                 # No autowrap while drawing it: a terminal that draws a cluster such as 👍🏽 wider
                 # than rich counts it would wrap a full line, and the erase would miss that row.

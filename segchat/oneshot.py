@@ -6,7 +6,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable
 
-from segchat.errors import EXIT_INTERRUPTED, EXIT_OK
+from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -61,7 +61,7 @@ def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
     worker.start()
 
     def wait() -> Decimal | None:
-        worker.join(config.timeout)
+        worker.join(min(config.timeout, 5.0))  # a slow balance must not hold the question: priced after instead
         return found[0] if found else None
 
     return wait
@@ -92,4 +92,6 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     for notice in turn.notices:
         text = words.notice(notice.code, notice.values, words.ONE_SHOT)
         print(f"segchat: {sanitize(redact(text))}", file=sys.stderr, flush=True)
-    return EXIT_INTERRUPTED if turn.reply.interrupted else EXIT_OK
+    if turn.reply.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if turn.reply.incomplete else EXIT_OK  # a cut-off reply is kept, but a script must know

@@ -210,8 +210,24 @@ class Renderer:
         return how
 
     def plain(self, text: str) -> None:
-        """Text as it is (sanitised), never interpreted as Markdown."""
-        self.out.write(safe(text) + "\n")
+        """Text as it is (sanitised), never interpreted as Markdown.
+
+        safe(text), with a long text sanitised in pieces of about 64 KB that end at line breaks: the same
+        result (sanitize's contract: no piece ends in one of HOLD_BACK), and the ASCII pieces take sanitize's
+        quick path even when a few lines elsewhere are not ASCII (a whole session printed by --show).
+        """
+        clean, piece = redact(str(text)), 65536
+        if len(clean) <= piece:
+            clean = sanitize(clean)
+        else:
+            pieces, start = [], 0
+            while start < len(clean):
+                end = clean.find("\n", start + piece)
+                end = len(clean) if end < 0 else end + 1
+                pieces.append(sanitize(clean[start:end]))
+                start = end
+            clean = "".join(pieces)
+        self.out.write(clean + "\n")
         self.out.flush()
 
     def notice(self, text: str) -> None:
@@ -242,22 +258,62 @@ class Renderer:
         self.out.flush()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Aligned columns on a terminal; tab-separated when piped, for scripts."""
-        rows = [[safe(cell) for cell in row] for row in rows]
+        """Aligned columns on a terminal; tab-separated when piped, for scripts.
+
+        Each cell is what safe() makes of it. On a terminal the columns are padded to the widest cell (in
+        terminal cells: wide characters count two), two spaces apart, the header bold; when they do not fit
+        the width, the widest columns are cut to a common width, each cut cell ending in "…". Built from
+        strings: a rich Table measures and wraps every cell, a thousand times slower on long listings.
+        """
+        cells = [[redact(str(cell)) for cell in row] for row in rows]
+        # sanitize() works character by character (a CR before LF and a joiner look one ahead; a line break
+        # stops both): when the cells joined by line breaks need nothing, no cell does, and a listing is
+        # checked in one pass instead of one call per cell.
+        joined = "\n".join("\n".join(row) for row in cells)
+        if sanitize(joined) != joined:
+            cells = [[sanitize(cell) for cell in row] for row in cells]
+        lines = [[c.replace("\t", " ").replace("\n", " ") for c in row] for row in [list(headers), *cells]]
         if not self.rich_output:
-            for row in [list(headers), *rows]:
-                self.out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n")
+            self.out.write("".join("\t".join(line) + "\n" for line in lines))
             self.out.flush()
             return
-        from rich.table import Table
-        from rich.text import Text
+        width: Any = len
+        if not all(c.isascii() for line in lines for c in line):
+            from rich.cells import cell_len, set_cell_size
 
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        for header in headers:
-            table.add_column(Text(header))
-        for row in rows:
-            table.add_row(*[Text(c.replace("\n", " ")) for c in row])
-        self.console.print(table)
+            width = cell_len
+        count = max(map(len, lines))
+        widths = [max((width(line[i]) for line in lines if i < len(line)), default=0) for i in range(count)]
+        columns = os.environ.get("COLUMNS", "")
+        room = int(columns) if columns.isdigit() else 0
+        for fd in (() if room else (self.out, 0, 1, 2)):
+            try:
+                room = os.get_terminal_size(fd if isinstance(fd, int) else fd.fileno()).columns
+            except (AttributeError, ValueError, OSError):
+                continue
+            if room:
+                break
+        room = room or 80
+        gaps = 2 * (count - 1)
+        cap = max(widths, default=0)
+        while cap > 3 and sum(min(w, cap) for w in widths) + gaps > room:
+            cap -= 1
+        if cap < max(widths, default=0):
+            for line in lines:
+                for i, cell in enumerate(line):
+                    if width(cell) > cap:
+                        line[i] = (cell[: cap - 1] if width is len else set_cell_size(cell, cap - 1)) + "…"
+            widths = [min(w, cap) for w in widths]
+        sgr = os.environ.get("TERM", "") not in ("dumb", "unknown")
+        out = []
+        for n, line in enumerate(lines):
+            padded = []
+            for i, cell in enumerate(line):
+                pad = "" if i == len(line) - 1 else " " * (widths[i] - width(cell))
+                padded.append(f"\x1b[1m{cell}\x1b[0m{pad}" if n == 0 and sgr else cell + pad)
+            out.append("  ".join(padded) + "\n")
+        self.out.write("".join(out))
+        self.out.flush()
 
     def exchange(self, role: str, text: str, limit: int = 600) -> None:
         """A stored message shown briefly (on resume): cheap plain text, no Markdown."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -100,6 +101,8 @@ class Repl:
             self.renderer.error(words.error(exc))
         except KeyboardInterrupt:  # Ctrl-C while output was still being written: stop it, keep the chat
             self.renderer.notice("stopped")
+        except sqlite3.Error as exc:  # locked, read-only, full: the store's trouble, told as such
+            self.renderer.error(f"the session store failed: {exc}; nothing was changed")
         except Exception as exc:  # a bug in one command must not end the session or lose the conversation
             saved = "" if self.chat.unsaved else " (the conversation is saved)"
             self.renderer.error(f"internal error: {type(exc).__name__}: {exc}{saved}")

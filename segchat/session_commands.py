@@ -39,7 +39,11 @@ def cmd_sessions(ctx: Context, arg: str) -> None:
 def cmd_resume(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /resume NAME")
-    ctx.resume(ctx.chat.store.find(arg))
+    info = ctx.chat.store.find(arg)
+    if info.profile != ctx.chat.config.profile:  # another server, maybe another key: not switched mid-chat
+        where = f"profile '{info.profile}'" if info.profile else "the default settings"
+        raise UsageError(f"session '{info.name}' belongs to {where}; continue it with: segchat --session {info.name}")
+    ctx.resume(info)
 
 
 def cmd_rename(ctx: Context, arg: str) -> None:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from segchat.attachments import describe, of
 from segchat.conversation import Conversation, Draft
 from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
@@ -66,17 +65,41 @@ def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
              f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]
+    add = lines.extend
     for message in conversation.messages:
         who = "You" if message.role == "user" else "Model (interrupted)" if message.interrupted else "Model"
-        lines += [f"## {who}", "", message.content, "", *_attached(message.meta)]
+        add((f"## {who}", "", message.content, ""))
+        if message.meta.get("attachments"):
+            add(_attached(message.meta))
     if conversation.pending:
         lines += ["## You (not sent)", "", conversation.pending.text, "", *_attached(conversation.pending.meta)]
     # Markdown goes to terminals and to files that get cat'ed: stored text is made inert here too.
-    return sanitize("\n".join(lines))
+    return _inert("\n".join(lines))
+
+
+def _inert(text: str) -> str:
+    """sanitize(text), taken in pieces of about 64 KB that end at line breaks: the same result (sanitize's
+    contract: no piece ends in one of HOLD_BACK), and the ASCII pieces of a long text take sanitize's quick
+    path even when a few lines elsewhere are not ASCII.
+    """
+    if len(text) <= _PIECE:
+        return sanitize(text)
+    pieces, start = [], 0
+    while start < len(text):
+        end = text.find("\n", start + _PIECE)
+        end = len(text) if end < 0 else end + 1
+        pieces.append(sanitize(text[start:end]))
+        start = end
+    return "".join(pieces)
+
+
+_PIECE = 65536
 
 
 def _attached(meta: dict[str, Any]) -> list[str]:
     """Attached files named compactly: the files travel in JSON exports, not in the Markdown."""
+    from segchat.attachments import describe, of
+
     return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
 
 

@@ -175,17 +175,28 @@ class Store:
         # The loop of _message, inlined: resuming a long session builds every message before the prompt shows.
         # Each meta is read by json's own scanner (what json.loads runs after its checks); anything it does not
         # take whole, from leading blanks to damage, goes through _message, so the outcome is json.loads's.
-        scan, messages, append = _SCAN, [], list.append
-        for row in rows:
-            meta = row[4]
-            try:
-                value, end = scan(meta, 0) if meta else ({}, 0)
-            except Exception:  # StopIteration, a damaged text, a value that is not text: _message decides
-                end = -1
-            if meta and end != len(meta):
-                append(messages, self._message(row, info.name))
-            else:
-                append(messages, Message(row[1], row[2], row[3], value, row[0]))
+        # The collector is held off meanwhile: these objects all live on, and its passes over them as they
+        # are made (and the full one they bring forward) would cost more than building them.
+        import gc
+
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            scan, messages, append = _SCAN, [], list.append
+            for row in rows:
+                meta = row[4]
+                try:
+                    value, end = scan(meta, 0) if meta else ({}, 0)
+                except Exception:  # StopIteration, a damaged text, a value that is not text: _message decides
+                    end = -1
+                if meta and end != len(meta):
+                    append(messages, self._message(row, info.name))
+                else:
+                    append(messages, Message(row[1], row[2], row[3], value, row[0]))
+        finally:
+            if collecting:
+                gc.enable()
+        del rows
         drafts = self.pending(session_id) if adopt else []
         return Conversation(info.system, messages, drafts[-1] if drafts else None)
 

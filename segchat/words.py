@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from segchat.credits import fmt_credits
-from segchat.errors import AmbiguousError, BudgetError
+from segchat.errors import AmbiguousError, BudgetError, UnsureBudgetError
 from segchat.providers.queue import StillWaiting
 
 REPL, ONE_SHOT = "repl", "one-shot"
@@ -46,6 +46,8 @@ def notice(code: str, values: dict[str, Any], mode: str = REPL) -> str:
 def error(exc: Exception, mode: str = REPL) -> str:
     """An error's text with the advice that fits where the user is."""
     text = str(exc)
+    if isinstance(exc, UnsureBudgetError):
+        return text + ("" if mode == REPL else "; the chat asks before sending in this case (segchat -r)")
     if isinstance(exc, BudgetError):
         return text + ("; raise it with /budget N" if mode == REPL else "; raise it with --max-credits N")
     if isinstance(exc, StillWaiting):

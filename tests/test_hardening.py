@@ -363,3 +363,57 @@ def test_imports_with_surrogates_or_absurd_times_get_clear_answers(store, tmp_pa
     path.write_text('{"messages": [{"role": "user", "content": "x", "created": 1e400}]}')
     with pytest.raises(StoreError, match="seconds since 1970"):
         sessions.import_session(store, path)
+
+
+def test_a_locked_store_in_the_chat_is_an_ordinary_message_and_changes_nothing(make_chat, fake, store):
+    chat = make_chat()
+    chat.send("hello")
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    store._db.execute("PRAGMA busy_timeout=100")
+    try:
+        out = run(chat, "/model llama-v3p1-70b-instruct" + ENTER, "/system be brief" + ENTER, "/trim 1" + ENTER)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert out.count("the session store failed") == 3 and "internal error" not in out
+    assert chat.model == "llama-v3p1-8b-instruct" and chat.conversation.system is None
+    assert len(chat.conversation.messages) == 2  # /trim changed nothing either
+
+
+def test_resume_of_another_profiles_session_is_refused(make_chat, store):
+    chat = make_chat()
+    store.create("elsewhere", model="llama3.1:8b", profile="local")
+    out = run(chat, "/resume elsewhere" + ENTER)
+    assert "belongs to profile 'local'" in out and "segchat --session elsewhere" in out
+    assert chat.session.name != "elsewhere"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--show", ""], b"no session named ''"),
+    (["--completion", "bash", "a prompt"], b"--completion is used on its own"),
+    (["-f", "-", "-f", "-", "q"], b"give it once"),
+])
+def test_more_arguments_that_cannot_work_are_said_so(cli_env, fake, args, needle):
+    result = segchat(*args, env=cli_env)
+    assert result.returncode in (1, 2) and needle in result.stderr and fake.chat_requests() == []
+
+
+def test_a_cut_off_stream_in_a_one_shot_exits_1_with_its_text_kept(cli_env, fake, isolated_home):
+    config = isolated_home / ".config" / "segchat" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'provider = "openai"\nbase_url = "{fake.base_url}"\nmodel = "m"\n')
+    fake.script({"chunks": ["half ", "of it", " never"], "cut_after": 2})
+    result = segchat("q", env={k: v for k, v in cli_env.items() if k != "SEGCHAT_BASE_URL"})
+    assert result.returncode == 1 and result.stdout == b"half of it\n" and b"reply incomplete" in result.stderr
+
+
+def test_an_editor_that_writes_another_encoding_is_a_clear_error(make_chat, fake, tmp_path, monkeypatch):
+    editor = tmp_path / "latin.sh"
+    editor.write_text("#!/bin/sh\nprintf 'caf\\351' > \"$1\"\n")
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    chat = make_chat()
+    chat.send("hi")
+    out = run(chat, "/edit" + ENTER)
+    assert "not UTF-8" in out and "internal error" not in out

@@ -20,4 +20,5 @@ def build(config: Any, model: str | None = None, **test_hooks: Any) -> Provider:
         return OpenAI(config.base_url, model or config.model, config.api_key, key_hint=config.key_hint(), **common)
     from segchat.providers.segmind import Segmind
 
-    return Segmind(config.base_url, model or config.model, config.api_key or "", queue=config.queue, **common)
+    return Segmind(config.base_url, model or config.model, config.api_key or "", queue=config.queue,
+                   key_env=config.api_key_env, **common)

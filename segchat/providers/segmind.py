@@ -18,7 +18,7 @@ MODEL_SLUGS = ["llama-v3p1-8b-instruct", "llama-v3p1-70b-instruct", "llama-v3p1-
 # Statuses that are the caller's to fix: the error type and what to tell the user.
 STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
     401: (AuthError, "the API key was rejected (401: {detail}); it came from {source}. "
-                     "Fix it there, or set SEGMIND_API_KEY"),
+                     "Fix it there, or set {env}"),
     404: (NotFoundError, "model '{model}' or URL {url} not found (404: {detail}); check the model slug and base_url"),
     405: (MethodError, "{method} is not allowed at {url} (405: {detail}); check base_url"),
     406: (CreditsError, "not enough credits (406: {detail})"),
@@ -31,10 +31,12 @@ class Segmind:
     lists_models = False
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
-                 key_source: str = "your configuration", stream: bool = False, queue: bool = False,
+                 key_source: str = "your configuration", key_env: str | None = None, stream: bool = False,
+                 queue: bool = False,
                  transport: Any = None, sleep: Callable[[float], None] | None = None) -> None:
         self.base_url, self.model, self.key_source, self.stream = base_url, model, key_source, stream
         self.queued, self._timeout, self._sleep = queue, timeout, sleep  # queue: through the v2 queue
+        self.key_env = key_env or KEY_ENV
         # Built on first use: the HTTP machinery is not needed before the prompt is up.
         self._http_options = dict(timeout=timeout, retries=retries, headers={"x-api-key": api_key},
                                   transport=transport, sleep=sleep)
@@ -109,6 +111,6 @@ class Segmind:
             return
         if status in STATUS_ERRORS:
             kind, template = STATUS_ERRORS[status]
-            raise kind(template.format(detail=wire.error_detail(answer.body), source=self.key_source,
+            raise kind(template.format(detail=wire.error_detail(answer.body), source=self.key_source, env=self.key_env,
                                        model=self.model, url=answer.url, method=answer.method), status)
         raise other_status(answer)
