@@ -38,6 +38,9 @@ def obtain(config: Config, path: Path, tty: Tty | None, *, replacing: bool = Fal
     from segchat.files import save_api_key
     from segchat.terminal import ask_api_key
 
+    if config.provider != "segmind":
+        raise ConfigError(f"--set-key stores a Segmind key; for the {config.provider} provider, "
+                          f"{config.key_hint()}")
     if tty is None:
         raise ConfigError(f"no API key: {config.key_hint()}" if not replacing else
                           "--set-key needs a terminal to type the key on")
@@ -55,6 +58,8 @@ def obtain(config: Config, path: Path, tty: Tty | None, *, replacing: bool = Fal
         if trouble:
             tty.write(f"Could not check the key ({trouble}); saved it anyway.\n")
         tty.write(f"Saved to {path} (readable only by you).\n")
+        if config.api_key_source.startswith("environment variable"):
+            tty.write(f"Note: {config.api_key_source} is set and still takes precedence over the saved key.\n")
         tty.flush()
         return config.replace(api_key=key, api_key_source=f"config file {path}")
     raise UsageError(f"the key was rejected {TRIES} times; nothing was saved")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
+from segchat import __version__
 
-from segchat import __version__, completion
+# argparse and the completers load in build_parser: `segchat --help` at 80 columns needs neither (see HELP).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    import argparse
 
 EPILOG = """\
 exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
@@ -20,6 +23,10 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from segchat import completion
+
     p = argparse.ArgumentParser(prog="segchat", description="Chat with Llama 3.1 8B Instruct on Segmind.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("prompt", nargs="*", metavar="PROMPT", help="ask this once, print the reply and exit")
