@@ -329,8 +329,9 @@ def test_markdown_images_show_their_address():
     assert "https://evil.example/x.png" in out.getvalue()
 
 
-@pytest.mark.parametrize("body, shown", [('{"choices": [{"message": {"content": "hi \\ud800 there"}}]}', "hi \ufffd there"),
-                                         ('{"choices": [{"message": {"content": "a \\ud83d\\ude00 b"}}]}', "a 😀 b")])
+@pytest.mark.parametrize("body, shown", [
+    ('{"choices": [{"message": {"content": "hi \\ud800 there"}}]}', "hi \ufffd there"),
+    ('{"choices": [{"message": {"content": "a \\ud83d\\ude00 b"}}]}', "a 😀 b")])
 def test_a_lone_surrogate_from_the_server_never_costs_the_reply(make_chat, fake, store, body, shown):
     chat = make_chat()
     fake.script({"body": body})
@@ -349,6 +350,7 @@ def test_a_surrogate_pair_split_across_stream_events_is_joined(make_local_chat, 
 
 def test_a_prompt_that_is_not_utf8_is_a_usage_error(cli_env, fake):
     import subprocess
+
     from screen import segchat_command
     result = subprocess.run([segchat_command().encode(), b"caf\xe9"], env=cli_env, capture_output=True, timeout=30,
                             preexec_fn=default_signals)
