@@ -44,6 +44,17 @@ def main(argv: list[str] | None = None) -> int:
         # Answered before argparse and its parser are built: scripts ask this often, and it should cost nothing.
         print(f"segchat {__version__}")
         return EXIT_OK
+    if argv in (["--help"], ["-h"]):
+        # Likewise, when a copy of argparse's help made for this width and Python exists (kept equal by a test).
+        from segchat.args import prebuilt_help
+
+        text = prebuilt_help()
+        if text is not None:
+            try:  # as argparse prints it: to stdout (stderr when there is none), a failed write ignored
+                (sys.stdout or sys.stderr).write(text)
+            except (AttributeError, OSError):
+                pass
+            return EXIT_OK
     from segchat.args import build_parser
     from segchat.completion import complete_if_asked
 

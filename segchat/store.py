@@ -17,7 +17,10 @@ from segchat import owner
 from segchat.conversation import Conversation, Draft, Message
 from segchat.errors import SessionNotFound, StoreError
 from segchat.files import private_dir
+from segchat.records import INFO as _INFO
+from segchat.records import LISTING as _LISTING
 from segchat.records import SessionInfo, check_name, make_title
+from segchat.records import info as _info
 from segchat.schema import aside_name, open_database
 
 __all__ = ["SessionInfo", "Store", "check_name", "make_title"]
@@ -169,20 +172,22 @@ class Store:
 
     def load(self, session_id: int, *, adopt: bool = True) -> Conversation:
         """The whole conversation; with adopt, the newest unsent message this process may take as pending."""
-        info = self.get(session_id)
-        rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
-                                "ORDER BY id", (session_id,)).fetchall()
-        # The loop of _message, inlined: resuming a long session builds every message before the prompt shows.
-        # Each meta is read by json's own scanner (what json.loads runs after its checks); anything it does not
-        # take whole, from leading blanks to damage, goes through _message, so the outcome is json.loads's.
-        # The collector is held off meanwhile: these objects all live on, and its passes over them as they
-        # are made (and the full one they bring forward) would cost more than building them.
         import gc
 
+        info = self.get(session_id)
+        # Resuming a long session reads and builds every message before the prompt shows, so this is the loop
+        # of _message made quick. Each meta is read by json's own scanner (what json.loads runs between its
+        # checks); a meta it does not take whole (leading blanks, damage, not text) goes through _message, so
+        # what comes out, or is raised, is still json.loads's. The collector is held off meanwhile: the rows
+        # and messages all live on until the end, and its passes over them as they are made would cost more
+        # than making them.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            scan, messages, append = _SCAN, [], list.append
+            rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
+                                    "ORDER BY id", (session_id,)).fetchall()
+            scan, messages = _SCAN, []
+            append = messages.append
             for row in rows:
                 meta = row[4]
                 try:
@@ -190,13 +195,13 @@ class Store:
                 except Exception:  # StopIteration, a damaged text, a value that is not text: _message decides
                     end = -1
                 if meta and end != len(meta):
-                    append(messages, self._message(row, info.name))
+                    append(self._message(row, info.name))
                 else:
-                    append(messages, Message(row[1], row[2], row[3], value, row[0]))
+                    append(Message(row[1], row[2], row[3], value, row[0]))
+            del rows
         finally:
             if collecting:
                 gc.enable()
-        del rows
         drafts = self.pending(session_id) if adopt else []
         return Conversation(info.system, messages, drafts[-1] if drafts else None)
 
@@ -316,30 +321,4 @@ class Store:
         return list(rows)
 
 
-_INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
-         "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, "
-         "(SELECT count(*) FROM pending p WHERE p.session_id = s.id) FROM sessions s")
-# The same columns for every session that holds something, newest first. Unsent messages are counted in one
-# grouped pass: pending has no index by session, so a subquery per session would read all of it each time.
-_LISTING = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
-            "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, coalesce(p.n, 0) "
-            "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM pending GROUP BY session_id) p "
-            "ON p.session_id = s.id WHERE p.n IS NOT NULL OR EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) "
-            "ORDER BY s.updated DESC, s.id DESC")
 _SCAN = json.JSONDecoder().scan_once  # json.loads's parser without its checks around it (see Store.load)
-
-
-def _info(row: tuple) -> SessionInfo:
-    spent, balance = (_figure(v) for v in row[7:9])
-    return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12], row[13])
-
-
-def _figure(value: object) -> Decimal | None:
-    """A stored credits figure; a damaged or absurd one is unknown rather than an error in every listing."""
-    if value is None:
-        return None
-    try:
-        number = Decimal(str(value))
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() and -10**15 < number < 10**15 else None

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from segchat import errors, wire
 from segchat.credits import fmt_credits
 from segchat.errors import BadResponseError, redact, register_secret
-from segchat.render import HOLD_BACK, _sanitize_slow, sanitize
+from segchat.sanitize import HOLD_BACK, _sanitize_slow, sanitize
 
 BIG = 500_000
 

@@ -1,0 +1,221 @@
+"""The fast --list: one grouped query, a table built from strings. The same rows and, piped, the same bytes as
+the straightforward implementation (kept here as the reference), for data made to trip it up."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import unicodedata
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from screen import Terminal
+
+from segchat import errors, sessions
+from segchat.conversation import Draft, Message
+from segchat.render import Renderer, safe
+from segchat.store import _INFO, Store, _info
+
+SECRET = "sk-test-secret-0123456789"
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+TITLES = [
+    "tab\there and\ttwice", "a new\nline, and\r\nCRLF", "\x1b[31mred\x1b[0m \x1b]0;title\x07", "日本語のタイトル",
+    "emoji 👍 and a family 👨\u200d👩\u200d👧", "a joiner at the end\u200d", "bidi \u202eevil\u202c text",
+    f"the key {SECRET} in a title", "x-api-key: abcdef123456 leaked",
+    "Authorization: Bearer abcdefghijklmnopqrstuvwxyz",
+    "café, cafe\u0301 and \ufeffa BOM", "\u200b", "[b]markup[/b] :smile:", "x" * 300, "Ünïcödé " * 30, "",
+]
+FIGURES = [("0", "0"), ("1e400", "NaN"), ("123456789012345.678", "-0"), ("0.000000000001", "garbage"),
+           ("-5", None), ("99999999999999999999", "1E-20"), ("0.1", "12345.6789")]
+
+
+@pytest.fixture
+def secret(monkeypatch):
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    errors.register_secret(SECRET)
+
+
+def tricky_store(store: Store) -> None:
+    """Sessions with every kind of title and figure, unsent messages, and empty ones that must not be listed."""
+    for n, title in enumerate(TITLES):
+        info = store.create(f"s{n}", model=f"model-{n % 3}", profile=[None, "ollama", "odd\x1b[2Jprofile"][n % 3])
+        if n % 4 != 3:
+            store.add_exchange(info.id, [Message("user", f"q {n}"), Message("assistant", f"a {n}")])
+        if n % 3 == 0:
+            store.add_pending(info.id, Draft(f"unsent {n}"))
+        spent, balance = FIGURES[n % len(FIGURES)]
+        store._db.execute("UPDATE sessions SET title=?, spent=?, balance=?, unpriced=?, updated=? WHERE id=?",
+                          (title, spent, balance, n % 2, 1_700_000_000 + 60 * (n % 5), info.id))
+    store.create("empty")  # neither a message nor an unsent one
+    store.add_exchange(store.create("other-process").id, [Message("user", "hi")])
+    for n in range(3):  # unsent messages of a session with none sent, and a second one of s0
+        store.add_pending(store.get(1 + n).id, Draft("again"))
+
+
+def reference_sessions(store: Store) -> list:
+    """The listing query as it was: two correlated counts per session."""
+    rows = store._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
+                             "(SELECT 1 FROM pending WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
+    return [_info(r) for r in rows]
+
+
+def reference_table(headers, rows) -> str:
+    """Renderer.table when piped, as it was: safe() per cell, tabs and line breaks made spaces, a write a row."""
+    rows = [[safe(cell) for cell in row] for row in rows]
+    return "".join("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) + "\n"
+                   for row in [list(headers), *rows])
+
+
+def listing_rows(store: Store) -> tuple:
+    """The headers and rows list_sessions hands to the renderer."""
+    seen = []
+
+    class Capture(Renderer):
+        def table(self, headers, rows):
+            seen.append((headers, rows))
+
+    sessions.list_sessions(store, Capture(out=io.StringIO(), rich_output=False))
+    return seen[0]
+
+
+def test_the_grouped_listing_query_gives_the_same_sessions(store):
+    tricky_store(store)
+    listed = store.sessions()
+    assert listed == reference_sessions(store)
+    assert "empty" not in [s.name for s in listed] and {s.unsent for s in listed} == {0, 1, 2}
+
+
+def test_piped_list_is_byte_for_byte_the_straightforward_one(store, secret):
+    tricky_store(store)
+    out = io.StringIO()
+    sessions.list_sessions(store, Renderer(out=out, rich_output=False))
+    assert out.getvalue() == reference_table(*listing_rows(store))
+    assert SECRET not in out.getvalue() and "abcdefghijklmnop" not in out.getvalue()
+    assert "日本語のタイトル" in out.getvalue() and "^[[31mred" in out.getvalue()
+
+
+def test_piped_list_from_the_command_line(cli_env, monkeypatch):
+    """The whole path: the installed segchat, its store, its pipe."""
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    from conftest import KEY
+
+    errors.register_secret(KEY)  # segchat registers the key it was given; so does the reference
+    from segchat.cli import _data_dirs
+
+    store = Store(_data_dirs()[0] / "sessions.db")
+    tricky_store(store)
+    store.update(store.find("s1").id, title=f"the real key {KEY} and a tab\tin the title")
+    expected = reference_table(*listing_rows(store))
+    store.close()
+    result = subprocess.run([sys.executable, "-m", "segchat", "--list"], env=cli_env, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == expected
+    assert KEY.encode() not in result.stdout
+
+
+ALPHABET = st.sampled_from(["a", "b", " ", "\t", "\n", "\r", "\x1b", "\x00", "\x7f", "\x85", "\u200b", "\u200c",
+                            "\u200d", "👍", "\u0627", "日", "\u0301", "\ufeff", "\ud800", "…", "x-api-key: ",
+                            "bearer ", "abcdefghijklmnopqrstu", SECRET, "***"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.lists(ALPHABET, max_size=8).map("".join), min_size=3, max_size=3), max_size=6))
+def test_piped_table_equals_safe_per_cell(rows):
+    """The one-pass check that lets a table skip sanitising cell by cell never changes a cell."""
+    errors.register_secret(SECRET)
+    try:
+        out = io.StringIO()
+        Renderer(out=out, rich_output=False).table(("a", "b", "c"), rows)
+        assert out.getvalue() == reference_table(("a", "b", "c"), rows)
+    finally:
+        errors._secrets.discard(SECRET)
+
+
+def cell_starts(line: str, cells: list[str]) -> list[int]:
+    """The terminal column at which each cell begins, found left to right."""
+    from rich.cells import cell_len
+
+    starts, at = [], 0
+    for cell in cells:
+        at = line.index(cell, at)
+        starts.append(cell_len(line[:at]))
+        at += len(cell)
+    return starts
+
+
+def test_terminal_columns_line_up_with_wide_characters(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    rows = [("日本語", "1", "漢字のタイトル"), ("ascii", "22", "plain title"), ("👍x", "333", "café"),
+            ("cafe\u0301", "4", "ｆｕｌｌｗｉｄｔｈ"), ("a\tb", "5", "x\ny")]
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).table(("name", "id", "title"), rows)
+    lines = SGR.sub("", out.getvalue()).splitlines()
+    assert len(lines) == 1 + len(rows)
+    shown = [["name", "id", "title"], *[[c.replace("\t", " ").replace("\n", " ") for c in row] for row in rows]]
+    starts = [cell_starts(line, cells) for line, cells in zip(lines, shown, strict=True)]
+    assert all(s == starts[0] for s in starts), starts
+    assert starts[0] == [0, 2 + 6, 2 + 6 + 2 + 3]  # "日本語" and "ascii" are 6 and 5 cells wide: two spaces after
+    assert unicodedata.east_asian_width("日") == "W"
+    assert "\x1b[1mname\x1b[0m" in out.getvalue()  # the header is bold, as rich made it
+
+
+def test_terminal_table_wraps_the_widest_columns_to_fit(monkeypatch):
+    """As rich did: nothing is cut off; the widest columns narrow and their cells wrap, at spaces if any."""
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", "40")
+    rows = [("short", "漢字" * 20, "z" * 50), ("s", "abc", "tiny"), ("x", "word wrap at spaces please, nicely", "end"),
+            ("y", "exactly fifteen words", "")]
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).table(("name", "title", "more"), rows)
+    lines = SGR.sub("", out.getvalue()).splitlines()
+    assert all(cell_len(line) <= 40 for line in lines), [cell_len(line) for line in lines]
+    # widths 5, 80 and 50, and 4 for the gaps: 5 + 15 + 15 + 4 fits 40, so title and more narrow to 15 cells
+    # (a wide character does not fit the 15th cell: the kanji lines are 14 cells)
+    assert lines == ["name   title            more",
+                     "short  漢字漢字漢字漢   " + "z" * 15,
+                     "       字漢字漢字漢字   " + "z" * 15,
+                     "       漢字漢字漢字漢   " + "z" * 15,
+                     "       字漢字漢字漢字   zzzzz",
+                     "       漢字漢字漢字漢",
+                     "       字漢字漢字",
+                     "s      abc              tiny",
+                     "x      word wrap at     end",
+                     "       spaces please,",
+                     "       nicely",
+                     "y      exactly fifteen",
+                     "       words"]
+
+
+def test_terminal_table_shows_the_safe_text():
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).table(("t",), [("\x1b]0;x\x07 \u202e \u200b",)])
+    text = SGR.sub("", out.getvalue())
+    assert text.splitlines()[1] == safe("\x1b]0;x\x07 \u202e \u200b")
+    assert "\x1b" not in text and "\u202e" not in text
+
+
+def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
+    """On a pseudo-terminal, read back through a terminal emulator: every id starts in the id column."""
+    from segchat.cli import _data_dirs
+
+    store = Store(_data_dirs()[0] / "sessions.db")
+    for n, title in enumerate(["日本語のタイトル", "plain", "漢字", "café"]):
+        info = store.create(f"row{n}")
+        store.add_exchange(info.id, [Message("user", title)], spent=Decimal(n))
+    store.close()
+    term = Terminal(["--list"], cli_env, cols=100)
+    try:
+        assert term.wait_exit() == 0
+        screen = term.screen
+        header = next(y for y in range(screen.lines) if screen.display[y].startswith("name"))
+        column = screen.display[header].index(" id ") + 1
+        for y in range(header + 1, header + 5):
+            assert screen.buffer[y][column].data.isdigit() and screen.buffer[y][column - 1].data == " ", \
+                screen.display[y]
+    finally:
+        term.close()

@@ -1,0 +1,146 @@
+"""--show, /history and exports sanitise long text in pieces cut after line breaks: the same text as sanitising
+it whole, wherever a cut falls (a CR before LF, a joiner before an emoji, a lone surrogate)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from segchat import errors, sessions
+from segchat.attachments import describe, of
+from segchat.conversation import Conversation, Draft, Message
+from segchat.credits import fmt_spent
+from segchat.render import Renderer, safe, sanitize
+from segchat.store import Store
+
+PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c", "\u200d",
+                          "👍", "👨", "\u0627", "\u0915", "\u0301", "\ufeff", "\ud800", "…", "日", "x-api-key: ",
+                          "bearer ", "abcdefghijklmnopqrstu"])
+TEXT = st.lists(PIECES, max_size=40).map("".join)
+
+
+def reference_markdown(info: Any, conversation: Conversation) -> str:
+    """export_markdown as it was: every line joined, then sanitised whole."""
+    def attached(meta: dict[str, Any]) -> list[str]:
+        return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
+
+    lines = [f"# {info.title or info.name}", "",
+             f"Session `{info.name}`, model `{sessions._model(info)}`, started {sessions.when(info.created)}, "
+             f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
+    if conversation.system:
+        lines += ["## System", "", conversation.system, ""]
+    for message in conversation.messages:
+        who = "You" if message.role == "user" else "Model (interrupted)" if message.interrupted else "Model"
+        lines += [f"## {who}", "", message.content, "", *attached(message.meta)]
+    if conversation.pending:
+        lines += ["## You (not sent)", "", conversation.pending.text, "", *attached(conversation.pending.meta)]
+    return sanitize("\n".join(lines))
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT, st.integers(1, 12))
+def test_sanitising_in_pieces_is_sanitising_whole(text, piece):
+    import segchat.sessions as module
+
+    saved, module._PIECE = module._PIECE, piece
+    try:
+        assert sessions._inert(text) == sanitize(text)
+    finally:
+        module._PIECE = saved
+
+
+BOUNDARY = 65536  # plain() cuts after the first line break at least this far into the text
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXT, st.integers(-6, 6))
+def test_plain_is_safe_text_wherever_the_cut_falls(tail, shift):
+    text = "é" + "x" * (BOUNDARY + shift - 1) + tail + "\n" + "y" * 100 + tail
+    out = io.StringIO()
+    Renderer(out=out, rich_output=False).plain(text)
+    assert out.getvalue() == safe(text) + "\n"
+
+
+@pytest.mark.parametrize("pair", ["\r\n", "\u200d👍", "\u200c\u0627", "\u200d\n", "\r\r\n", "a\ud800"])
+@pytest.mark.parametrize("at", range(BOUNDARY - 3, BOUNDARY + 3))
+def test_plain_keeps_pairs_whole_across_the_cut(pair, at):
+    """A pair of characters sanitize reads together, straddling every place a cut could be made."""
+    text = "…" + "x" * (at - 1) + pair + "y" * 10 + "\n" + "z" * 10 + pair
+    out = io.StringIO()
+    Renderer(out=out, rich_output=False).plain(text)
+    assert out.getvalue() == safe(text) + "\n"
+
+
+def test_plain_redacts_across_the_whole_text(monkeypatch):
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    errors.register_secret("sk-long-secret-value")
+    text = "a" * (BOUNDARY - 5) + "\nAuthorization:\n  hunter2-value\n" + "b" * BOUNDARY + "sk-long-secret-value\r\n"
+    out = io.StringIO()
+    Renderer(out=out, rich_output=False).plain(text)
+    assert out.getvalue() == safe(text) + "\n"
+    assert "hunter2" not in out.getvalue() and "sk-long" not in out.getvalue()
+
+
+def long_conversation(tricky: str) -> Conversation:
+    messages = []
+    for n in range(1000):
+        body = f"message {n} " + "plain words " * 30
+        if n % 37 == 0:
+            body += tricky
+        meta = {"interrupted": True} if n % 50 == 1 else {}
+        if n % 90 == 0:
+            meta = {"attachments": [{"name": f"f{n}.txt", "text": "file body\n"}]}
+        messages.append(Message("user" if n % 2 == 0 else "assistant", body, float(n), meta))
+    pending = Draft("not sent \x1b[2J", meta={"attachments": [{"name": "p.md", "text": "x"}]})
+    return Conversation("system \u202e prompt\r\n", messages, pending)
+
+
+@pytest.mark.parametrize("tricky", ["", "\r", "\r\n", "\u200d", "\u200d👍", "👨\u200d👩", "\ud800", "日本語",
+                                    "\x1b]0;title\x07", "\u200c\u0627", "tail\r"])
+def test_export_markdown_is_the_whole_text_sanitised(store, tricky):
+    info = store.create("long", model="m", profile="p\x1b")
+    store.update(info.id, title="a title… with \u200b", spent="12.5", unpriced=2)
+    info = store.get(info.id)
+    conversation = long_conversation(tricky)
+    text = sessions.export_markdown(info, conversation)
+    assert len(text) > 3 * sessions._PIECE  # cut in several pieces
+    assert text == reference_markdown(info, conversation)
+
+
+def test_show_prints_the_same_text(store):
+    info = store.create("shown")
+    conversation = long_conversation("\r\u200d")
+    store.add_exchange(info.id, conversation.messages)
+    out = io.StringIO()
+    sessions.show_session(store, "shown", Renderer(out=out, rich_output=False))
+    loaded = store.load(info.id)
+    assert out.getvalue() == safe(reference_markdown(store.get(info.id), loaded)) + "\n"
+
+
+def test_history_pages_the_same_rendering(store, monkeypatch):
+    """Renderer.page renders once and hands exactly that to the pager."""
+    monkeypatch.setenv("COLUMNS", "90")
+    monkeypatch.setenv("LINES", "20")
+    captured = []
+    renderer = Renderer(out=io.StringIO(), rich_output=True)
+    monkeypatch.setattr(renderer, "_pager", lambda text: captured.append(text) or True)
+    text = sessions.export_markdown(store.create("h"), long_conversation("👍"))
+    renderer.page(text)
+    reference = Renderer(out=io.StringIO(), rich_output=True)
+    with reference.console.capture() as capture:
+        reference.console.print(reference.markdown(sanitize(text)))
+    assert captured == [capture.get()]
+
+
+def test_a_long_store_round_trip(tmp_path):
+    store = Store(tmp_path / "s.db")
+    info = store.create("rt")
+    conversation = long_conversation("\u200d👍 \r\n")
+    store.add_exchange(info.id, conversation.messages)
+    loaded = store.load(info.id)
+    assert sessions.export_markdown(store.get(info.id), loaded) == reference_markdown(store.get(info.id), loaded)
+    store.close()
