@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError, RetryableError
 from segchat.guard import Call
+from segchat.providers.common import LazyHttp
 
 if TYPE_CHECKING:
-    from segchat.http import Answer, Http
+    from segchat.http import Answer
     from segchat.wire import Balance, Reply
 
 
-class OpenAI:
+class OpenAI(LazyHttp):
     name = "openai"
     has_credits = False
     lists_models = True
@@ -24,9 +25,7 @@ class OpenAI:
         self.key_source, self.key_hint, self._has_key = key_source, key_hint, bool(api_key)
         # Local servers often need no key; none is sent unless one is configured for this provider.
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        # Built on first use: the HTTP machinery is not needed before the prompt is up.
-        self._http_options = dict(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep)
-        self._http: Http | None = None
+        super().__init__(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep)
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:
@@ -56,18 +55,6 @@ class OpenAI:
 
     def suggestions(self) -> list[str]:
         return [self.model]
-
-    @property
-    def http(self) -> Http:
-        if self._http is None:
-            from segchat.http import Http
-
-            self._http = Http(**self._http_options)
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
 
     def _reply(self, answer: Answer, call: Call) -> Reply:
         from segchat.providers.base import reply_of

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError
 from segchat.guard import Call
+from segchat.providers.common import LazyHttp
 
 if TYPE_CHECKING:
-    from segchat.http import Answer, Http
+    from segchat.http import Answer
     from segchat.wire import Balance, Reply
 
 KEY_ENV = "SEGMIND_API_KEY"
@@ -25,7 +26,7 @@ STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
 }
 
 
-class Segmind:
+class Segmind(LazyHttp):
     name = "segmind"
     has_credits = True
     lists_models = False
@@ -37,10 +38,8 @@ class Segmind:
         self.base_url, self.model, self.key_source, self.stream = base_url, model, key_source, stream
         self.queued, self._timeout, self._sleep = queue, timeout, sleep  # queue: through the v2 queue
         self.key_env = key_env or KEY_ENV
-        # Built on first use: the HTTP machinery is not needed before the prompt is up.
-        self._http_options = dict(timeout=timeout, retries=retries, headers={"x-api-key": api_key},
+        super().__init__(timeout=timeout, retries=retries, headers={"x-api-key": api_key},
                                   transport=transport, sleep=sleep)
-        self._http: Http | None = None
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:
@@ -72,18 +71,6 @@ class Segmind:
 
     def suggestions(self) -> list[str]:
         return list(MODEL_SLUGS)
-
-    @property
-    def http(self) -> Http:
-        if self._http is None:
-            from segchat.http import Http
-
-            self._http = Http(**self._http_options)
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
 
     def _reply(self, answer: Answer, call: Call) -> Reply:
         from segchat import wire

@@ -1,0 +1,28 @@
+"""What both providers share: their HTTP client, built on first use (not needed before the prompt is up)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from segchat.http import Http
+
+
+class LazyHttp:
+    """Holds the options for an Http and builds it when a request first needs it."""
+
+    def __init__(self, **options: Any) -> None:
+        self._http_options = options
+        self._http: Http | None = None
+
+    @property
+    def http(self) -> Http:
+        if self._http is None:
+            from segchat.http import Http
+
+            self._http = Http(**self._http_options)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
