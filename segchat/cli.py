@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             except (AttributeError, OSError):
                 pass
             return EXIT_OK
+    import gc
+
+    # Start-up builds a great many objects that all live on (modules, a resumed conversation): the collector's
+    # passes over them cost more than anything else before the prompt. It runs again once the prompt is up
+    # (or a one-shot sends), with what start-up made frozen out of its way.
+    gc.disable()
     from segchat.args import build_parser
     from segchat.completion import complete_if_asked
 
@@ -88,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from segchat import config as cfg
     from segchat.manage import check_arguments, manage
 
     check_arguments(args)
+    from segchat import config as cfg
+
     path = cfg.config_path(args.config)
     if args.config_path:
         print(path)
@@ -121,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
 
         obtain(config, path, _terminal(), replacing=True)
         return EXIT_OK
-    if manage(args, _store):
+    if manage(args, _store):  # after the settings: they register the key, which every output then hides
         return EXIT_OK
     return _chat(args, config, path, flags, role)
 
@@ -162,6 +169,7 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
         if prompt:
             from segchat.oneshot import ask
 
+            _collect_again()
             return ask(chat, prompt, files, balance)
         assert tty is not None  # checked above: a chat needs a terminal
         return _repl(chat, tty, _data_dirs()[1] / "history", files)
@@ -200,7 +208,11 @@ def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
         preload()
 
     # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
-    return repl.run(on_ready=lambda: threading.Thread(target=after_start, daemon=True).start())
+    def on_ready() -> None:
+        _collect_again()
+        threading.Thread(target=after_start, daemon=True).start()
+
+    return repl.run(on_ready=on_ready)
 
 
 def _list_roles(path: Path) -> int:
@@ -237,6 +249,14 @@ def _store() -> Store:
     for notice in store.notices:
         _stderr(f"segchat: warning: {_clean(notice)}")
     return store
+
+
+def _collect_again() -> None:
+    """The collector back on, start-up's objects frozen: they stay for the whole run anyway."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
 
 
 def _quiet_stdout() -> None:

@@ -25,6 +25,7 @@ import re
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 _secrets: set[str] = set()
+_longest_first: list[str] = []
 # Header echoes: x-api-key: KEY, Authorization: [Bearer|Basic|Token] KEY (also as 'name': 'value' or name=value),
 # and a bare "Bearer TOKEN" (RFC 6750 token characters, 16 or more, so prose like "bearer bonds" is left alone).
 # Possessive quantifiers and no nested repetition: one pass over the text, whatever it holds.
@@ -37,12 +38,13 @@ def register_secret(value: str) -> None:
     """Remember a secret so that redact() hides it everywhere from now on."""
     if value:
         _secrets.add(value)
+        _longest_first[:] = sorted(_secrets, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
     """Hide every registered secret, any x-api-key or Authorization value and any Bearer token in text."""
     global _header_re
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _longest_first:  # longest first: a key that contains another is hidden whole
         text = text.replace(secret, "***")
     lowered = text.lower()
     if "x-api-key" not in lowered and "authorization" not in lowered and "bearer" not in lowered:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import socket
 
 
 def _start_time(pid: int) -> str:
@@ -15,9 +15,16 @@ def _start_time(pid: int) -> str:
         return "?"
 
 
+@functools.cache
+def _host() -> str:
+    import socket  # only when a message is written or taken over: listing sessions needs none of it
+
+    return socket.gethostname()
+
+
 def token() -> str:
     """This process: host, pid and start time."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+    return f"{_host()}:{os.getpid()}:{_start_time(os.getpid())}"
 
 
 def alive(owner: str | None) -> bool:
@@ -28,7 +35,7 @@ def alive(owner: str | None) -> bool:
     if len(parts) != 3 or not parts[1].isdigit():
         return False
     host, pid, started = parts[0], int(parts[1]), parts[2]
-    if host != socket.gethostname():
+    if host != _host():
         return True
     try:
         os.kill(pid, 0)

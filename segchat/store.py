@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import os
 import re
@@ -109,6 +108,8 @@ class Store:
         if row is not None:
             return _info(row)
         names = [r[0] for r in self._db.execute("SELECT name FROM sessions")]
+        import difflib
+
         close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
         close += [n for n in names if ref.lower() in n.lower() and n not in close][: 3 - len(close)]
         hint = f"; did you mean: {', '.join(close)}?" if close else "; see segchat --list"
