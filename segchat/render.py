@@ -113,23 +113,8 @@ class Renderer:
         return how
 
     def plain(self, text: str) -> None:
-        """Text as it is (sanitised), never interpreted as Markdown.
-
-        safe(text), with a long text sanitised in pieces of about 64 KB that end at line breaks: the same
-        result (sanitize's contract: no piece ends in one of HOLD_BACK), and the ASCII pieces take sanitize's
-        quick path even when a few lines elsewhere are not ASCII (a whole session printed by --show).
-        """
-        clean, piece = redact(str(text)), 65536
-        if len(clean) <= piece:
-            clean = sanitize(clean)
-        else:
-            pieces, start = [], 0
-            while start < len(clean):
-                end = clean.find("\n", start + piece)
-                end = len(clean) if end < 0 else end + 1
-                pieces.append(sanitize(clean[start:end]))
-                start = end
-            clean = "".join(pieces)
+        """Text as it is (sanitised), never interpreted as Markdown."""
+        clean = safe(text)
         self.out.write(clean + "\n")
         self.out.flush()
 

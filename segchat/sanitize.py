@@ -11,7 +11,7 @@ from segchat.errors import redact
 _ASCII: dict[int, str] = {c: "^" + chr(c + 0x40) for c in range(0x20) if chr(c) not in "\n\t"}
 _ASCII[0x7F] = "^?"
 _NEEDS_WORK_ASCII = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # what sanitize changes in ASCII text
-# Shown as <U+XXXX>: bidi overrides/isolates/marks reorder text (Trojan Source); the rest draw nothing and so
+# Shown as <U+hex>: bidi overrides/isolates/marks reorder text (Trojan Source); the rest draw nothing and so
 # can hide text or smuggle data (tag characters spell out hidden ASCII; so do runs of variation selectors).
 # Nearly all of Unicode's Default_Ignorable_Code_Point set, plus the line/paragraph separators (no terminal
 # breaks a line there, but str.splitlines and some widgets do). Kept: VS15/VS16 (U+FE0E/U+FE0F, emoji and text
@@ -58,6 +58,8 @@ def _unicode() -> tuple[dict[int, str], re.Pattern[str], re.Pattern[str], re.Pat
             re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])"), re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])"))
 
 
+_PIECE = 65536  # characters sanitize() takes at a time from a long text
+
 HOLD_BACK = ("\r", "\u200c", "\u200d")
 """Endings that depend on the character after them ("\\r\\n" folds to "\\n"; a joiner stays or is shown).
 
@@ -86,6 +88,20 @@ def sanitize(text: str) -> str:
     Per character, except that "\\r\\n" becomes "\\n" and a ZWNJ/ZWJ depends on the next character:
     chunked and whole text come out the same when no piece ends in one of HOLD_BACK.
     """
+    if len(text) > _PIECE:
+        # In pieces that end at line breaks (no piece then ends in HOLD_BACK: the same result): the ASCII
+        # pieces of a long text (a whole session for --show) keep the quick path when a few lines are not.
+        pieces, start = [], 0
+        while start < len(text):
+            end = text.find("\n", start + _PIECE)
+            end = len(text) if end < 0 else end + 1
+            pieces.append(_sanitize_piece(text[start:end]))
+            start = end
+        return "".join(pieces)
+    return _sanitize_piece(text)
+
+
+def _sanitize_piece(text: str) -> str:
     if text.isascii():  # most text: a small class, and a small table when there is work
         return text if _NEEDS_WORK_ASCII.search(text) is None else text.replace("\r\n", "\n").translate(_ASCII)
     if _unicode()[1].search(text) is None:

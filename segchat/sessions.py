@@ -74,26 +74,9 @@ def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
     if conversation.pending:
         lines += ["## You (not sent)", "", conversation.pending.text, "", *_attached(conversation.pending.meta)]
     # Markdown goes to terminals and to files that get cat'ed: stored text is made inert here too.
-    return _inert("\n".join(lines))
+    return sanitize("\n".join(lines))
 
 
-def _inert(text: str) -> str:
-    """sanitize(text), taken in pieces of about 64 KB that end at line breaks: the same result (sanitize's
-    contract: no piece ends in one of HOLD_BACK), and the ASCII pieces of a long text take sanitize's quick
-    path even when a few lines elsewhere are not ASCII.
-    """
-    if len(text) <= _PIECE:
-        return sanitize(text)
-    pieces, start = [], 0
-    while start < len(text):
-        end = text.find("\n", start + _PIECE)
-        end = len(text) if end < 0 else end + 1
-        pieces.append(sanitize(text[start:end]))
-        start = end
-    return "".join(pieces)
-
-
-_PIECE = 65536
 
 
 def _attached(meta: dict[str, Any]) -> list[str]:

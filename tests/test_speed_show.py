@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import segchat.sanitize as sanitize_module
 from segchat import errors, sessions
 from segchat.attachments import describe, of
 from segchat.conversation import Conversation, Draft, Message
@@ -44,11 +45,11 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
 @settings(max_examples=400, deadline=None)
 @given(TEXT, st.integers(1, 12))
 def test_sanitising_in_pieces_is_sanitising_whole(text, piece):
-    import segchat.sessions as module
+    import segchat.sanitize as module
 
     saved, module._PIECE = module._PIECE, piece
     try:
-        assert sessions._inert(text) == sanitize(text)
+        assert sanitize(text) == module._sanitize_piece(text)  # in pieces, as whole
     finally:
         module._PIECE = saved
 
@@ -107,7 +108,7 @@ def test_export_markdown_is_the_whole_text_sanitised(store, tricky):
     info = store.get(info.id)
     conversation = long_conversation(tricky)
     text = sessions.export_markdown(info, conversation)
-    assert len(text) > 3 * sessions._PIECE  # cut in several pieces
+    assert len(text) > 3 * sanitize_module._PIECE  # cut in several pieces
     assert text == reference_markdown(info, conversation)
 
 
