@@ -11,7 +11,7 @@ from segchat.attachments import Attachment, fits
 from segchat.config import SAMPLING, Config, check_model, check_sampling
 from segchat.conversation import Draft, Message, sent, whole_text
 from segchat.credits import Ledger
-from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, StoreError, UsageError
+from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, JobFailed, StoreError, UsageError
 from segchat.following import Following
 from segchat.store import SessionInfo, Store
 from segchat.turns import Notice, Runner, Turn, run_here
@@ -129,8 +129,6 @@ class Chat(Following):
 
     def _ask(self, payload: list[dict[str, str]], params: dict[str, Any], call: Call, draft: Draft) -> Reply:
         """The provider's answer; a message whose job is queued already is asked about, not sent again."""
-        from segchat.providers.queue import JobFailed
-
         job = draft.meta.get("job")
         call.on_job = lambda found: self._note_job(draft, found)
         try:

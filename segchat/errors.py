@@ -16,6 +16,8 @@ SegchatError                      exit code
       +-- AmbiguousError          1  sent, then timed out or dropped: maybe billed
       +-- BadResponseError        1  HTML, invalid JSON, cut-off body, no content
       +-- RedirectError           1  3xx: never followed (the key would travel)
+      +-- JobFailed               1  a queued request failed or is unknown: no reply to fetch
+      +-- StillWaiting            1  the deadline passed with the queued job still going
 """
 
 from __future__ import annotations
@@ -148,6 +150,14 @@ class AmbiguousError(APIError):
 
 class BadResponseError(APIError):
     """The server answered something that is not a usable chat completion."""
+
+
+class JobFailed(APIError):
+    """A queued request failed (or the queue forgot it): there is no reply to fetch."""
+
+
+class StillWaiting(APIError):
+    """The deadline passed while a queued job waited or ran; it goes on, and its reply can be fetched later."""
 
 
 class RedirectError(APIError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import threading
 import time
 from typing import IO, Any, Callable
@@ -35,7 +36,7 @@ class _Cleaner:
         return sanitize(text)
 
 
-class _Stream:
+class _Stream(abc.ABC):
     """What both streams share: the raw text, the cleaner, context-manager use."""
 
     def __init__(self) -> None:
@@ -50,8 +51,9 @@ class _Stream:
         """Everything fed so far, unsanitised."""
         return "".join(self._parts)
 
+    @abc.abstractmethod
     def finish(self) -> None:
-        raise NotImplementedError
+        """The reply is complete: leave it on screen for good."""
 
     def abort(self) -> None:
         """Interrupted: leave what arrived on screen. Safe after finish() and when repeated."""
@@ -63,7 +65,7 @@ class _Stream:
                     self._done = True
                     self._release()
 
-    def _release(self) -> None:
+    def _release(self) -> None:  # noqa: B027 - most streams leave no terminal state: nothing to undo
         """Undo any terminal state left behind when finish() was interrupted."""
 
     def __enter__(self) -> Any:

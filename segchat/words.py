@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from segchat.credits import fmt_credits
-from segchat.errors import AmbiguousError, BudgetError, UnsureBudgetError
-from segchat.providers.queue import StillWaiting
+from segchat.errors import AmbiguousError, BudgetError, StillWaiting, UnsureBudgetError
 
 REPL, ONE_SHOT = "repl", "one-shot"
 
@@ -14,10 +13,10 @@ REPL, ONE_SHOT = "repl", "one-shot"
 _NOTICES: dict[str, tuple[str, str, str]] = {
     "synced": ("session '{session}' was changed by another segchat; continuing from its latest state "
                "({added:+d} messages)", "", ""),
-    "bad_credits_header": ("the server sent an unparsable x-remaining-credits header: {raw!r}; credits stay unknown",
+    "bad_credits_header": ("the server sent an unparsable credits figure: {raw!r}; credits stay unknown",
                            "", ""),
     "incomplete": ("reply incomplete: {reason}", "", ""),
-    "recovered": ("recovered the reply to your earlier message from Segmind's queue (not paid for again)", "",
+    "recovered": ("recovered the reply to your earlier message from the queue (not paid for again)", "",
                   " (segchat --show {session} shows it)"),
     "renamed_elsewhere": ("session '{old}' was renamed to '{new}' by another segchat", "", ""),
     "restored": ("session '{old}' was deleted by another segchat; the conversation is saved again as '{new}'",

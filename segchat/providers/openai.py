@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError, RetryableError
+from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError, RetryableError, UsageError
 from segchat.guard import Call
 from segchat.providers.common import LazyHttp
 
@@ -38,7 +38,7 @@ class OpenAI(LazyHttp):
                                                     lambda a: self._reply(a, call), json=body, call=call))
 
     def balance(self, call: Call | None = None) -> Balance:
-        raise NotImplementedError("OpenAI-compatible servers have no credits")
+        raise UsageError("OpenAI-compatible servers have no credits to ask for")
 
     def models(self, call: Call | None = None) -> list[str]:
         """The ids GET {base_url}/models lists."""

@@ -7,7 +7,9 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin
 
-from segchat.errors import APIError, BadResponseError, Cancelled, ConfigError
+from segchat.errors import BadResponseError, Cancelled, ConfigError, JobFailed, StillWaiting
+
+__all__ = ["JobFailed", "Queue", "StillWaiting", "v2_base"]
 
 if TYPE_CHECKING:
     from segchat.guard import Call
@@ -16,14 +18,6 @@ if TYPE_CHECKING:
 
 FIRST_POLL, LAST_POLL = 0.25, 2.0  # seconds between polls: quick at first, then backing off
 STATES = {"QUEUED": "queued", "PROCESSING": "running", "IN_PROGRESS": "running"}
-
-
-class JobFailed(APIError):
-    """The queue ran the request and it failed (or forgot it): there is no reply to fetch."""
-
-
-class StillWaiting(APIError):
-    """The deadline passed while the job was queued or running; it goes on, and its reply can be fetched later."""
 
 
 def v2_base(base_url: str) -> str:
