@@ -161,7 +161,7 @@ class Chat(Following):
         pair = [Message("user", draft.text, now, kept), Message("assistant", reply.content, now, meta)]
         self.conversation.messages += pair
         self.conversation.pending = None
-        cost = self.ledger.record(reply.credits, _tokens(reply)) if self.provider.has_credits else None
+        cost = self.ledger.record(reply.credits, reply.tokens) if self.provider.has_credits else None
         if cost is not None:
             meta["cost"] = str(cost)
         fields = self._ledger_fields()
@@ -258,7 +258,7 @@ class Chat(Following):
             balance = run(lambda call: self.provider.balance(call)).credits
         except (APIError, Cancelled):
             return
-        if balance is None or (cost := self.ledger.settle(balance, _tokens(turn.reply))) is None:
+        if balance is None or (cost := self.ledger.settle(balance, turn.reply.tokens)) is None:
             return
         turn.cost = cost
         if self.ledger.others:
@@ -296,8 +296,3 @@ class Chat(Following):
         if value is not None and not self.provider.has_credits:
             raise UsageError(f"a budget needs credits, and the {self.provider.name} provider has none")
         self.max_credits = value
-
-def _tokens(reply: Reply) -> int | None:
-    usage = reply.usage or {}
-    total = usage.get("total_tokens")
-    return total if isinstance(total, int) and 0 < total < 10**9 else None

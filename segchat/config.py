@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from segchat.checks import Invalid as _Invalid
 from segchat.checks import check_api_key, check_base_url, check_model
 from segchat.errors import ConfigError
+from segchat.files import key_file_warnings
 
 APP = "segchat"
 KEY_ENV = "SEGMIND_API_KEY"
@@ -114,15 +115,14 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
         values.update(user)
         sources.update({k: f"config file {path}" for k in user})
         if "api_key" in user or any("api_key" in t for t in tables.values()):
-            warnings += _permission_warnings(path)
+            warnings += key_file_warnings(path)
     top = {"provider": values.get("provider"), "base_url": values.get("base_url")}
     if profile is None:
         profile = (flags.get("profile") or env.get("SEGCHAT_PROFILE") or role_settings.get("profile")
                    or values.get("profile"))
     role_settings.pop("profile", None)
-    name = profile
-    name = name or None  # "" asks for the top-level settings
     flags.pop("profile", None)
+    name = profile or None  # "" asks for the top-level settings
     shared = True
     if name is not None:
         if not isinstance(name, str) or name not in tables:
@@ -204,15 +204,6 @@ def _line_of(text: str, key: str) -> int | str:
         if re.match(rf"\s*{re.escape(key)}\s*=", line):
             return number
     return "?"
-
-
-def _permission_warnings(path: Path) -> list[str]:
-    if os.name != "posix":
-        return []
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        return [f"{path} holds your API key and is readable by others (mode {mode:o}); run: chmod 600 {path}"]
-    return []
 
 
 def _number(values: dict, key: str, kind: type, low: float | None, high: float | None, *,

@@ -58,3 +58,13 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def key_file_warnings(path: Path) -> list[str]:
+    """A file holding the key that others can read: what to do about it."""
+    if os.name != "posix":
+        return []
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        return [f"{path} holds your API key and is readable by others (mode {mode:o}); run: chmod 600 {path}"]
+    return []

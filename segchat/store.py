@@ -12,8 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
-from segchat import owner
-from segchat.conversation import Conversation, Draft, Message
+from segchat.conversation import Conversation, Message
 from segchat.errors import SessionNotFound, StoreError
 from segchat.files import private_dir
 from segchat.records import INFO as _INFO
@@ -21,10 +20,11 @@ from segchat.records import LISTING as _LISTING
 from segchat.records import SessionInfo, check_name, make_title
 from segchat.records import info as _info
 from segchat.schema import aside_name, open_database
+from segchat.unsent import Unsent
 
 __all__ = ["SessionInfo", "Store", "check_name", "make_title"]
 
-class Store:
+class Store(Unsent):
     """Opens (creating if needed) the session database at path.
 
     A file that is not a readable database is moved aside, never overwritten,
@@ -217,42 +217,6 @@ class Store:
     def last_message_id(self, session_id: int) -> int:
         row = self._db.execute("SELECT max(id) FROM messages WHERE session_id=?", (session_id,)).fetchone()
         return row[0] or 0
-
-    def add_pending(self, session_id: int, draft: Draft) -> int:
-        """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
-        meta = json.dumps(draft.meta, ensure_ascii=True) if draft.meta else None
-        with self._tx():
-            cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
-                                   (session_id, draft.text, time.time(), owner.token(), meta))
-        draft.id = cur.lastrowid
-        return draft.id
-
-    def pending(self, session_id: int) -> list[Draft]:
-        """Unsent messages this process may take: its own, and those whose writer has ended."""
-        me, drafts = owner.token(), []
-        for row_id, content, who, meta in self._db.execute(
-                "SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id", (session_id,)):
-            if who == me or not owner.alive(who):
-                try:
-                    drafts.append(Draft(content, row_id, json.loads(meta) if meta else {}))
-                except ValueError:
-                    drafts.append(Draft(content, row_id))
-        return drafts
-
-    def update_pending(self, pending_id: int, meta: dict[str, Any]) -> None:
-        """A pending message's record changed (a queued job's id), written durably."""
-        with self._tx():
-            self._db.execute("UPDATE pending SET meta=? WHERE id=?",
-                             (json.dumps(meta, ensure_ascii=True) if meta else None, pending_id))
-
-    def claim_pending(self, pending_ids: list[int]) -> None:
-        """Take over unsent messages left by an ended process."""
-        with self._tx():
-            self._db.executemany("UPDATE pending SET owner=? WHERE id=?", [(owner.token(), i) for i in pending_ids])
-
-    def drop_pending(self, pending_ids: list[int]) -> None:
-        with self._tx():
-            self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in pending_ids])
 
     def add_exchange(self, session_id: int, messages: list[Message], *, pending_id: int | None = None,
                      replace: list[int] | None = None, **fields: Any) -> int:

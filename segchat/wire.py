@@ -35,6 +35,12 @@ class Reply:
     streamed: bool = False  # shown piece by piece as it arrived
     interrupted: bool = False  # the user stopped it (Ctrl-C): what arrived is all there is
 
+    @property
+    def tokens(self) -> int | None:
+        """The server's count of this turn's tokens (prompt and reply), when it gave a sane one."""
+        total = (self.usage or {}).get("total_tokens")
+        return total if isinstance(total, int) and 0 < total < MAX_TOKENS else None
+
 
 @dataclass
 class Balance:
