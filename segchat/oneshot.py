@@ -16,28 +16,32 @@ if TYPE_CHECKING:
     from segchat.config import Config
 
 
-def _recover(chat: Chat, spinner: Any, renderer: Any) -> None:
+def _say(text: str) -> None:
+    """A one-shot's notice: on stderr, so stdout stays the reply alone."""
+    from segchat.render import safe
+
+    print(f"segchat: {safe(text)}", file=sys.stderr, flush=True)
+
+
+def _recover(chat: Chat, spinner: Any) -> None:
     """Replies of this session's earlier queued messages, fetched (not paid again) and kept before asking more."""
+    import io
+
     from segchat import progress, words
-    from segchat.errors import APIError, Cancelled, redact
-    from segchat.render import sanitize
+    from segchat.errors import APIError, Cancelled
+    from segchat.render import Renderer
 
-    def say(text: str) -> None:
-        print(f"segchat: {sanitize(redact(text))}", file=sys.stderr, flush=True)
-
+    # stdout is this question's answer alone: a recovered reply is stored, and --show shows it.
+    quiet = Renderer(out=io.StringIO(), rich_output=False)
     for draft in chat.stranded():
         chat.store.claim_pending([draft.id])
-        # stdout is this question's answer alone: the recovered reply is stored, and --show shows it.
-        with open(os.devnull, "w") as sink:
-            quiet = type(renderer)(out=sink, rich_output=False)
-            try:
-                turn = chat.recover(lambda request, quiet=quiet: progress.run(request, spinner, quiet), draft)
-            except (APIError, Cancelled) as exc:
-                say(f"the earlier queued message {draft.text[:40]!r} has no reply yet: "
-                    f"{words.error(exc, words.ONE_SHOT)}")
-                continue
+        try:
+            turn = chat.recover(lambda request: progress.run(request, spinner, quiet), draft)
+        except (APIError, Cancelled) as exc:
+            _say(f"the earlier queued message {draft.text[:40]!r} has no reply yet: {words.error(exc, words.ONE_SHOT)}")
+            continue
         if turn is not None:
-            say(words.notice("recovered", {"session": chat.session.name}, words.ONE_SHOT))
+            _say(words.notice("recovered", {"session": chat.session.name}, words.ONE_SHOT))
 
 
 def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
@@ -73,8 +77,7 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     balance: the starting balance (see prefetch_balance), so this turn's cost is known.
     """
     from segchat import progress, words
-    from segchat.errors import redact
-    from segchat.render import Renderer, sanitize
+    from segchat.render import Renderer
 
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
     renderer = Renderer(rich_output=not plain, code_theme=chat.config.code_theme)
@@ -82,7 +85,7 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     spinner = Renderer(out=sys.stderr, rich_output=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
     if balance is not None:
         chat.ledger.observe(balance())
-    _recover(chat, spinner, renderer)
+    _recover(chat, spinner)
     turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
     if not turn.reply.streamed:  # a streamed reply is on screen already
         renderer.reply(turn.reply.content)
@@ -90,8 +93,7 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     if renderer.broken:
         raise BrokenPipeError  # the reply is saved; the reader left: end as a closed pipe ends
     for notice in turn.notices:
-        text = words.notice(notice.code, notice.values, words.ONE_SHOT)
-        print(f"segchat: {sanitize(redact(text))}", file=sys.stderr, flush=True)
+        _say(words.notice(notice.code, notice.values, words.ONE_SHOT))
     if turn.reply.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_ERROR if turn.reply.incomplete else EXIT_OK  # a cut-off reply is kept, but a script must know
