@@ -48,12 +48,24 @@ def redact(text: str) -> str:
     global _header_re
     for secret in _longest_first:  # longest first: a key that contains another is hidden whole
         text = text.replace(secret, "***")
-    lowered = text.lower()
-    if "x-api-key" not in lowered and "authorization" not in lowered and "bearer" not in lowered:
+    if not _mentions_header(text):
         return text
     if _header_re is None:
         _header_re = re.compile(_HEADER, re.IGNORECASE)
     return _header_re.sub(lambda m: (m[1] or m[2]) + "***", text)
+
+
+def needs_redacting(text: str) -> bool:
+    """Whether redact() would change text (or may: a header name alone is enough)."""
+    return any(secret in text for secret in _longest_first) or _mentions_header(text)
+
+
+def _mentions_header(text: str) -> bool:
+    # Lowered as UTF-8 bytes: str.lower() of a text with one character beyond Latin-1 costs ten times as much.
+    # Only ASCII letters are lowered so; the one other letter that lowers to one of these is the Kelvin sign.
+    lowered = text.encode("utf-8", "surrogatepass").lower()
+    return (b"x-api-key" in lowered or b"authorization" in lowered or b"bearer" in lowered
+            or (not text.isascii() and "\u212a" in text))
 
 
 class Cancelled(Exception):

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import IO, Any, Iterator, Sequence
 
-from segchat.errors import redact
+from segchat.errors import needs_redacting, redact
 from segchat.sanitize import HOLD_BACK, safe, sanitize
 
 __all__ = ["HOLD_BACK", "MAX_NESTING", "Renderer", "markdown_class", "nesting", "preload", "safe", "sanitize"]
@@ -112,10 +112,15 @@ class Renderer:
         self.out.flush()
         return how
 
-    def plain(self, text: str) -> None:
-        """Text as it is (sanitised), never interpreted as Markdown."""
-        clean = safe(text)
-        self.out.write(clean + "\n")
+    def plain(self, text: str | list[str]) -> None:
+        """Text as it is (sanitised), never interpreted as Markdown; a long one may come as pieces that each
+        end a line (then each is sanitised and written on its own, which is the same as the whole)."""
+        pieces = [text] if isinstance(text, str) else text
+        if any(needs_redacting(piece) for piece in pieces):  # what it looks for never spans a line break
+            pieces = [redact("".join(pieces))]
+        for piece in pieces:
+            self.out.write(sanitize(piece))
+        self.out.write("\n")
         self.out.flush()
 
     def notice(self, text: str) -> None:

@@ -10,7 +10,9 @@ from segchat.errors import redact
 
 _ASCII: dict[int, str] = {c: "^" + chr(c + 0x40) for c in range(0x20) if chr(c) not in "\n\t"}
 _ASCII[0x7F] = "^?"
-_NEEDS_WORK_ASCII = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # what sanitize changes in ASCII text
+# Every printable ASCII byte, tab and LF: what sanitize() never changes. Deleting these from a text's UTF-8 leaves
+# its ASCII controls and its non-ASCII characters, whole (no UTF-8 sequence holds an ASCII byte).
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 # Shown as <U+hex>: bidi overrides/isolates/marks reorder text (Trojan Source); the rest draw nothing and so
 # can hide text or smuggle data (tag characters spell out hidden ASCII; so do runs of variation selectors).
 # Nearly all of Unicode's Default_Ignorable_Code_Point set, plus the line/paragraph separators (no terminal
@@ -45,17 +47,25 @@ _EMOJI = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u
 
 
 @functools.cache
-def _unicode() -> tuple[dict[int, str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """The tables for text beyond ASCII, built on first need: building them costs start-up time.
+def _unicode() -> re.Pattern[str]:
+    """What is shown otherwise (controls, C1, invisibles, lone surrogates), compiled on first need: compiling
+    it costs start-up time."""
+    shown = [*range(0x20), 0x7F, *range(0x80, 0xA0), *_INVISIBLE, *range(0xD800, 0xE000)]
+    return re.compile(_char_class(c for c in shown if c not in (0x09, 0x0A)))
 
-    (what to show instead of each character, what needs work at all, a lone ZWJ, a lone ZWNJ)
-    """
-    visible = dict(_ASCII)
-    visible.update({c: f"<U+{c:04X}>" for c in range(0x80, 0xA0)})
-    visible.update({c: f"<U+{c:04X}>" for c in _INVISIBLE})
-    visible.update({c: "\ufffd" for c in range(0xD800, 0xE000)})
-    return (visible, re.compile(_char_class({*visible, 0x200C, 0x200D})),
-            re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])"), re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])"))
+
+@functools.cache
+def _joiners() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A lone ZWJ, a lone ZWNJ."""
+    return re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])"), re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])")
+
+
+def _shown(char: str) -> str:
+    """What sanitize() shows instead of a character _unicode() matches."""
+    code = ord(char)
+    if code < 0x20 or code == 0x7F:
+        return _ASCII[code]
+    return "\ufffd" if 0xD800 <= code < 0xE000 else f"<U+{code:04X}>"
 
 
 _PIECE = 65536  # characters sanitize() takes at a time from a long text
@@ -102,22 +112,29 @@ def sanitize(text: str) -> str:
 
 
 def _sanitize_piece(text: str) -> str:
-    if text.isascii():  # most text: a small class, and a small table when there is work
-        return text if _NEEDS_WORK_ASCII.search(text) is None else text.replace("\r\n", "\n").translate(_ASCII)
-    if _unicode()[1].search(text) is None:
+    # What is left of the text without its plain ASCII, found by one C pass over its bytes: usually nothing,
+    # or a few non-ASCII characters for the regex (a search over all of a long text costs 8x as much).
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _PLAIN_ASCII)
+    if not rest:
         return text
-    return _sanitize_slow(text)
+    if rest.isascii():  # controls, and only ASCII: a small table
+        return text.replace("\r\n", "\n").translate(_ASCII)
+    rest_text = rest.decode("utf-8", "surrogatepass")
+    if "\u200c" in rest_text or "\u200d" in rest_text or _unicode().search(rest_text):
+        return _sanitize_slow(text)
+    return text
 
 
 def _sanitize_slow(text: str) -> str:
-    """sanitize() without the fast path; linear: a replace, a regex pass per joiner present, a translate."""
-    visible, _, lone_zwj, lone_zwnj = _unicode()
+    """sanitize() without the fast path; linear: a replace, a regex pass per joiner present, a translate
+    by a table of the characters found (a table of every one there is would hold thousands)."""
+    lone_zwj, lone_zwnj = _joiners()
     text = text.replace("\r\n", "\n")
     if "\u200d" in text:
         text = lone_zwj.sub("<U+200D>", text)
     if "\u200c" in text:
         text = lone_zwnj.sub("<U+200C>", text)
-    return text.translate(visible)
+    return text.translate({ord(c): _shown(c) for c in set(_unicode().findall(text))})
 
 
 def safe(text: Any) -> str:

@@ -7,22 +7,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from segchat import transcript
 from segchat.conversation import Conversation, Draft
 from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store, check_name
+from segchat.transcript import model_of, when
 
 LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
 
 
-def when(stamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
-
-
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first; plain tab-separated columns when piped."""
-    rows = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"), _model(s),
+    rows = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"), model_of(s),
              f"{s.count} + {s.unsent} unsent" if s.unsent else s.count, when(s.updated),
              fmt_spent(s.spent, s.unpriced), fmt_credits(s.balance)) for s in store.sessions()]
     if not rows:
@@ -31,14 +29,10 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
     renderer.table(LIST_HEADERS, rows)
 
 
-def _model(info: SessionInfo) -> str:
-    """The model, and the profile it was used through when that is not the default."""
-    return f"{info.model} ({info.profile})" if info.profile else info.model
-
-
 def show_session(store: Store, ref: str, renderer: Renderer) -> None:
     info = store.find(ref)
-    renderer.plain(export_markdown(info, store.load(info.id)))
+    drafts = store.pending(info.id)
+    renderer.plain(transcript.of_rows(info, store.rows(info.id), drafts[-1] if drafts else None))
 
 
 def export_session(store: Store, ref: str, fmt: str) -> str:
@@ -60,30 +54,8 @@ def export_json(info: SessionInfo, conversation: Conversation) -> str:
 
 
 def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
-    lines = [f"# {info.title or info.name}", "",
-             f"Session `{info.name}`, model `{_model(info)}`, started {when(info.created)}, "
-             f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
-    if conversation.system:
-        lines += ["## System", "", conversation.system, ""]
-    add = lines.extend
-    for message in conversation.messages:
-        who = "You" if message.role == "user" else "Model (interrupted)" if message.interrupted else "Model"
-        add((f"## {who}", "", message.content, ""))
-        if message.meta.get("attachments"):
-            add(_attached(message.meta))
-    if conversation.pending:
-        lines += ["## You (not sent)", "", conversation.pending.text, "", *_attached(conversation.pending.meta)]
     # Markdown goes to terminals and to files that get cat'ed: stored text is made inert here too.
-    return sanitize("\n".join(lines))
-
-
-
-
-def _attached(meta: dict[str, Any]) -> list[str]:
-    """Attached files named compactly: the files travel in JSON exports, not in the Markdown."""
-    from segchat.attachments import describe, of
-
-    return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
+    return "".join(sanitize(piece) for piece in transcript.of_conversation(info, conversation))
 
 
 def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:

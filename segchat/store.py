@@ -206,6 +206,11 @@ class Store(Unsent):
         drafts = self.pending(session_id) if adopt else []
         return Conversation(info.system, messages, drafts[-1] if drafts else None)
 
+    def rows(self, session_id: int) -> list[tuple[str, str, str | None]]:
+        """A session's messages as stored (role, content, meta as JSON), oldest first: for showing them."""
+        return self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
+                                (session_id,)).fetchall()
+
     def _message(self, row: tuple, name: str) -> Message:
         row_id, role, content, created, meta = row
         try:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import segchat.sanitize as sanitize_module
-from segchat import errors, sessions
+from segchat import errors, sessions, transcript
 from segchat.attachments import describe, of
 from segchat.conversation import Conversation, Draft, Message
 from segchat.credits import fmt_spent
@@ -30,7 +30,7 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
         return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
 
     lines = [f"# {info.title or info.name}", "",
-             f"Session `{info.name}`, model `{sessions._model(info)}`, started {sessions.when(info.created)}, "
+             f"Session `{info.name}`, model `{transcript.model_of(info)}`, started {transcript.when(info.created)}, "
              f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]

@@ -1,0 +1,92 @@
+"""A session as Markdown, made in pieces that each end a line: for --show, /history and exports."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from segchat.credits import fmt_spent
+from segchat.errors import StoreError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any, Iterable
+
+    from segchat.conversation import Conversation, Draft
+    from segchat.records import SessionInfo
+
+PIECE = 65536  # characters in a piece, about: each piece keeps its own (often ASCII) string width
+
+
+def when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def model_of(info: SessionInfo) -> str:
+    """The model, and the profile it was used through when that is not the default."""
+    return f"{info.model} ({info.profile})" if info.profile else info.model
+
+
+def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
+    """The pieces of a conversation held in memory."""
+    items = ((m.role, m.content, m.meta) for m in conversation.messages)
+    return pieces(info, conversation.system, items, conversation.pending)
+
+
+def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pending: Draft | None) -> list[str]:
+    """The pieces of stored rows (role, content, meta as JSON), as the same conversation loaded would give.
+
+    Markdown shows only two things of a message's meta, so only a meta naming one of them is parsed:
+    a long session is shown without building a message per row.
+    """
+    def items() -> Iterable[tuple[str, str, dict[str, Any]]]:
+        for role, content, meta in rows:
+            if not (meta and ('"attachments"' in meta or '"interrupted"' in meta)):
+                yield role, content, {}
+                continue
+            try:
+                value = json.loads(meta)
+            except ValueError:
+                value = None
+            if not isinstance(value, dict):
+                raise StoreError(f"session '{info.name}' has a damaged message; the other sessions are unaffected")
+            yield role, content, value
+
+    return pieces(info, info.system, items(), pending)
+
+
+def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str, dict[str, Any]]],
+           pending: Draft | None) -> list[str]:
+    """Raw (unsanitised) Markdown in pieces of about PIECE characters; joined, they are the whole text.
+
+    A long text in one string is as wide as its widest character: one emoji makes every character four
+    bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed quickly.
+    """
+    lines = [f"# {info.title or info.name}", "",
+             f"Session `{info.name}`, model `{model_of(info)}`, started {when(info.created)}, "
+             f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
+    if system:
+        lines += ["## System", "", system, ""]
+    groups, size = [lines], 0
+    add = lines.extend
+    for role, content, meta in items:
+        if size > PIECE:
+            lines, size = [], 0
+            groups.append(lines)
+            add = lines.extend
+        who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
+        add((f"## {who}", "", content, ""))
+        size += len(content) + 16
+        if meta.get("attachments"):
+            add(_attached(meta))
+    if pending:
+        lines += ["## You (not sent)", "", pending.text, "", *_attached(pending.meta)]
+    # Every piece but the last ends with the line break that "\n".join of all the lines puts there.
+    return [*("\n".join(group) + "\n" for group in groups[:-1]), "\n".join(groups[-1])]
+
+
+def _attached(meta: dict[str, Any]) -> list[str]:
+    """Attached files named compactly: the files travel in JSON exports, not in the Markdown."""
+    from segchat.attachments import describe, of
+
+    return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
