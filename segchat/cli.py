@@ -113,9 +113,11 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{given} {path}: no such file")
     if args.roles:
         return _list_roles(path)
-    from segchat import roles
+    role = None
+    if args.role:
+        from segchat import roles
 
-    role = roles.load(path, args.role) if args.role else None
+        role = roles.load(path, args.role)
     flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
                                            "timeout", "max_credits", "queue")}
     config = cfg.load(path, flags, role=(role.name, role.settings) if role else None)
@@ -237,9 +239,9 @@ def _terminal() -> Tty | None:
 def _data_dirs() -> tuple[Path, Path]:
     from pathlib import Path
 
-    import platformdirs
+    from segchat.dirs import user_dir
 
-    return Path(platformdirs.user_data_dir("segchat")), Path(platformdirs.user_state_dir("segchat"))
+    return Path(user_dir("data")), Path(user_dir("state"))
 
 
 def _store() -> Store:

@@ -31,9 +31,9 @@ def _config_path(parsed_args: Any) -> Any:
 def session_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:
     from pathlib import Path
 
-    import platformdirs
+    from segchat.dirs import user_dir
 
-    path = Path(platformdirs.user_data_dir("segchat")) / "sessions.db"
+    path = Path(user_dir("data")) / "sessions.db"
     if not path.exists():
         return []
     try:

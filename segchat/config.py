@@ -6,7 +6,6 @@ import dataclasses
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -73,6 +72,11 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+# default_config.toml as Python (a test keeps the two equal): parsing TOML costs more start-up time than the
+# rest of loading the settings, and most runs have no config file to parse at all.
+DEFAULTS = {"provider": "segmind", "base_url": "https://api.segmind.com/v1", "model": "llama-v3p1-8b-instruct",
+            "queue": False, "timeout": 120.0, "retries": 2, "code_theme": "monokai", "low_credit_warning": 1.0,
+            "context_window": 131072, "context_warning": 0.9}
 KEYS = [f.name for f in dataclasses.fields(Config)
         if f.name not in ("api_key_source", "path", "warnings", "profiles", "key_shared")]
 PROFILE_KEYS = [k for k in KEYS if k != "profile"]
@@ -84,9 +88,9 @@ def config_path(explicit: str | None = None) -> Path:
         return Path(explicit).expanduser()
     if os.environ.get("SEGCHAT_CONFIG"):
         return Path(os.environ["SEGCHAT_CONFIG"]).expanduser()
-    import platformdirs
+    from segchat.dirs import user_dir
 
-    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+    return Path(user_dir("config")) / "config.toml"
 
 
 def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None,
@@ -100,9 +104,7 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
     if env is None:
         env = os.environ
     flags = dict(flags or {})
-    # Beside this module, read directly: importlib.resources costs more start-up time than the whole read.
-    defaults = tomllib.loads(Path(__file__).with_name("default_config.toml").read_text("utf-8"))
-    values: dict[str, Any] = dict(defaults)
+    values: dict[str, Any] = dict(DEFAULTS)
     sources = {k: "the shipped defaults" for k in values}
     text, warnings, user, tables = "", [], {}, {}
     if path.exists():
@@ -188,6 +190,8 @@ def read_text(path: Path) -> str:
 
 
 def _parse(path: Path, text: str) -> dict[str, Any]:
+    import tomllib
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -41,12 +41,33 @@ class Answer:
         return self.events is not None
 
 
+_contexts: dict[bool, Any] = {}
+_contexts_lock = threading.Lock()
+
+
+def _tls_context(verified: bool) -> Any:
+    """One TLS context per process, shared by every client: loading the certificates costs more than the
+    rest of a one-shot's start-up (which may build two clients, one for the balance and one for the turn).
+    Without verified, a context that trusts no certificate: for servers at http:// addresses, which then
+    never pay for loading them, while an https:// address there fails rather than going unverified."""
+    with _contexts_lock:
+        if verified not in _contexts:
+            import ssl
+
+            import httpx
+
+            _contexts[verified] = httpx.create_ssl_context() if verified else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return _contexts[verified]
+
+
 class Http:
     """Requests with one deadline each (connect, headers, body, every event, and the waits between tries)."""
 
     def __init__(self, *, timeout: float = 120.0, retries: int = 2, headers: dict[str, str] | None = None,
-                 transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] | None = None) -> None:
-        self.timeout, self.retries = timeout, retries
+                 transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] | None = None,
+                 tls: bool = True) -> None:
+        """tls: False for a server at an http:// address; its https:// is then refused, never unverified."""
+        self.timeout, self.retries, self._tls = timeout, retries, tls
         # Only the encodings _unpacked undoes in bounded pieces (httpx would add br and zstd when installed).
         self._headers = {**(headers or {}), "user-agent": f"segchat/{__version__}", "accept": "application/json",
                          "accept-encoding": "gzip, deflate"}
@@ -61,7 +82,9 @@ class Http:
             if self._client is None:
                 import httpx
 
-                self._client = httpx.Client(transport=self._transport, follow_redirects=False, headers=self._headers)
+                tls = {} if self._transport else {"verify": _tls_context(self._tls)}
+                self._client = httpx.Client(transport=self._transport, follow_redirects=False, headers=self._headers,
+                                            **tls)
                 guard_connections(self._client)
             return self._client
 

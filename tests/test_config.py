@@ -136,6 +136,12 @@ def test_example_and_defaults_document_every_key():
     assert set(tomllib.loads(uncommented)) == set(cfg.KEYS)
 
 
+def test_the_defaults_in_code_are_the_shipped_file():
+    shipped = tomllib.loads((ROOT / "segchat" / "default_config.toml").read_text())
+    assert cfg.DEFAULTS == shipped
+    assert [type(v) for v in cfg.DEFAULTS.values()] == [type(v) for v in shipped.values()]
+
+
 def test_decimal_settings(tmp_path):
     path = write(tmp_path / "c.toml", "max_credits = 0.5\nlow_credit_warning = 2\n")
     conf = cfg.load(path, env={})

@@ -25,7 +25,8 @@ class OpenAI(LazyHttp):
         self.key_source, self.key_hint, self._has_key = key_source, key_hint, bool(api_key)
         # Local servers often need no key; none is sent unless one is configured for this provider.
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        super().__init__(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep)
+        super().__init__(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep,
+                         tls=not base_url.startswith("http:"))
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:

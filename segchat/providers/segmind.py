@@ -39,7 +39,7 @@ class Segmind(LazyHttp):
         self.queued, self._timeout, self._sleep = queue, timeout, sleep  # queue: through the v2 queue
         self.key_env = key_env or KEY_ENV
         super().__init__(timeout=timeout, retries=retries, headers={"x-api-key": api_key},
-                                  transport=transport, sleep=sleep)
+                         transport=transport, sleep=sleep, tls=not base_url.startswith("http:"))
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:
