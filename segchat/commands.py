@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -47,6 +46,8 @@ class Registry:
         name, _, arg = line.strip()[1:].partition(" ")
         command = self._by_name.get(name)
         if command is None:
+            import difflib
+
             close = difflib.get_close_matches(name, self.names(), n=1)
             hint = f"did you mean /{close[0]}? " if close else ""
             raise UsageError(f"unknown command /{name[:30]}; {hint}/help lists the commands "

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
 
-from segchat import attachments, roles
+from segchat import attachments
 from segchat.errors import UsageError
 
 if TYPE_CHECKING:
@@ -23,6 +22,8 @@ def cmd_file(ctx: Context, arg: str) -> None:
         dropped, ctx.attached[:] = len(ctx.attached), []
         ctx.renderer.notice(f"dropped {dropped} attachment(s)")
         return
+    import shlex
+
     try:
         names = shlex.split(arg)
     except ValueError as exc:
@@ -33,6 +34,8 @@ def cmd_file(ctx: Context, arg: str) -> None:
 
 
 def cmd_role(ctx: Context, arg: str) -> None:
+    from segchat import roles  # a role's TOML front matter: parsed only when one is used
+
     path = ctx.chat.config.path
     if path is None:
         raise UsageError("roles live beside the config file, and there is none")
@@ -49,5 +52,7 @@ def cmd_role(ctx: Context, arg: str) -> None:
 
 
 def role_names(ctx: Context) -> list[str]:
+    from segchat import roles
+
     path = ctx.chat.config.path
     return roles.names(path) if path is not None else []

@@ -75,7 +75,7 @@ class Repl:
         while not self.done:
             default, self._next_input = self._next_input, ""
             try:
-                text = self.prompt.prompt(default=default, pre_run=on_ready)
+                text = self.prompt.prompt(default=default, pre_run=on_ready and self._after_first_render(on_ready))
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
@@ -84,6 +84,17 @@ class Repl:
                 on_ready = None  # once, when the first prompt is up
             self.handle(text)
         return 0
+
+    def _after_first_render(self, action: Callable[[], None]) -> Callable[[], None]:
+        """pre_run runs before the prompt is drawn; work started there (a thread importing httpx) would hold
+        up the drawing. This runs action once the prompt and its toolbar are on the screen instead."""
+        app = self.prompt.app
+
+        def once(_: object) -> None:
+            app.after_render -= once
+            action()
+
+        return lambda: app.after_render.add_handler(once)
 
     def handle(self, text: str) -> None:
         if not text.strip():

@@ -18,23 +18,23 @@ _PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 # Nearly all of Unicode's Default_Ignorable_Code_Point set, plus the line/paragraph separators (no terminal
 # breaks a line there, but str.splitlines and some widgets do). Kept: VS15/VS16 (U+FE0E/U+FE0F, emoji and text
 # presentation) and, depending on what follows, ZWNJ/ZWJ (see _joiners).
-_INVISIBLE = [
+_INVISIBLE: list[int | range] = [
     0x00AD,  # soft hyphen
     0x034F,  # combining grapheme joiner
     0x061C,  # Arabic letter mark
     0x115F, 0x1160, 0x3164, 0xFFA0,  # Hangul fillers
     0x17B4, 0x17B5,  # Khmer inherent vowels
-    *range(0x180B, 0x1810),  # Mongolian free variation selectors and vowel separator
+    range(0x180B, 0x1810),  # Mongolian free variation selectors and vowel separator
     0x200B, 0x200E, 0x200F,  # zero-width space, LRM, RLM
     0x2028, 0x2029,  # line and paragraph separators
-    *range(0x202A, 0x202F),  # bidi embeddings and overrides
-    *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates, deprecated format controls
-    *range(0xFE00, 0xFE0E),  # variation selectors 1-14
+    range(0x202A, 0x202F),  # bidi embeddings and overrides
+    range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates, deprecated format controls
+    range(0xFE00, 0xFE0E),  # variation selectors 1-14
     0xFEFF,  # zero-width no-break space (BOM)
-    *range(0xFFF0, 0xFFFC),  # unassigned specials, interlinear annotation
-    *range(0x1BCA0, 0x1BCA4),  # shorthand format controls
-    *range(0x1D173, 0x1D17B),  # musical beam/tie/slur/phrase format controls
-    *range(0xE0000, 0xE1000),  # tag characters, variation selectors 17-256, the rest of plane 14's ignorables
+    range(0xFFF0, 0xFFFC),  # unassigned specials, interlinear annotation
+    range(0x1BCA0, 0x1BCA4),  # shorthand format controls
+    range(0x1D173, 0x1D17B),  # musical beam/tie/slur/phrase format controls
+    range(0xE0000, 0xE1000),  # tag characters, variation selectors 17-256, the rest of plane 14's ignorables
 ]
 # ZWNJ and ZWJ shape Arabic-script and Indic text (Persian "می‌خواهم", Sinhala "ශ්‍රී") and ZWJ joins emoji
 # (👨‍👩‍👧): kept when the next character is one they act on, shown (<U+200C>, <U+200D>) anywhere else, where
@@ -50,8 +50,8 @@ _EMOJI = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u
 def _unicode() -> re.Pattern[str]:
     """What is shown otherwise (controls, C1, invisibles, lone surrogates), compiled on first need: compiling
     it costs start-up time."""
-    shown = [*range(0x20), 0x7F, *range(0x80, 0xA0), *_INVISIBLE, *range(0xD800, 0xE000)]
-    return re.compile(_char_class(c for c in shown if c not in (0x09, 0x0A)))
+    return re.compile(_char_class([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE,
+                                   range(0xD800, 0xE000)]))
 
 
 @functools.cache
@@ -79,16 +79,15 @@ Then sanitize(a) + sanitize(b) == sanitize(a + b) for every cut.
 """
 
 
-def _char_class(codes: Any) -> str:
-    """A regex character class matching exactly the given code points, as ranges."""
-    ranges: list[list[int]] = []
-    for c in sorted(codes):
-        if ranges and c == ranges[-1][1] + 1:
-            ranges[-1][1] = c
+def _char_class(items: list[int | range]) -> str:
+    """A regex character class matching exactly the given code points and ranges of them."""
+    spans: list[list[int]] = []
+    for a, b in sorted((i.start, i.stop - 1) if isinstance(i, range) else (i, i) for i in items):
+        if spans and a <= spans[-1][1] + 1:
+            spans[-1][1] = max(b, spans[-1][1])
         else:
-            ranges.append([c, c])
-    return "[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]"
-
+            spans.append([a, b])
+    return "[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in spans) + "]"
 
 
 def sanitize(text: str) -> str:
