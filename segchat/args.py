@@ -8,6 +8,7 @@ from segchat import __version__
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 EPILOG = """\
 exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
@@ -151,6 +152,37 @@ examples:
   segchat --profile ollama        use another server set up in config.toml
 """
 # END HELP
+
+
+# Every flag's value when it is not given, as argparse sets it (tests/test_speed_list.py compares the two).
+DEFAULTS = {"prompt": [], "file": [], "role": None, "roles": False, "completion": None, "set_key": False,
+            "config": None, "config_path": False, "profile": None, "base_url": None, "model": None, "system": None,
+            "system_file": None, "temperature": None, "max_tokens": None, "top_p": None, "timeout": None,
+            "queue": None, "max_credits": None, "debug": False, "resume": False, "session": None, "list": False,
+            "show": None, "export": None, "format": None, "import_file": None, "delete": None, "rename": None,
+            "search": None}
+
+
+def quick_args(argv: list[str]) -> Any | None:
+    """The parsed arguments of exactly `--list`, `--show SESSION` or `--search TEXT`, without argparse; else None.
+
+    Building the parser costs more than listing two thousand sessions, and scripts run these often. Anything
+    else (another flag, an abbreviation, a value that looks like a flag) goes to argparse, which also
+    answers shell completion.
+    """
+    import os
+
+    if "_ARGCOMPLETE" in os.environ:
+        return None
+    if argv == ["--list"]:
+        given = {"list": True}
+    elif len(argv) == 2 and argv[0] in ("--show", "--search") and argv[1] and not argv[1].startswith("-"):
+        given = {argv[0][2:]: argv[1]}
+    else:
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**{**DEFAULTS, "prompt": [], "file": [], **given})
 
 
 def prebuilt_help() -> str | None:

@@ -61,12 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     # passes over them cost more than anything else before the prompt. It runs again once the prompt is up
     # (or a one-shot sends), with what start-up made frozen out of its way.
     gc.disable()
-    from segchat.args import build_parser
-    from segchat.completion import complete_if_asked
+    from segchat.args import quick_args
 
-    parser = build_parser()
-    complete_if_asked(parser)
-    args = parser.parse_args(argv)
+    args = quick_args(argv)
+    if args is None:
+        from segchat.args import build_parser
+        from segchat.completion import complete_if_asked
+
+        parser = build_parser()
+        complete_if_asked(parser)
+        args = parser.parse_args(argv)
     try:
         return _run(args)
     except SegchatError as exc:

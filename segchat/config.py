@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Mapping
 
 from segchat.checks import Invalid as _Invalid
 from segchat.checks import check_api_key, check_base_url, check_model
 from segchat.errors import ConfigError
 from segchat.files import key_file_warnings
+from segchat.record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 APP = "segchat"
 KEY_ENV = "SEGMIND_API_KEY"
@@ -24,15 +26,15 @@ DEFAULT_KEY_ENV = {"segmind": KEY_ENV, "openai": None}
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     """Every setting segchat runs with, validated."""
 
+    HIDDEN = ("api_key",)
     base_url: str
     model: str
     provider: str = "segmind"
     profile: str | None = None
-    api_key: str | None = field(default=None, repr=False)
+    api_key: str | None = None
     api_key_env: str | None = None
     api_key_source: str = "nowhere"
     stream: bool = False
@@ -68,17 +70,14 @@ class Config:
         names = ("temperature", "max_tokens", "top_p")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
-    def replace(self, **changes: Any) -> Config:
-        return dataclasses.replace(self, **changes)
-
 
 # default_config.toml as Python (a test keeps the two equal): parsing TOML costs more start-up time than the
 # rest of loading the settings, and most runs have no config file to parse at all.
 DEFAULTS = {"provider": "segmind", "base_url": "https://api.segmind.com/v1", "model": "llama-v3p1-8b-instruct",
             "queue": False, "timeout": 120.0, "retries": 2, "code_theme": "monokai", "low_credit_warning": 1.0,
             "context_window": 131072, "context_warning": 0.9}
-KEYS = [f.name for f in dataclasses.fields(Config)
-        if f.name not in ("api_key_source", "path", "warnings", "profiles", "key_shared")]
+KEYS = [name for name in Config.FIELDS
+        if name not in ("api_key_source", "path", "warnings", "profiles", "key_shared")]
 PROFILE_KEYS = [k for k in KEYS if k != "profile"]
 
 

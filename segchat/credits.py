@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 
@@ -25,19 +24,19 @@ def fmt_spent(spent: Decimal | None, unpriced: int) -> str:
     return fmt_credits(spent) + (" + ?" if unpriced else "")
 
 
-@dataclass
 class Ledger:
     """Credits as the server reports them; Decimal because costs are tiny fractions."""
 
-    balance: Decimal | None = None
-    spent: Decimal = Decimal(0)
-    unpriced: int = 0  # turns whose cost could not be known
-    warned_low: bool = False
-    records: int = 0  # turns recorded; lets a slow balance fetch see it was overtaken
-    started: int = 0  # turns sent: a fetch that overlapped one may already include its charge
-    flying: int = 0  # turns sent and not yet answered
-    rate: Decimal | None = None  # the fewest credits per token a turn has cost: what one turn can explain
-    others: bool = False  # the last cost was more than its tokens explain: other spending on the account
+    def __init__(self) -> None:
+        self.balance: Decimal | None = None
+        self.spent = Decimal(0)
+        self.unpriced = 0  # turns whose cost could not be known
+        self.warned_low = False
+        self.records = 0  # turns recorded; lets a slow balance fetch see it was overtaken
+        self.started = 0  # turns sent: a fetch that overlapped one may already include its charge
+        self.flying = 0  # turns sent and not yet answered
+        self.rate: Decimal | None = None  # the fewest credits per token a turn has cost: what one turn can explain
+        self.others = False  # the last cost was more than its tokens explain: other spending on the account
 
     def check(self, budget: Decimal | None, confirmed: bool = False) -> None:
         """Refuse a turn past the budget; with unknown costs, refuse unless the user confirmed."""

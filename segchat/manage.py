@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import Any, Callable
 
 from segchat.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, Callable
 
 ACTIONS = ("list", "show", "export", "import_file", "delete", "rename", "search")
 

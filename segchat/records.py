@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 from segchat.errors import StoreError
+from segchat.record import Record
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-@dataclass
-class SessionInfo:
+class SessionInfo(Record):
     """A session's row, without its messages."""
 
     id: int

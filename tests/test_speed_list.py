@@ -219,3 +219,26 @@ def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
                 screen.display[y]
     finally:
         term.close()
+
+
+@pytest.mark.parametrize("argv", [["--list"], ["--show", "big"], ["--search", "two words"], ["--show", "7"]])
+def test_quick_arguments_are_argparse_s(argv):
+    """--list, --show SESSION and --search TEXT skip building the parser, with the same result."""
+    from segchat import args
+
+    quick = args.quick_args(argv)
+    assert quick is not None and vars(quick) == vars(args.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [["--lis"], ["--list", "--debug"], ["--show"], ["--show", "-x"], ["--show", ""],
+                                  ["--show=big"], ["--search", "a", "b"], [], ["question"]])
+def test_anything_else_goes_to_argparse(argv):
+    from segchat import args
+
+    assert args.quick_args(argv) is None
+
+
+def test_defaults_are_argparse_s():
+    from segchat import args
+
+    assert args.DEFAULTS == vars(args.build_parser().parse_args([]))
