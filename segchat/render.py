@@ -8,10 +8,13 @@ import os
 import re
 import sys
 import time
-from typing import IO, Any, Iterator, Sequence
 
 from segchat.errors import needs_redacting, redact
 from segchat.sanitize import HOLD_BACK, safe, sanitize
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import IO, Any, Iterator, Sequence
 
 __all__ = ["HOLD_BACK", "MAX_NESTING", "Renderer", "markdown_class", "nesting", "preload", "safe", "sanitize"]
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
 
 from segchat.errors import redact
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any
 
 _ASCII: dict[int, str] = {c: "^" + chr(c + 0x40) for c in range(0x20) if chr(c) not in "\n\t"}
 _ASCII[0x7F] = "^?"

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 from segchat import transcript
-from segchat.conversation import Conversation, Draft
 from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store, check_name
 from segchat.transcript import model_of, when
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any
+
+    from segchat.conversation import Conversation
 
 LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
 
@@ -69,6 +73,8 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         raise StoreError(f"{path} is not a segchat JSON export: it is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path} is not a segchat JSON export: expected an object")
+    from segchat.conversation import Conversation, Draft
+
     try:
         conversation = Conversation.from_dict(data)
     except ValueError as exc:

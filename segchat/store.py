@@ -10,9 +10,7 @@ import sqlite3
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
 
-from segchat.conversation import Conversation, Message
 from segchat.errors import SessionNotFound, StoreError
 from segchat.files import private_dir
 from segchat.records import INFO as _INFO
@@ -21,6 +19,12 @@ from segchat.records import SessionInfo, check_name, make_title
 from segchat.records import info as _info
 from segchat.schema import aside_name, open_database
 from segchat.unsent import Unsent
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
+    from segchat.conversation import Conversation, Message
 
 __all__ = ["SessionInfo", "Store", "check_name", "make_title"]
 
@@ -175,6 +179,8 @@ class Store(Unsent):
         """The whole conversation; with adopt, the newest unsent message this process may take as pending."""
         import gc
 
+        from segchat.conversation import Conversation, Message  # not needed to list or show sessions
+
         info = self.get(session_id)
         # Resuming a long session reads and builds every message before the prompt shows, so this is the loop
         # of _message made quick. Each meta is read by json's own scanner (what json.loads runs between its
@@ -212,6 +218,8 @@ class Store(Unsent):
                                 (session_id,)).fetchall()
 
     def _message(self, row: tuple, name: str) -> Message:
+        from segchat.conversation import Message
+
         row_id, role, content, created, meta = row
         try:
             return Message(role, content, created, json.loads(meta) if meta else {}, id=row_id)

@@ -6,10 +6,14 @@ import contextlib
 import json
 import sqlite3
 import time
-from typing import Any, Callable
 
 from segchat import owner
-from segchat.conversation import Draft
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from segchat.conversation import Draft
 
 
 class Unsent:
@@ -29,6 +33,8 @@ class Unsent:
 
     def pending(self, session_id: int) -> list[Draft]:
         """Unsent messages this process may take: its own, and those whose writer has ended."""
+        from segchat.conversation import Draft
+
         me, drafts = owner.token(), []
         for row_id, content, who, meta in self._db.execute(
                 "SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id", (session_id,)):
