@@ -61,11 +61,11 @@ LISTING = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.update
 
 def info(row: tuple) -> SessionInfo:
     """A SessionInfo from a row of INFO or LISTING."""
-    spent, balance = (_figure(v) for v in row[7:9])
+    spent, balance = (figure(v) for v in row[7:9])
     return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12], row[13])
 
 
-def _figure(value: object) -> Decimal | None:
+def figure(value: object) -> Decimal | None:
     """A stored credits figure; a damaged or absurd one is unknown rather than an error in every listing."""
     if value is None:
         return None

@@ -162,7 +162,12 @@ class Renderer:
         wrapped there, at spaces where there are some. Built from strings: a rich Table measures and wraps
         every cell, a thousand times slower on a long listing.
         """
-        cells = [[redact(str(cell)) for cell in row] for row in rows]
+        cells = [[str(cell) for cell in row] for row in rows]
+        # Neither a secret nor a header name spans a line break: when the cells joined by line breaks hold none,
+        # no cell does, and a long listing is looked through once instead of once per cell.
+        joined = "\n".join("\n".join(row) for row in cells)
+        if needs_redacting(joined):
+            cells = [[redact(cell) for cell in row] for row in cells]
         # sanitize() works character by character (a CR before LF and a joiner look one ahead; a line break
         # stops both): when the cells joined by line breaks need nothing, no cell does, and a listing is
         # checked in one pass instead of one call per cell.

@@ -9,9 +9,10 @@ from pathlib import Path
 from segchat import transcript
 from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
+from segchat.records import figure
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store, check_name
-from segchat.transcript import model_of, when
+from segchat.transcript import when
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -24,9 +25,11 @@ LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent"
 
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first; plain tab-separated columns when piped."""
-    rows = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"), model_of(s),
-             f"{s.count} + {s.unsent} unsent" if s.unsent else s.count, when(s.updated),
-             fmt_spent(s.spent, s.unpriced), fmt_credits(s.balance)) for s in store.sessions()]
+    rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
+             f"{model} ({profile})" if profile else model, f"{count} + {unsent} unsent" if unsent else count,
+             when(updated), fmt_spent(figure(spent), unpriced), fmt_credits(figure(balance)))
+            for sid, name, title, model, _, _, updated, spent, balance, unpriced, count, profile, _, unsent
+            in store.listing()]  # the columns of records.LISTING
     if not rows:
         renderer.notice("no saved sessions yet")
         return

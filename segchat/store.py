@@ -128,7 +128,11 @@ class Store(Unsent):
 
     def sessions(self) -> list[SessionInfo]:
         """Every session holding a message or an unsent one, newest first (empty ones are not worth a line)."""
-        return [_info(r) for r in self._db.execute(_LISTING)]
+        return [_info(r) for r in self.listing()]
+
+    def listing(self) -> list[tuple]:
+        """sessions() as the rows of records.LISTING: a listing of thousands builds no SessionInfo."""
+        return self._db.execute(_LISTING).fetchall()
 
     def last_balance(self) -> Decimal | None:
         """The newest credit balance any session recorded."""

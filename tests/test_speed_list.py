@@ -242,3 +242,26 @@ def test_defaults_are_argparse_s():
     from segchat import args
 
     assert args.DEFAULTS == vars(args.build_parser().parse_args([]))
+
+
+def test_rows_from_the_stored_columns_are_those_of_session_records(store):
+    """list_sessions formats LISTING's columns directly; the same cells as formatting each SessionInfo."""
+    from segchat.credits import fmt_credits, fmt_spent
+    from segchat.transcript import model_of, when
+
+    tricky_store(store)
+    expected = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"), model_of(s),
+                 f"{s.count} + {s.unsent} unsent" if s.unsent else s.count, when(s.updated),
+                 fmt_spent(s.spent, s.unpriced), fmt_credits(s.balance)) for s in store.sessions()]
+    headers, rows = listing_rows(store)
+    assert headers == sessions.LIST_HEADERS and rows == expected and len(rows) > 10
+
+
+def test_a_secret_in_one_cell_is_redacted_in_that_cell_only(store, secret):
+    tricky_store(store)
+    store.update(store.find("s1").id, title=f"the key {SECRET} in a title")
+    out = io.StringIO()
+    sessions.list_sessions(store, Renderer(out=out, rich_output=False))
+    line = next(row for row in out.getvalue().splitlines() if row.startswith("s1\t"))
+    assert SECRET not in out.getvalue() and "\tthe key *** in a title\t" in line
+    assert "x-api-key: *** leaked" in out.getvalue()
