@@ -65,6 +65,32 @@ def info(row: tuple) -> SessionInfo:
     return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12], row[13])
 
 
+# A stored figure as str(Decimal) writes an ordinary one: fmt_credits() shows it with its fraction's trailing zeros
+# cut, which string operations do without a Decimal (a listing shows two per session).
+_PLAIN_FIGURE = re.compile(r"(-?)(0|[1-9][0-9]{0,12})(?:\.([0-9]{1,12}))?")
+
+
+def figure_text(value: object) -> str:
+    """fmt_credits(figure(value)): a stored figure as the listing shows it."""
+    match = _PLAIN_FIGURE.fullmatch(value) if type(value) is str else None
+    if match is None:
+        from segchat.credits import fmt_credits
+
+        return fmt_credits(figure(value))
+    sign, whole, fraction = match[1], match[2], (match[3] or "").rstrip("0")
+    if whole == "0" and not fraction:
+        return "0"
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+
+
+def spent_text(value: object, unpriced: int) -> str:
+    """fmt_spent(figure(value), unpriced): a stored spend as the listing shows it."""
+    text = figure_text(value)
+    if unpriced and text in ("—", "0"):  # nothing known: unknown, or zero
+        return "?"
+    return text + (" + ?" if unpriced else "")
+
+
 def figure(value: object) -> Decimal | None:
     """A stored credits figure; a damaged or absurd one is unknown rather than an error in every listing."""
     if value is None:

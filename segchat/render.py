@@ -163,18 +163,16 @@ class Renderer:
         every cell, a thousand times slower on a long listing.
         """
         cells = [[str(cell) for cell in row] for row in rows]
-        # Neither a secret nor a header name spans a line break: when the cells joined by line breaks hold none,
-        # no cell does, and a long listing is looked through once instead of once per cell.
+        # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
+        # spans a line break, and sanitize() works character by character (a CR before LF and a joiner look
+        # one ahead; a line break stops both). So when the joined text needs neither, no cell does.
         joined = "\n".join("\n".join(row) for row in cells)
-        if needs_redacting(joined):
-            cells = [[redact(cell) for cell in row] for row in cells]
-        # sanitize() works character by character (a CR before LF and a joiner look one ahead; a line break
-        # stops both): when the cells joined by line breaks need nothing, no cell does, and a listing is
-        # checked in one pass instead of one call per cell.
-        joined = "\n".join("\n".join(row) for row in cells)
-        if sanitize(joined) != joined:
-            cells = [[sanitize(cell) for cell in row] for row in cells]
-        lines = [[c.replace("\t", " ").replace("\n", " ") for c in row] for row in [list(headers), *cells]]
+        if needs_redacting(joined) or sanitize(joined) != joined:
+            cells = [[safe(cell) for cell in row] for row in cells]
+            joined = "\n".join("\n".join(row) for row in cells)
+        lines = [list(headers), *cells]
+        if "\t" in joined or joined.count("\n") != sum(map(len, cells)) - 1:  # a cell's own tab or line break
+            lines = [[c.replace("\t", " ").replace("\n", " ") for c in row] for row in lines]
         if not self.rich_output:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
             self.out.flush()

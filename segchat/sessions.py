@@ -7,9 +7,8 @@ import time
 from pathlib import Path
 
 from segchat import transcript
-from segchat.credits import fmt_credits, fmt_spent
 from segchat.errors import StoreError
-from segchat.records import figure
+from segchat.records import figure_text, spent_text
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store, check_name
 from segchat.transcript import when
@@ -27,7 +26,7 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first; plain tab-separated columns when piped."""
     rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
              f"{model} ({profile})" if profile else model, f"{count} + {unsent} unsent" if unsent else count,
-             when(updated), fmt_spent(figure(spent), unpriced), fmt_credits(figure(balance)))
+             when(updated), spent_text(spent, unpriced), figure_text(balance))
             for sid, name, title, model, _, _, updated, spent, balance, unpriced, count, profile, _, unsent
             in store.listing()]  # the columns of records.LISTING
     if not rows:

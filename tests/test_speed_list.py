@@ -265,3 +265,20 @@ def test_a_secret_in_one_cell_is_redacted_in_that_cell_only(store, secret):
     line = next(row for row in out.getvalue().splitlines() if row.startswith("s1\t"))
     assert SECRET not in out.getvalue() and "\tthe key *** in a title\t" in line
     assert "x-api-key: *** leaked" in out.getvalue()
+
+
+FIGURE_TEXT = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.decimals(min_value=-10**14, max_value=10**14, places=12).map(str),
+    st.from_regex(r"-?[0-9]{1,16}(\.[0-9]{0,14})?", fullmatch=True),
+    st.text(max_size=12), st.none(), st.integers(), st.floats())
+
+
+@settings(max_examples=600, deadline=None)
+@given(FIGURE_TEXT, st.integers(0, 2))
+def test_figures_are_shown_as_from_decimals(value, unpriced):
+    from segchat.credits import fmt_credits, fmt_spent
+    from segchat.records import figure, figure_text, spent_text
+
+    assert figure_text(value) == fmt_credits(figure(value))
+    assert spent_text(value, unpriced) == fmt_spent(figure(value), unpriced)
