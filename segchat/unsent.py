@@ -33,11 +33,14 @@ class Unsent:
 
     def pending(self, session_id: int) -> list[Draft]:
         """Unsent messages this process may take: its own, and those whose writer has ended."""
+        rows = self._db.execute("SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id",
+                                (session_id,)).fetchall()
+        if not rows:  # the usual case: no need for this process's token (socket) nor for Draft (dataclasses)
+            return []
         from segchat.conversation import Draft
 
         me, drafts = owner.token(), []
-        for row_id, content, who, meta in self._db.execute(
-                "SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id", (session_id,)):
+        for row_id, content, who, meta in rows:
             if who == me or not owner.alive(who):
                 try:
                     drafts.append(Draft(content, row_id, json.loads(meta) if meta else {}))
