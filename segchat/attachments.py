@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Any, BinaryIO
 
 from segchat.errors import UsageError
+from segchat.record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 MAX_FILE = 4 * 2**20  # a 128K-token context holds about 512 KB of text; this stops `-f /dev/zero` early
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(Record):
     """A text file as it will be sent: its name (as the user gave it) and its text."""
 
     name: str
@@ -34,7 +36,7 @@ class Attachment:
     def from_dict(cls, data: Any) -> Attachment:
         if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not isinstance(data.get("text"), str):
             raise ValueError("an attachment must be an object with text 'name' and 'text'")
-        from segchat.conversation import whole_text
+        from segchat.sanitize import whole_text
 
         return cls(whole_text(data["name"]), whole_text(data["text"]))
 

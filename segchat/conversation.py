@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from segchat.sanitize import whole_text
+
+__all__ = ["Conversation", "Draft", "Message", "sent", "whole_text"]
+
 ROLES = ("system", "user", "assistant")
 FORMAT_VERSION = 1
 
@@ -48,14 +52,6 @@ class Message:
         if not isinstance(meta, dict):
             raise ValueError("message 'meta' must be an object")
         return cls(role, whole_text(content), created, dict(meta))
-
-
-def whole_text(text: str) -> str:
-    """Text that can be stored and sent as UTF-8: surrogate pairs joined, a lone surrogate (from a server's
-    JSON, or a pair split across two stream events) replaced by U+FFFD."""
-    if not any("\ud800" <= c <= "\udfff" for c in text):
-        return text
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def sent(text: str, meta: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The one sanitiser: untrusted text made inert for a terminal, controls and invisible characters shown."""
+"""The one sanitiser: untrusted text made inert for a terminal (controls, invisibles shown), or storable."""
 
 from __future__ import annotations
 
@@ -137,6 +137,14 @@ def _sanitize_slow(text: str) -> str:
     if "\u200c" in text:
         text = lone_zwnj.sub("<U+200C>", text)
     return text.translate({ord(c): _shown(c) for c in set(_unicode().findall(text))})
+
+
+def whole_text(text: str) -> str:
+    """Text that can be stored and sent as UTF-8: surrogate pairs joined, a lone surrogate (from a server's
+    JSON, or a pair split across two stream events) replaced by U+FFFD."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def safe(text: Any) -> str:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SessionInfo", "Store", "check_name", "make_title"]
 
+
 class Store(Unsent):
     """Opens (creating if needed) the session database at path.
 
@@ -70,8 +71,6 @@ class Store(Unsent):
 
     def close(self) -> None:
         self._db.close()
-
-    # -- sessions -----------------------------------------------------------------------------
 
     def create(self, name: str | None = None, *, model: str = "", system: str | None = None,
                profile: str | None = None, role: str | None = None) -> SessionInfo:
@@ -126,12 +125,8 @@ class Store(Unsent):
                                "ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
         return _info(row) if row else None
 
-    def sessions(self) -> list[SessionInfo]:
-        """Every session holding a message or an unsent one, newest first (empty ones are not worth a line)."""
-        return [_info(r) for r in self.listing()]
-
     def listing(self) -> list[tuple]:
-        """sessions() as the rows of records.LISTING: a listing of thousands builds no SessionInfo."""
+        """Sessions holding a message or an unsent one, newest first, as rows of records.LISTING (see info)."""
         return self._db.execute(_LISTING).fetchall()
 
     def last_balance(self) -> Decimal | None:
@@ -186,12 +181,10 @@ class Store(Unsent):
         from segchat.conversation import Conversation, Message  # not needed to list or show sessions
 
         info = self.get(session_id)
-        # Resuming a long session reads and builds every message before the prompt shows, so this is the loop
-        # of _message made quick. Each meta is read by json's own scanner (what json.loads runs between its
-        # checks); a meta it does not take whole (leading blanks, damage, not text) goes through _message, so
-        # what comes out, or is raised, is still json.loads's. The collector is held off meanwhile: the rows
-        # and messages all live on until the end, and its passes over them as they are made would cost more
-        # than making them.
+        # Resuming a long session builds every message before the prompt shows: _message made quick. Each meta
+        # is read by json's own scanner (what json.loads runs between its checks); a meta it does not take whole
+        # (leading blanks, damage, not text) goes through _message, so the result is still json.loads's. The
+        # collector is held off: its passes over rows and messages that all live on would cost more than they.
         collecting = gc.isenabled()
         gc.disable()
         try:

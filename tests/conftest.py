@@ -101,3 +101,10 @@ def cli_env(fake, isolated_home):
     env.update(SEGCHAT_BASE_URL=fake.base_url, SEGMIND_API_KEY=KEY, PYTHONUNBUFFERED="1", TERM="xterm-256color",
                COLUMNS="100", LINES="30", PAGER="cat")
     return env
+
+
+def listed(store):
+    """The sessions --list shows, as SessionInfo records."""
+    from segchat.records import info
+
+    return [info(row) for row in store.listing()]

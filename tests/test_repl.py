@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from conftest import listed
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -85,7 +86,7 @@ def test_clear_starts_fresh_with_same_system(make_chat, fake, store):
     chat = make_chat(system="sys")
     run(chat, "one" + ENTER, "/clear" + ENTER, "two" + ENTER)
     assert sent(fake)[1] == [{"role": "system", "content": "sys"}, {"role": "user", "content": "two"}]
-    assert len(store.sessions()) == 2
+    assert len(listed(store)) == 2
 
 
 def test_errors_keep_the_repl_alive_and_retry_resends(make_chat, fake):

@@ -10,6 +10,7 @@ import sqlite3
 import stat
 
 import pytest
+from conftest import listed
 
 from segchat import sessions
 from segchat.conversation import Draft, Message
@@ -84,8 +85,8 @@ def test_list_is_newest_first_and_leaves_out_empty_sessions(store):
     store.create("empty")
     store.add_pending(second.id, Draft("typed, never answered"))
     store.add_exchange(first.id, pair(1))
-    listed = store.sessions()
-    assert [s.name for s in listed] == ["first", "second"] and [s.unsent for s in listed] == [0, 1]
+    shown = listed(store)
+    assert [s.name for s in shown] == ["first", "second"] and [s.unsent for s in shown] == [0, 1]
 
 
 def test_the_listing_marks_unsent_messages_and_survives_damaged_figures(store):
