@@ -29,7 +29,7 @@ def model_of(info: SessionInfo) -> str:
 
 def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
     """The pieces of a conversation held in memory."""
-    items = ((m.role, m.content, m.meta) for m in conversation.messages)
+    items = ((m.role, m.content, m.meta or None) for m in conversation.messages)
     return pieces(info, conversation.system, items, conversation.pending)
 
 
@@ -39,10 +39,10 @@ def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pend
     Markdown shows only two things of a message's meta, so only a meta naming one of them is parsed:
     a long session is shown without building a message per row.
     """
-    def items() -> Iterable[tuple[str, str, dict[str, Any]]]:
+    def items() -> Iterable[tuple[str, str, dict[str, Any] | None]]:
         for role, content, meta in rows:
             if not (meta and ('"attachments"' in meta or '"interrupted"' in meta)):
-                yield role, content, {}
+                yield role, content, None
                 continue
             try:
                 value = json.loads(meta)
@@ -55,9 +55,10 @@ def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pend
     return pieces(info, info.system, items(), pending)
 
 
-def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str, dict[str, Any]]],
+def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str, dict[str, Any] | None]],
            pending: Draft | None) -> list[str]:
     """Raw (unsanitised) Markdown in pieces of about PIECE characters; joined, they are the whole text.
+    items: (role, content, meta), meta None when it has nothing to show (the usual case, and the quick one).
 
     A long text in one string is as wide as its widest character: one emoji makes every character four
     bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed quickly.
@@ -74,11 +75,14 @@ def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str
             lines, size = [], 0
             groups.append(lines)
             add = lines.extend
-        who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
-        add((f"## {who}", "", content, ""))
+        if meta is None:
+            add(("## You" if role == "user" else "## Model", "", content, ""))
+        else:
+            who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
+            add((f"## {who}", "", content, ""))
+            if meta.get("attachments"):
+                add(_attached(meta))
         size += len(content) + 16
-        if meta.get("attachments"):
-            add(_attached(meta))
     if pending:
         lines += ["## You (not sent)", "", pending.text, "", *_attached(pending.meta)]
     # Every piece but the last ends with the line break that "\n".join of all the lines puts there.
