@@ -1,6 +1,7 @@
 """Start-up, session and save-cost benchmarks: each prints a ratio against a baseline measured in the same run.
 
 Run: python benchmarks/run.py [--runs N] [--only NAME,...]   (needs the test extras: pexpect)
+Every ratio of the performance targets, including turns.py's (a turn at a full context, idle memory, one-shot).
 
 Every ratio times the measured thing and its baseline alternately (a, b, a, b, ...) and compares medians, so
 machine noise hits both alike. Children in a pseudo-terminal set delaybeforesend = None (pexpect's 50 ms pause
@@ -54,6 +55,9 @@ TARGETS = {
     "--show 10,000 messages": 1.3,
     "/history 10,000 messages": 1.1,
     "resume 10,000 messages": 1.2,
+    "turn at 128K context": 1.3,
+    "idle REPL peak RSS": 1.3,
+    "one-shot": 1.15,
 }
 MARKER = b"llama-v3p1-8b-instruct"  # in the toolbar: the prompt is up
 SESSIONS, MESSAGES_EACH = 2_000, 15  # 30,000 messages, each holding COMMON; one also holds RARE
@@ -328,13 +332,14 @@ def save_cost(home: Path) -> None:
 
 MEASURES = {"version": bench_version_help, "list": bench_list, "search": bench_search, "show": bench_show,
             "history": bench_history, "resume": bench_resume, "startup": bench_startup}
+TURNS = ("turn", "rss", "oneshot")  # measured by turns.py, in a home of its own
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--only", default=",".join([*MEASURES, "save"]),
-                        help=f"comma-separated, of: {', '.join([*MEASURES, 'save'])}")
+    parser.add_argument("--only", default=",".join([*MEASURES, *TURNS, "save"]),
+                        help=f"comma-separated, of: {', '.join([*MEASURES, *TURNS, 'save'])}")
     options = parser.parse_args()
     chosen = options.only.split(",")
     fake = FakeSegmind().start()
@@ -349,6 +354,13 @@ def main() -> int:
         for name, measure in MEASURES.items():
             if name in chosen:
                 measure(options.runs, homes[name], results)
+        if any(name in chosen for name in TURNS):
+            import turns
+
+            turns_env = turns.home_env(home / "turns", fake.base_url)
+            for name in TURNS:
+                if name in chosen:
+                    turns.MEASURES[name](options.runs, turns_env, results)
         if "save" in chosen:
             save_cost(home)
     finally:
