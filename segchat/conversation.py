@@ -13,7 +13,7 @@ ROLES = ("system", "user", "assistant")
 FORMAT_VERSION = 1
 
 
-@dataclass
+@dataclass(slots=True)  # ten thousand of them in a long session: less memory, quicker to make
 class Message:
     """One turn's text. meta holds what the server said about it (cost, usage, timing); id is its stored row."""
 
