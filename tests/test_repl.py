@@ -284,3 +284,13 @@ def test_undo_of_the_only_exchange_clears_the_title(make_chat, fake, store):
 def test_help_names_the_aliases(make_chat):
     out = run(make_chat(), "/help" + ENTER)
     assert "(also /?)" in out and "(also /exit)" in out and "(also /new)" in out
+
+
+def test_start_up_work_begins_once_the_prompt_is_drawn(make_chat):
+    """on_ready (the balance fetch, httpx's import) runs after the first render, once: it must not hold it up."""
+    seen = []
+    with create_pipe_input() as pipe:
+        pipe.send_text("hello" + ENTER + CTRL_D)
+        repl = Repl(make_chat(), Renderer(out=io.StringIO(), rich_output=False), input=pipe, output=DummyOutput())
+        assert repl.run(on_ready=lambda: seen.append(repl.prompt.app.render_counter)) == 0
+    assert len(seen) == 1 and seen[0] >= 1

@@ -283,3 +283,10 @@ def test_figures_are_shown_as_from_decimals(value, unpriced):
 
     assert figure_text(value) == fmt_credits(figure(value))
     assert spent_text(value, unpriced) == fmt_spent(figure(value), unpriced)
+
+
+def test_shell_completion_still_goes_through_argparse(monkeypatch):
+    from segchat import args
+
+    monkeypatch.setenv("_ARGCOMPLETE", "1")
+    assert args.quick_args(["--list"]) is None

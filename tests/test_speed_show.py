@@ -145,3 +145,27 @@ def test_a_long_store_round_trip(tmp_path):
     loaded = store.load(info.id)
     assert sessions.export_markdown(store.get(info.id), loaded) == reference_markdown(store.get(info.id), loaded)
     store.close()
+
+
+@pytest.mark.parametrize("text", ["x-api-key: sk-abcdefgh", "AUTHORIZATION: Basic zzz",
+                                  "a Bearer abcdefghijklmnopqrstu", "x-api-\u212aey: hidden-value",
+                                  "the key sk-long-secret-value in prose"])
+def test_needs_redacting_agrees_with_redact(monkeypatch, text):
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    errors.register_secret("sk-long-secret-value")
+    assert errors.needs_redacting(text) and errors.redact(text) != text
+    assert not errors.needs_redacting("plain words, café, 日本語") and not errors.needs_redacting("")
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_whatever_redact_changes_needs_redacting_finds(text):
+    assert errors.redact(text) == text or errors.needs_redacting(text)
+
+
+def test_show_refuses_a_damaged_message_that_it_must_read(store):
+    info = store.create("damaged")
+    store.add_exchange(info.id, [Message("user", "hi"), Message("assistant", "yo")])
+    store._db.execute("UPDATE messages SET meta='{\"attachments\": [' WHERE role='user'")
+    with pytest.raises(errors.StoreError, match="damaged message"):
+        sessions.show_session(store, "damaged", Renderer(out=io.StringIO(), rich_output=False))
