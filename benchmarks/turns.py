@@ -1,37 +1,25 @@
 """A REPL turn at a full context, the idle REPL's peak memory and a one-shot: each a ratio against a baseline.
 
-Run: python benchmarks/turns.py [--runs N]   (needs the test extras: pexpect)
+Run through run.py: python benchmarks/run.py --only turn,rss,oneshot   (needs the test extras: pexpect)
 
 Like run.py (whose helpers these reuse), each figure alternates the measured thing with its baseline in the same
 run and compares medians; everything talks to the loopback fake server, in a throwaway HOME and XDG_* dirs.
-The bench_* functions take (runs, env, results) as run.py's measures do, so run.py can list them.
-Exit status 1 when a ratio is over its target.
+The bench_* functions take (runs, env, results) as run.py's measures do; run.py holds their targets.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from itertools import count
 from pathlib import Path
 
 import pexpect
+from run import MARKER, TARGETS, alternate, report, segchat, spawn, timed
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from fakeserver import FakeSegmind  # noqa: E402
-from run import MARKER, TARGETS, alternate, report, segchat, spawn, timed  # noqa: E402
-
-for _name, _target in {"turn at 128K context": 1.3, "idle REPL peak RSS": 1.3, "one-shot": 1.15}.items():
-    TARGETS.setdefault(_name, _target)  # run.py's own figure wins once it lists these measures
 WINDOW = 131_072  # segchat's default context_window: 128K
 FULL, FULL_MESSAGES, SMALL_MESSAGES = 127_000, 400, 10  # ~97%: past the 90% warning, room left for the turn
 MODEL = "llama-v3p1-8b-instruct"
@@ -207,29 +195,3 @@ def bench_oneshot(runs: int, env: dict, results: list) -> None:
 
 
 MEASURES = {"turn": bench_turn_at_context, "rss": bench_idle_rss, "oneshot": bench_oneshot}
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=15)
-    options = parser.parse_args()
-    fake = FakeSegmind().start()
-    home = Path(tempfile.mkdtemp(prefix="segchat-bench-turns-"))
-    results: list[bool] = []
-    try:
-        env = home_env(home, fake.base_url)
-        tokens = FULL // FULL_MESSAGES * FULL_MESSAGES  # segchat's estimate of the big session
-        print(f"segchat: {segchat()}  python: {sys.version.split()[0]}  runs: {options.runs}\n"
-              f"data: a session of {FULL_MESSAGES} messages, ~{tokens:,} tokens ({tokens / WINDOW:.0%} of the "
-              f"{WINDOW:,}-token window), against one of {SMALL_MESSAGES}\n", flush=True)
-        for measure in MEASURES.values():
-            measure(options.runs, env, results)
-    finally:
-        fake.stop()
-        shutil.rmtree(home, ignore_errors=True)
-    print(json.dumps({"all within target": all(results)}))
-    return 0 if all(results) else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
