@@ -36,8 +36,8 @@ def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
 def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pending: Draft | None) -> list[str]:
     """The pieces of stored rows (role, content, meta as JSON), as the same conversation loaded would give.
 
-    Markdown shows only two things of a message's meta, so only a meta naming one of them is parsed:
-    a long session is shown without building a message per row.
+    Markdown shows only two things of a message's meta, so only a meta naming one of them is parsed (the
+    store writes keys as they are, never escaped): a long session is shown without building a message per row.
     """
     def items() -> Iterable[tuple[str, str, dict[str, Any] | None]]:
         for role, content, meta in rows:
