@@ -38,7 +38,10 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
 def show_session(store: Store, ref: str, renderer: Renderer) -> None:
     info = store.find(ref)
     drafts = store.pending(info.id)
-    renderer.plain(transcript.of_rows(info, store.rows(info.id), drafts[-1] if drafts else None))
+    pieces = transcript.of_rows(info, store.rows(info.id), drafts[-1] if drafts else None)
+    # Sanitised as export_markdown() does, then printed as any text is: redaction reads the visible text
+    # (a header's value after a control character is then seen whole).
+    renderer.plain([sanitize(piece) for piece in pieces])
 
 
 def export_session(store: Store, ref: str, fmt: str) -> str:

@@ -41,12 +41,12 @@ def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pend
     """
     def items() -> Iterable[tuple[str, str, dict[str, Any] | None]]:
         for role, content, meta in rows:
-            if not (meta and ('"attachments"' in meta or '"interrupted"' in meta)):
+            if not meta or (isinstance(meta, str) and '"attachments"' not in meta and '"interrupted"' not in meta):
                 yield role, content, None
                 continue
-            try:
+            try:  # a meta stored as bytes (another tool's write) is read as loading the session reads it
                 value = json.loads(meta)
-            except ValueError:
+            except (ValueError, TypeError):
                 value = None
             if not isinstance(value, dict):
                 raise StoreError(f"session '{info.name}' has a damaged message; the other sessions are unaffected")

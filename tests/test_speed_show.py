@@ -169,3 +169,29 @@ def test_show_refuses_a_damaged_message_that_it_must_read(store):
     store._db.execute("UPDATE messages SET meta='{\"attachments\": [' WHERE role='user'")
     with pytest.raises(errors.StoreError, match="damaged message"):
         sessions.show_session(store, "damaged", Renderer(out=io.StringIO(), rich_output=False))
+
+
+def test_show_redacts_the_text_it_shows(store):
+    """A header echo with a control character before its value: hidden as in the sanitised text."""
+    info = store.create("echo")
+    store.add_exchange(info.id, [Message("user", "curl -H 'x-api-key: '\x0bsk-live-0123456789abcdef'"),
+                                 Message("assistant", "ok")])
+    out = io.StringIO()
+    sessions.show_session(store, "echo", Renderer(out=out, rich_output=False))
+    assert out.getvalue() == safe(reference_markdown(store.get(info.id), store.load(info.id))) + "\n"
+    assert "curl -H 'x-api-key: '***" in out.getvalue()  # the message; its title is made of it differently
+
+
+@pytest.mark.parametrize("meta, shown", [("CAST(meta AS BLOB)", True), ("X'7B626164'", False),
+                                         ("'{\"interrupted\": tru'", False), ("'[\"interrupted\"]'", False)])
+def test_show_reads_odd_stored_metas_as_loading_does(store, meta, shown):
+    info = store.create("odd")
+    store.add_exchange(info.id, [Message("user", "hello"), Message("assistant", "hi", meta={"interrupted": True})])
+    store._db.execute(f"UPDATE messages SET meta={meta} WHERE role='assistant'")
+    out = io.StringIO()
+    if shown:
+        sessions.show_session(store, "odd", Renderer(out=out, rich_output=False))
+        assert "## Model (interrupted)" in out.getvalue()
+    else:
+        with pytest.raises(errors.StoreError, match="damaged message"):
+            sessions.show_session(store, "odd", Renderer(out=out, rich_output=False))
