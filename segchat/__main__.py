@@ -1,5 +1,5 @@
 """Entry point for ``python -m segchat``."""
 
-from segchat.cli import main
+from segchat.cli import run
 
-raise SystemExit(main())
+run()

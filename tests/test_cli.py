@@ -198,3 +198,18 @@ def test_a_piped_one_shot_shows_no_spinner(cli_env, fake):
     fake.script({"delay": 1.2})
     result = segchat("q", env=cli_env)
     assert result.returncode == 0 and result.stdout == b"echo: q\n" and result.stderr == b""
+
+
+def test_the_program_exits_with_main_s_status_and_spares_the_final_collection(monkeypatch):
+    """run() (the console script, python -m segchat): main's status, with what lives on frozen out of the
+    interpreter's last collection; main() itself, which tests call, freezes nothing."""
+    import gc
+
+    from segchat import cli
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    with pytest.raises(SystemExit) as ended:
+        cli.run()
+    assert ended.value.code == 3 and frozen == [True]
