@@ -141,16 +141,7 @@ sessions:
   --rename OLD NEW      rename a session
   --search TEXT         find messages across all sessions
 
-exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
-examples:
-  segchat                         chat in the terminal
-  segchat "what is a monad?"      ask once, print the reply
-  segchat < pirate.txt            chat with the piped text as the system prompt
-  segchat -r "and in Spain?"      continue the latest session
-  segchat -f app.py "review this"  attach a file to the question (-f - attaches standard input)
-  segchat --role pirate           chat with a named role (see --roles)
-  segchat --profile ollama        use another server set up in config.toml
-"""
+""" + EPILOG
 # END HELP
 
 
@@ -241,7 +232,9 @@ def _write_help() -> None:
     start = source.index("# BEGIN HELP")
     start = source.index("\n", start) + 1
     end = source.index("# END HELP")
-    path.write_text(source[:start] + f'HELP = """\\\n{text}"""\n' + source[end:], encoding="utf-8")
+    # argparse ends the help with the epilog as it is: the copy names EPILOG rather than repeating it.
+    head, tail = (text[:-len(EPILOG)], " + EPILOG") if text.endswith(EPILOG) else (text, "")
+    path.write_text(source[:start] + f'HELP = """\\\n{head}"""{tail}\n' + source[end:], encoding="utf-8")
     print(f"wrote {len(text)} characters of help to {path}")
 
 

@@ -40,7 +40,7 @@ def run() -> None:
     import gc
 
     # Everything still alive lives until the exit: left out of the interpreter's final collection, which
-    # would otherwise walk every module's objects (a fifth of a `segchat --list`).
+    # would otherwise walk every module's objects (a tenth of a `segchat --list`).
     gc.freeze()
     raise SystemExit(status)
 

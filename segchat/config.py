@@ -18,7 +18,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers
 if TYPE_CHECKING:
     from typing import Any, Mapping
 
-APP = "segchat"
 KEY_ENV = "SEGMIND_API_KEY"
 ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model"}
 PROVIDERS = ("segmind", "openai")

@@ -19,9 +19,14 @@ def fmt_credits(value: Decimal | None) -> str:
 
 def fmt_spent(spent: Decimal | None, unpriced: int) -> str:
     """Known spend, with "+ ?" when some turns' cost could not be measured."""
-    if unpriced and not spent:
+    return with_unpriced(fmt_credits(spent), unpriced)
+
+
+def with_unpriced(shown: str, unpriced: int) -> str:
+    """A spend as fmt_credits() shows it, marked when some turns' cost is unknown: "?" when nothing is known."""
+    if unpriced and shown in ("—", "0"):  # unknown, or zero: no cost known at all
         return "?"
-    return fmt_credits(spent) + (" + ?" if unpriced else "")
+    return shown + (" + ?" if unpriced else "")
 
 
 class Ledger:

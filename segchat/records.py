@@ -85,10 +85,9 @@ def figure_text(value: object) -> str:
 
 def spent_text(value: object, unpriced: int) -> str:
     """fmt_spent(figure(value), unpriced): a stored spend as the listing shows it."""
-    text = figure_text(value)
-    if unpriced and text in ("—", "0"):  # nothing known: unknown, or zero
-        return "?"
-    return text + (" + ?" if unpriced else "")
+    from segchat.credits import with_unpriced
+
+    return with_unpriced(figure_text(value), unpriced)
 
 
 def figure(value: object) -> Decimal | None:

@@ -11,7 +11,7 @@ from segchat.errors import StoreError
 from segchat.records import figure_text, spent_text
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store, check_name
-from segchat.transcript import when
+from segchat.transcript import model_of, when
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent"
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first; plain tab-separated columns when piped."""
     rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
-             f"{model} ({profile})" if profile else model, f"{count} + {unsent} unsent" if unsent else count,
+             model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count,
              when(updated), spent_text(spent, unpriced), figure_text(balance))
             for sid, name, title, model, _, _, updated, spent, balance, unpriced, count, profile, _, unsent
             in store.listing()]  # the columns of records.LISTING

@@ -22,9 +22,9 @@ def when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
 
 
-def model_of(info: SessionInfo) -> str:
+def model_of(model: str, profile: str | None) -> str:
     """The model, and the profile it was used through when that is not the default."""
-    return f"{info.model} ({info.profile})" if info.profile else info.model
+    return f"{model} ({profile})" if profile else model
 
 
 def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
@@ -64,7 +64,7 @@ def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str
     bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed quickly.
     """
     lines = [f"# {info.title or info.name}", "",
-             f"Session `{info.name}`, model `{model_of(info)}`, started {when(info.created)}, "
+             f"Session `{info.name}`, model `{model_of(info.model, info.profile)}`, started {when(info.created)}, "
              f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
     if system:
         lines += ["## System", "", system, ""]

@@ -251,7 +251,8 @@ def test_rows_from_the_stored_columns_are_those_of_session_records(store):
     from segchat.transcript import model_of, when
 
     tricky_store(store)
-    expected = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"), model_of(s),
+    expected = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"),
+                 model_of(s.model, s.profile),
                  f"{s.count} + {s.unsent} unsent" if s.unsent else s.count, when(s.updated),
                  fmt_spent(s.spent, s.unpriced), fmt_credits(s.balance)) for s in listed(store)]
     headers, rows = listing_rows(store)

@@ -30,7 +30,8 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
         return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
 
     lines = [f"# {info.title or info.name}", "",
-             f"Session `{info.name}`, model `{transcript.model_of(info)}`, started {transcript.when(info.created)}, "
+             f"Session `{info.name}`, model `{transcript.model_of(info.model, info.profile)}`, "
+             f"started {transcript.when(info.created)}, "
              f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]
