@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import IO, Any
+
+SHORTEST = 10  # terminal cells a shortened column keeps, however narrow the terminal
 
 
 def room_on(out: IO[str]) -> int:
@@ -20,41 +25,54 @@ def room_on(out: IO[str]) -> int:
     return room or 80
 
 
-def aligned(lines: list[list[str]], room: int, bold: bool) -> str:
+def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None = None) -> str:
     """Sanitised cells as columns padded to their widest cell (in terminal cells: wide characters count two),
-    two spaces apart, the first line bold, as rich laid them out; when they do not fit room, the widest
-    columns are narrowed to a common width and their cells wrapped there, at spaces where there are some.
+    two spaces apart, the first line bold, as rich laid them out. When they do not fit room, the cells of
+    column shorten (if given) are first cut short with "…", down to SHORTEST cells; then the widest columns
+    are narrowed to a common width and their cells wrapped there, at spaces where there are some.
     Built from strings: a rich Table measures and wraps every cell, a thousand times slower on a long listing.
     """
     measure: Any = len
     if not all(c.isascii() for line in lines for c in line):
-        from rich.cells import cell_len, chop_cells
+        from rich.cells import cell_len
 
         measure = cell_len
     sizes = [[len(c) if c.isascii() else measure(c) for c in line] for line in lines]
     count = max(map(len, lines))
     widths = [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)]
+    fixed = -1  # the column already cut short: the others narrow, it keeps its width
+    if shorten is not None and shorten < count:
+        others = sum(widths) - widths[shorten] + 2 * (count - 1)
+        fit = max(room - others, SHORTEST)
+        if widths[shorten] > fit:
+            fixed, lines = shorten, list(lines)
+            for n in range(1, len(lines)):  # the header stays whole
+                line, size = lines[n], sizes[n]
+                if shorten < len(line) and size[shorten] > fit:
+                    lines[n] = line = list(line)
+                    line[shorten], size[shorten] = _cut(line[shorten], fit, measure)
+            widths[shorten] = max(size[shorten] for size in sizes if shorten < len(size))
     cap = max(widths, default=0)
-    while cap > 8 and sum(min(w, cap) for w in widths) + 2 * (count - 1) > room:
+    while cap > 8 and sum(w if i == fixed else min(w, cap) for i, w in enumerate(widths)) + 2 * (count - 1) > room:
         cap -= 1
-    widths = [min(w, cap) for w in widths]
+    widths = [w if i == fixed else min(w, cap) for i, w in enumerate(widths)]
 
-    def wrap(cell: str, size: int) -> list[tuple[str, int]]:
-        """The cell as lines of at most cap terminal cells, broken at spaces, or inside a longer word."""
-        if size <= cap:
+    def wrap(cell: str, size: int, width: int) -> list[tuple[str, int]]:
+        """The cell as lines of at most width terminal cells, broken at spaces, or inside a longer word."""
+        if size <= width:
             return [(cell, size)]
         out: list[tuple[str, int]] = []
         line, used = "", 0
         for word in cell.split(" "):
             length = len(word) if word.isascii() else measure(word)
-            if line and used + 1 + length <= cap:
+            if line and used + 1 + length <= width:
                 line, used = f"{line} {word}", used + 1 + length
                 continue
             if line:
                 out.append((line, used))
-            if length > cap:
-                parts = ([word[i:i + cap] for i in range(0, len(word), cap)] if word.isascii()
-                         else chop_cells(word, cap))
+            if length > width:
+                parts = ([word[i:i + width] for i in range(0, len(word), width)] if word.isascii()
+                         else _chop(word, width))
                 out += [(part, len(part) if part.isascii() else measure(part)) for part in parts[:-1]]
                 word = parts[-1]
                 length = len(word) if word.isascii() else measure(word)
@@ -64,11 +82,12 @@ def aligned(lines: list[list[str]], room: int, bold: bool) -> str:
 
     out = []
     for n, (line, size) in enumerate(zip(lines, sizes, strict=True)):
+        if n and all(map(int.__le__, size, widths)):  # the usual row: one line, each cell padded to its column
+            padded = [cell + " " * (width - used) for cell, width, used in zip(line, widths, size, strict=False)]
+            out.append("  ".join(padded).rstrip(" ") + "\n")
+            continue
         last = len(line) - 1
-        if max(size, default=0) <= cap:  # the usual row: one line
-            wrapped = [[(cell, size[i])] for i, cell in enumerate(line)]
-        else:
-            wrapped = [wrap(cell, size[i]) for i, cell in enumerate(line)]
+        wrapped = [wrap(cell, size[i], widths[i]) for i, cell in enumerate(line)]
         for k in range(max(map(len, wrapped), default=1)):
             parts = []
             for i, pieces in enumerate(wrapped):
@@ -78,3 +97,19 @@ def aligned(lines: list[list[str]], room: int, bold: bool) -> str:
                 parts.append(text if i == last else text + " " * (widths[i] - used))
             out.append("  ".join(parts).rstrip(" ") + "\n")
     return "".join(out)
+
+
+def _cut(cell: str, fit: int, measure: Any) -> tuple[str, int]:
+    """The cell cut to fit terminal cells, ending in "…" (a blank before it dropped), and its width."""
+    if cell[:fit].isascii():  # then the next character is ASCII too: it adds no mark to the last one kept
+        kept = cell[:fit - 1].rstrip(" ")
+        return f"{kept}…", len(kept) + 1
+    kept = _chop(cell, fit - 1)[0].rstrip(" ")
+    return f"{kept}…", measure(kept) + 1
+
+
+def _chop(text: str, size: int) -> list[str]:
+    """Text as pieces of at most size terminal cells (a wide character that would straddle moves on)."""
+    from rich.cells import chop_cells
+
+    return chop_cells(text, size)

@@ -153,14 +153,15 @@ class Renderer:
         self.out.write(clean + "\n")
         self.out.flush()
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], shorten: int | None = None) -> None:
         """Aligned columns on a terminal; tab-separated when piped, for scripts.
 
         Each cell is what safe() makes of it. On a terminal the columns are padded to their widest cell (in
         terminal cells: wide characters count two), two spaces apart, the header bold, as rich laid them out;
-        when they do not fit the width, the widest columns are narrowed to a common width and their cells
-        wrapped there, at spaces where there are some. Built from strings: a rich Table measures and wraps
-        every cell, a thousand times slower on a long listing.
+        when they do not fit the width, column shorten's cells (if given) are cut short with "…", then the
+        widest columns are narrowed to a common width and their cells wrapped there, at spaces where there
+        are some. Built from strings: a rich Table measures and wraps every cell, a thousand times slower on
+        a long listing.
         """
         cells = [[str(cell) for cell in row] for row in rows]
         # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
@@ -180,7 +181,7 @@ class Renderer:
         from segchat.columns import aligned, room_on
 
         bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
-        self.out.write(aligned(lines, room_on(self.out), bold))
+        self.out.write(aligned(lines, room_on(self.out), bold, shorten))
         self.out.flush()
 
     def exchange(self, role: str, text: str, limit: int = 600) -> None:

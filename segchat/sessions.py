@@ -23,7 +23,8 @@ LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent"
 
 
 def list_sessions(store: Store, renderer: Renderer) -> None:
-    """Newest first; plain tab-separated columns when piped."""
+    """Newest first, a line each on a terminal (a title too long is cut short: --show has it whole); plain
+    tab-separated columns when piped."""
     rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
              model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count,
              when(updated), spent_text(spent, unpriced), figure_text(balance))
@@ -32,7 +33,7 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
     if not rows:
         renderer.notice("no saved sessions yet")
         return
-    renderer.table(LIST_HEADERS, rows)
+    renderer.table(LIST_HEADERS, rows, shorten=LIST_HEADERS.index("title"))
 
 
 def show_session(store: Store, ref: str, renderer: Renderer) -> None:

@@ -76,7 +76,7 @@ def listing_rows(store: Store) -> tuple:
     seen = []
 
     class Capture(Renderer):
-        def table(self, headers, rows):
+        def table(self, headers, rows, shorten=None):
             seen.append((headers, rows))
 
     sessions.list_sessions(store, Capture(out=io.StringIO(), rich_output=False))

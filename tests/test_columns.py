@@ -1,0 +1,120 @@
+"""Aligned columns on a terminal: a column cut short with "…" keeps each row on one line."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.cells import cell_len
+from screen import Terminal
+
+from segchat.columns import SHORTEST, aligned
+from segchat.conversation import Message
+from segchat.render import Renderer
+from segchat.store import Store
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+HEADERS = ["name", "title", "when"]
+
+
+def rows_of(titles: list[str]) -> list[list[str]]:
+    return [HEADERS, *[[f"s{n}", title, "2026-11-26 05:40"] for n, title in enumerate(titles)]]
+
+
+def cells_of(text: str) -> list[list[str]]:
+    """The lines of aligned() output split at its two-space gaps (the cells here hold no double space)."""
+    return [re.split(r"  +", line) for line in SGR.sub("", text).splitlines()]
+
+
+def test_a_long_title_is_cut_to_the_room_left_and_rows_stay_one_line():
+    titles = ["plan a trip to Lisbon in the spring with the family", "short", "日本語のメールを書いてください"]
+    text = aligned(rows_of(titles), 40, bold=False, shorten=1)
+    lines = text.splitlines()
+    assert len(lines) == 1 + len(titles)
+    assert all(cell_len(line) <= 40 for line in lines), lines
+    # name 4 cells ("name"), when 16, two gaps of 2: the title keeps 40 - 24 = 16 cells, "…" one of them;
+    # the blank that would end the cut goes
+    assert lines[1] == "s0    plan a trip to…  2026-11-26 05:40"
+    assert lines[2] == "s1    short            2026-11-26 05:40"
+    # a wide character that would straddle the 15th cell is left out: 7 of them (14 cells) and "…"
+    assert lines[3] == "s2    日本語のメール…  2026-11-26 05:40"
+    assert [cell_len(line[:line.index("2026")]) for line in lines[1:]] == [23, 23, 23]
+
+
+def test_a_blank_before_the_cut_goes():
+    room = 4 + 2 + 10 + 2 + 16  # the title keeps 10 cells: 9 of its own and "…"
+    assert cells_of(aligned(rows_of(["abcd efghi jkl"]), room, bold=False, shorten=1))[1] == \
+        ["s0", "abcd efgh…", "2026-11-26 05:40"]
+    assert cells_of(aligned(rows_of(["abcdefgh ijkl mnop"]), room, bold=False, shorten=1))[1] == \
+        ["s0", "abcdefgh…", "2026-11-26 05:40"]
+
+
+def test_titles_that_fit_are_left_whole_and_the_layout_is_unchanged():
+    titles = ["a title", "another title"]
+    assert aligned(rows_of(titles), 200, bold=True, shorten=1) == aligned(rows_of(titles), 200, bold=True)
+
+
+def test_on_a_narrow_terminal_the_cut_column_keeps_its_least_width_and_others_wrap():
+    text = aligned(rows_of(["a title long enough to be cut"]), 24, bold=False, shorten=1)
+    lines = text.splitlines()
+    title = cells_of(text)[1][1]
+    assert title.endswith("…") and cell_len(title) == SHORTEST
+    assert "…" in lines[1] and "…" not in "".join(lines[2:])  # the title is not wrapped as well
+    assert "".join(line[-8:].strip() for line in lines[1:]).replace(" ", "") == "2026-11-2605:40"
+
+
+def test_the_header_is_never_cut():
+    text = aligned([["name", "a rather long header", "x"], ["a", "b", "c"]], 20, bold=False, shorten=1)
+    assert "a rather long header" in text.replace("\n", "")
+
+
+@settings(max_examples=150, deadline=None)
+@given(titles=st.lists(st.text(st.sampled_from("ab cd日本語👍é…"), max_size=60), min_size=1, max_size=6),
+       room=st.integers(min_value=4 + 2 + SHORTEST + 2 + 16, max_value=90))
+def test_every_row_is_one_line_within_room_and_each_title_a_prefix(titles, room):
+    titles = [" ".join(t.split()) for t in titles]  # cells as the listing has them: single spaces
+    text = aligned(rows_of(titles), room, bold=False, shorten=1)
+    lines = text.splitlines()
+    assert len(lines) == 1 + len(titles)
+    assert all(cell_len(line) <= room for line in lines)
+    starts = {cell_len(line[:line.index("2026")]) for line in lines[1:]}
+    assert len(starts) == 1  # the next column lines up
+    for line, title in zip(lines[1:], titles, strict=True):
+        shown = line[6:line.index("2026")].rstrip(" ")
+        assert shown == title or (shown.endswith("…") and title.startswith(shown[:-1])), (shown, title)
+
+
+def test_piped_listing_keeps_whole_titles(store):
+    long = "plan a trip to Lisbon in the spring with the family and friends"
+    info = store.create("trip")
+    store.add_exchange(info.id, [Message("user", long)])
+    out = io.StringIO()
+    from segchat.sessions import list_sessions
+
+    list_sessions(store, Renderer(out=out, rich_output=False))
+    assert store.get(info.id).title in out.getvalue()
+    assert "…" not in out.getvalue().replace(store.get(info.id).title, "")
+
+
+def test_list_on_a_narrow_real_terminal_shows_a_line_per_session(cli_env):
+    from segchat.cli import _data_dirs
+
+    cli_env.pop("COLUMNS")  # the width is the terminal's
+
+    store = Store(_data_dirs()[0] / "sessions.db")
+    for n in range(5):
+        info = store.create(f"row{n}", model="llama-v3p1-8b-instruct")
+        store.add_exchange(info.id, [Message("user", f"日本語 {n} and a title much too long to fit in here, really")])
+    store.close()
+    # 90 columns: the others take 64 cells and 14 of gaps, so a title keeps 12 cells
+    term = Terminal(["--list"], cli_env, cols=90)
+    try:
+        assert term.wait_exit() == 0
+        shown = [line for line in term.screen.display if line.startswith("row")]
+        assert len(shown) == 5 and all("…" in line for line in shown), term.screen.display
+        assert all(cell_len(line[line.index("日"):line.index("…") + 1]) <= 12 for line in shown), shown
+        assert len({line.index("llama") for line in shown}) == 1  # the model column lines up after the cut
+    finally:
+        term.close()
