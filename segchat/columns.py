@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
+from segchat.cells import chop, width
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
-    from typing import IO, Any
+    from typing import IO
 
 SHORTEST = 10  # terminal cells a shortened column keeps, however narrow the terminal
 
@@ -32,12 +34,7 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
     are narrowed to a common width and their cells wrapped there, at spaces where there are some.
     Built from strings: a rich Table measures and wraps every cell, a thousand times slower on a long listing.
     """
-    measure: Any = len
-    if not all(c.isascii() for line in lines for c in line):
-        from rich.cells import cell_len
-
-        measure = cell_len
-    sizes = [[len(c) if c.isascii() else measure(c) for c in line] for line in lines]
+    sizes = [[len(c) if c.isascii() else width(c) for c in line] for line in lines]
     count = max(map(len, lines))
     widths = [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)]
     fixed = -1  # the column already cut short: the others narrow, it keeps its width
@@ -50,32 +47,32 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
                 line, size = lines[n], sizes[n]
                 if shorten < len(line) and size[shorten] > fit:
                     lines[n] = line = list(line)
-                    line[shorten], size[shorten] = _cut(line[shorten], fit, measure)
+                    line[shorten], size[shorten] = _cut(line[shorten], fit)
             widths[shorten] = max(size[shorten] for size in sizes if shorten < len(size))
     cap = max(widths, default=0)
     while cap > 8 and sum(w if i == fixed else min(w, cap) for i, w in enumerate(widths)) + 2 * (count - 1) > room:
         cap -= 1
     widths = [w if i == fixed else min(w, cap) for i, w in enumerate(widths)]
 
-    def wrap(cell: str, size: int, width: int) -> list[tuple[str, int]]:
-        """The cell as lines of at most width terminal cells, broken at spaces, or inside a longer word."""
-        if size <= width:
+    def wrap(cell: str, size: int, limit: int) -> list[tuple[str, int]]:
+        """The cell as lines of at most limit terminal cells, broken at spaces, or inside a longer word."""
+        if size <= limit:
             return [(cell, size)]
         out: list[tuple[str, int]] = []
         line, used = "", 0
         for word in cell.split(" "):
-            length = len(word) if word.isascii() else measure(word)
-            if line and used + 1 + length <= width:
+            length = len(word) if word.isascii() else width(word)
+            if line and used + 1 + length <= limit:
                 line, used = f"{line} {word}", used + 1 + length
                 continue
             if line:
                 out.append((line, used))
-            if length > width:
-                parts = ([word[i:i + width] for i in range(0, len(word), width)] if word.isascii()
-                         else _chop(word, width))
-                out += [(part, len(part) if part.isascii() else measure(part)) for part in parts[:-1]]
+            if length > limit:
+                parts = ([word[i:i + limit] for i in range(0, len(word), limit)] if word.isascii()
+                         else chop(word, limit))
+                out += [(part, len(part) if part.isascii() else width(part)) for part in parts[:-1]]
                 word = parts[-1]
-                length = len(word) if word.isascii() else measure(word)
+                length = len(word) if word.isascii() else width(word)
             line, used = word, length
         out.append((line, used))
         return out
@@ -83,7 +80,7 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
     out = []
     for n, (line, size) in enumerate(zip(lines, sizes, strict=True)):
         if n and all(map(int.__le__, size, widths)):  # the usual row: one line, each cell padded to its column
-            padded = [cell + " " * (width - used) for cell, width, used in zip(line, widths, size, strict=False)]
+            padded = [cell + " " * (column - used) for cell, column, used in zip(line, widths, size, strict=False)]
             out.append("  ".join(padded).rstrip(" ") + "\n")
             continue
         last = len(line) - 1
@@ -99,17 +96,10 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
     return "".join(out)
 
 
-def _cut(cell: str, fit: int, measure: Any) -> tuple[str, int]:
+def _cut(cell: str, fit: int) -> tuple[str, int]:
     """The cell cut to fit terminal cells, ending in "…" (a blank before it dropped), and its width."""
     if cell[:fit].isascii():  # then the next character is ASCII too: it adds no mark to the last one kept
         kept = cell[:fit - 1].rstrip(" ")
         return f"{kept}…", len(kept) + 1
-    kept = _chop(cell, fit - 1)[0].rstrip(" ")
-    return f"{kept}…", measure(kept) + 1
-
-
-def _chop(text: str, size: int) -> list[str]:
-    """Text as pieces of at most size terminal cells (a wide character that would straddle moves on)."""
-    from rich.cells import chop_cells
-
-    return chop_cells(text, size)
+    kept = chop(cell, fit - 1)[0].rstrip(" ")
+    return f"{kept}…", width(kept) + 1
