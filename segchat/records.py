@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from segchat.credits import fmt_credits, with_unpriced
 from segchat.errors import StoreError
 from segchat.record import Record
 
@@ -74,8 +75,6 @@ def figure_text(value: object) -> str:
     """fmt_credits(figure(value)): a stored figure as the listing shows it."""
     match = _PLAIN_FIGURE.fullmatch(value) if type(value) is str else None
     if match is None:
-        from segchat.credits import fmt_credits
-
         return fmt_credits(figure(value))
     sign, whole, fraction = match[1], match[2], (match[3] or "").rstrip("0")
     if whole == "0" and not fraction:
@@ -85,8 +84,6 @@ def figure_text(value: object) -> str:
 
 def spent_text(value: object, unpriced: int) -> str:
     """fmt_spent(figure(value), unpriced): a stored spend as the listing shows it."""
-    from segchat.credits import with_unpriced
-
     return with_unpriced(figure_text(value), unpriced)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -59,6 +58,8 @@ def export_json(info: SessionInfo, conversation: Conversation) -> str:
     data: dict[str, Any] = conversation.to_dict()
     data.update(name=info.name, title=info.title, model=info.model, created=info.created,
                 spent=None if info.spent is None else str(info.spent))
+    import json
+
     # ensure_ascii: control characters stay escaped, so `cat` of the file is harmless.
     return json.dumps(data, ensure_ascii=True, indent=1) + "\n"
 
@@ -69,6 +70,8 @@ def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
 
 
 def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:
+    import json
+
     try:
         data = json.loads(path.read_text("utf-8-sig"))  # an editor's BOM is not a reason to refuse
     except OSError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import sqlite3
@@ -13,6 +12,9 @@ from pathlib import Path
 
 from segchat.errors import SessionNotFound, StoreError
 from segchat.files import private_dir
+from segchat.meta import parse as parse_meta
+from segchat.meta import scanner as meta_scanner
+from segchat.meta import text as meta_text
 from segchat.records import INFO as _INFO
 from segchat.records import LISTING as _LISTING
 from segchat.records import SessionInfo, check_name, make_title
@@ -190,7 +192,7 @@ class Store(Unsent):
         try:
             rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
                                     "ORDER BY id", (session_id,)).fetchall()
-            scan, messages = _SCAN, []
+            scan, messages = meta_scanner(), []
             append = messages.append
             for row in rows:
                 meta = row[4]
@@ -219,7 +221,7 @@ class Store(Unsent):
 
         row_id, role, content, created, meta = row
         try:
-            return Message(role, content, created, json.loads(meta) if meta else {}, id=row_id)
+            return Message(role, content, created, parse_meta(meta) if meta else {}, id=row_id)
         except ValueError:
             raise StoreError(f"session '{name}' in {self.path} has a damaged message; "
                              "the other sessions are unaffected") from None
@@ -244,7 +246,7 @@ class Store(Unsent):
                 last = self._db.execute(
                     "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
                     (session_id, message.role, message.content, message.created,
-                     json.dumps(message.meta, ensure_ascii=True) if message.meta else None)).lastrowid
+                     meta_text(message.meta) if message.meta else None)).lastrowid
                 message.id = last
             if pending_id is not None:
                 self._db.execute("DELETE FROM pending WHERE id=?", (pending_id,))
@@ -268,7 +270,7 @@ class Store(Unsent):
         with self._tx():
             if message is not None and message.id is not None:
                 self._db.execute("UPDATE messages SET meta=? WHERE id=?",
-                                 (json.dumps(message.meta, ensure_ascii=True), message.id))
+                                 (meta_text(message.meta), message.id))
             if fields:
                 self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
                                  (*values, session_id))
@@ -294,6 +296,3 @@ class Store(Unsent):
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
             "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
         return list(rows)
-
-
-_SCAN = json.JSONDecoder().scan_once  # json.loads's parser without its checks around it (see Store.load)

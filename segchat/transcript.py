@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from segchat.credits import fmt_spent
@@ -44,6 +43,8 @@ def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pend
             if not meta or (isinstance(meta, str) and '"attachments"' not in meta and '"interrupted"' not in meta):
                 yield role, content, None
                 continue
+            import json  # here: a listing, which imports this module, does without it
+
             try:  # a meta stored as bytes (another tool's write) is read as loading the session reads it
                 value = json.loads(meta)
             except (ValueError, TypeError):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
 import time
 
 from segchat import owner
+from segchat.meta import parse as parse_meta
+from segchat.meta import text as meta_text
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
+    import contextlib
+    import sqlite3
     from typing import Any, Callable
 
     from segchat.conversation import Draft
@@ -24,7 +25,7 @@ class Unsent:
 
     def add_pending(self, session_id: int, draft: Draft) -> int:
         """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
-        meta = json.dumps(draft.meta, ensure_ascii=True) if draft.meta else None
+        meta = meta_text(draft.meta) if draft.meta else None
         with self._tx():
             cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
                                    (session_id, draft.text, time.time(), owner.token(), meta))
@@ -43,7 +44,7 @@ class Unsent:
         for row_id, content, who, meta in rows:
             if who == me or not owner.alive(who):
                 try:
-                    drafts.append(Draft(content, row_id, json.loads(meta) if meta else {}))
+                    drafts.append(Draft(content, row_id, parse_meta(meta) if meta else {}))
                 except ValueError:
                     drafts.append(Draft(content, row_id))
         return drafts
@@ -52,7 +53,7 @@ class Unsent:
         """A pending message's record changed (a queued job's id), written durably."""
         with self._tx():
             self._db.execute("UPDATE pending SET meta=? WHERE id=?",
-                             (json.dumps(meta, ensure_ascii=True) if meta else None, pending_id))
+                             (meta_text(meta) if meta else None, pending_id))
 
     def claim_pending(self, pending_ids: list[int]) -> None:
         """Take over unsent messages left by an ended process."""
