@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 _WIDE: dict[str, int | None] = {}  # a character met before: its cells, or None where only rich knows
+_NARROW = set(map(chr, range(0x20, 0x7F)))  # one cell each: printable ASCII, and those width_of() found so
 
 
 def width_of(char: str) -> int | None:
@@ -24,23 +25,24 @@ def width_of(char: str) -> int | None:
     else:
         cells = None if category == "So" else 1
     _WIDE[char] = cells
+    if cells == 1:
+        _NARROW.add(char)
     return cells
 
 
 def width(text: str) -> int:
     """rich.cells.cell_len(text)."""
-    if text.isascii():
+    if text.isascii() or _NARROW.issuperset(text):
         return len(text)
     extra = 0
-    for char in set(text):  # each character once: a title holds few distinct ones
-        if char >= "\x80":
-            cells = width_of(char)
-            if cells is None:
-                from rich.cells import cell_len
+    for char in set(text).difference(_NARROW):  # each character once: a title holds few distinct ones
+        cells = width_of(char) if char >= "\x80" else None
+        if cells is None:
+            from rich.cells import cell_len
 
-                return cell_len(text)
-            if cells == 2:
-                extra += text.count(char)
+            return cell_len(text)
+        if cells == 2:
+            extra += text.count(char)
     return len(text) + extra
 
 
@@ -49,10 +51,10 @@ def chop(text: str, size: int) -> list[str]:
     moves on)."""
     if not text:
         return []
-    if all(char < "\x80" or width_of(char) is not None for char in set(text)):
+    if all(char >= "\x80" and width_of(char) is not None for char in set(text).difference(_NARROW)):
         pieces, start, used = [], 0, 0
         for at, char in enumerate(text):
-            cells = 1 if char < "\x80" else width_of(char)
+            cells = 1 if char in _NARROW else width_of(char)
             if used + cells > size:
                 pieces.append(text[start:at])
                 start, used = at, 0

@@ -34,8 +34,14 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
     are narrowed to a common width and their cells wrapped there, at spaces where there are some.
     Built from strings: a rich Table measures and wraps every cell, a thousand times slower on a long listing.
     """
-    sizes = [[len(c) if c.isascii() else width(c) for c in line] for line in lines]
     count = max(map(len, lines))
+    table = all(len(line) == count for line in lines)
+    if table:  # measured a column at a time: most columns are plain ASCII, measured by len in one C call
+        sizes = list(map(list, zip(*[list(map(len, column)) if "".join(column).isascii()
+                                     else [len(c) if c.isascii() else width(c) for c in column]
+                                     for column in zip(*lines, strict=True)], strict=True)))
+    else:
+        sizes = [[len(c) if c.isascii() else width(c) for c in line] for line in lines]
     widths = [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)]
     fixed = -1  # the column already cut short: the others narrow, it keeps its width
     if shorten is not None and shorten < count:
@@ -78,10 +84,18 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
         return out
 
     out = []
+    body = len(lines) > 1 and table and all(all(map(int.__le__, size, widths)) for size in sizes[1:])
+    if body:
+        # Every row but the header on one line (the usual listing): padded a column at a time, after the header.
+        padded = [list(map(str.ljust, column, [room_for] * len(column))) if "".join(column).isascii()
+                  else [cell + " " * (room_for - used) for cell, used in zip(column, used_by, strict=True)]
+                  for column, used_by, room_for
+                  in zip(zip(*lines[1:], strict=True), zip(*sizes[1:], strict=True), widths, strict=True)]
+        lines, sizes = lines[:1], sizes[:1]
     for n, (line, size) in enumerate(zip(lines, sizes, strict=True)):
-        if n and all(map(int.__le__, size, widths)):  # the usual row: one line, each cell padded to its column
-            padded = [cell + " " * (column - used) for cell, column, used in zip(line, widths, size, strict=False)]
-            out.append("  ".join(padded).rstrip(" ") + "\n")
+        if n and all(map(int.__le__, size, widths)):  # a row on one line, each cell padded to its column
+            cells = [cell + " " * (column - used) for cell, column, used in zip(line, widths, size, strict=False)]
+            out.append("  ".join(cells).rstrip(" ") + "\n")
             continue
         last = len(line) - 1
         wrapped = [wrap(cell, size[i], widths[i]) for i, cell in enumerate(line)]
@@ -93,6 +107,8 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
                     text = f"\x1b[1m{text}\x1b[0m"
                 parts.append(text if i == last else text + " " * (widths[i] - used))
             out.append("  ".join(parts).rstrip(" ") + "\n")
+    if body:
+        out += ["  ".join(row).rstrip(" ") + "\n" for row in zip(*padded, strict=True)]
     return "".join(out)
 
 

@@ -86,6 +86,19 @@ def test_every_row_is_one_line_within_room_and_each_title_a_prefix(titles, room)
         assert shown == title or (shown.endswith("…") and title.startswith(shown[:-1])), (shown, title)
 
 
+@settings(max_examples=200, deadline=None)
+@given(table=st.integers(1, 5).flatmap(lambda count: st.lists(
+    st.lists(st.text(st.sampled_from("ab c日é…👍"), max_size=8), min_size=count, max_size=count),
+    min_size=1, max_size=6)))
+def test_a_table_that_fits_is_each_cell_padded_to_its_column(table):
+    """The column-at-a-time layout equals the plain definition: each cell padded to its column's widest."""
+    widths = [max(cell_len(row[i]) for row in table) for i in range(len(table[0]))]
+    expected = "".join("  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True))
+                       .rstrip(" ") + "\n" for row in table)
+    assert aligned(table, 10_000, bold=False) == expected
+    assert aligned([*table, table[0][:1]], 10_000, bold=False) == expected + table[0][0].rstrip(" ") + "\n"
+
+
 def test_piped_listing_keeps_whole_titles(store):
     long = "plan a trip to Lisbon in the spring with the family and friends"
     info = store.create("trip")
