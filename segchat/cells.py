@@ -46,6 +46,18 @@ def width(text: str) -> int:
     return len(text) + extra
 
 
+def head(text: str, size: int) -> str:
+    """The first of chop(text, size) ("" when none), without going on past it."""
+    if all(char >= "\x80" and width_of(char) is not None for char in set(text).difference(_NARROW)):
+        used = 0
+        for at, char in enumerate(text):
+            used += 1 if char in _NARROW else width_of(char)
+            if used > size:
+                return text[:at]
+        return text
+    return next(iter(chop(text, size)), "")
+
+
 def chop(text: str, size: int) -> list[str]:
     """rich.cells.chop_cells(text, size): pieces of at most size cells (a wide character that would straddle
     moves on)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from segchat.cells import chop, width
+from segchat.cells import chop, head, width
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
                                      for column in zip(*lines, strict=True)], strict=True)))
     else:
         sizes = [[len(c) if c.isascii() else width(c) for c in line] for line in lines]
-    widths = [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)]
+    widths = ([max(column) for column in zip(*sizes, strict=True)] if table
+              else [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)])
     fixed = -1  # the column already cut short: the others narrow, it keeps its width
     if shorten is not None and shorten < count:
         others = sum(widths) - widths[shorten] + 2 * (count - 1)
@@ -117,5 +118,5 @@ def _cut(cell: str, fit: int) -> tuple[str, int]:
     if cell[:fit].isascii():  # then the next character is ASCII too: it adds no mark to the last one kept
         kept = cell[:fit - 1].rstrip(" ")
         return f"{kept}…", len(kept) + 1
-    kept = chop(cell, fit - 1)[0].rstrip(" ")
+    kept = head(cell, fit - 1).rstrip(" ")
     return f"{kept}…", width(kept) + 1

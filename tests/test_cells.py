@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len, chop_cells, get_character_cell_size
 
-from segchat.cells import chop, width, width_of
+from segchat.cells import chop, head, width, width_of
 
 TRICKY = list("ab c日本語👍é…ｆ한🥬") + ["\u0301", "\u200d", "\ufe0f", "\u1161", "\u3164", "🇵", "🇹", "👍🏽", "☺"]
 
@@ -36,6 +36,7 @@ def test_the_characters_left_to_rich_include_what_it_joins_or_changed():
 def test_width_and_chop_are_rich_s(text, size):
     assert width(text) == cell_len(text)
     assert chop(text, size) == chop_cells(text, size)
+    assert head(text, size) == (chop_cells(text, size) or [""])[0]
 
 
 def test_a_listing_of_usual_titles_does_not_load_rich():
