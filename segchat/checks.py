@@ -11,10 +11,11 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers
 if TYPE_CHECKING:
     from typing import Any
 
-_KEY_RE = re.compile(r"^[\x21-\x7e]{8,256}$")
-_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Patterns compiled by re when first used (and kept in its cache): a run checks a setting or two, not all.
+_KEY = r"[\x21-\x7e]{8,256}"
+_SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 # OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
-_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$")
+_MODEL_ID = r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}"
 
 
 class Invalid(ConfigError):
@@ -30,7 +31,7 @@ def check_api_key(value: Any, source: str = "") -> str:
     if not isinstance(value, str):
         raise Invalid("api_key", "expected text")
     key = value.strip()
-    if not _KEY_RE.fullmatch(key):
+    if not re.fullmatch(_KEY, key):
         raise Invalid("api_key", "is not a valid API key (8-256 printable ASCII characters, no spaces)")
     register_secret(key)
     return key
@@ -39,9 +40,9 @@ def check_api_key(value: Any, source: str = "") -> str:
 def check_model(value: Any, provider: str = "segmind") -> str:
     """A Segmind slug goes into the URL's path, so it is strict; other ids travel in the body."""
     if provider == "segmind":
-        if not isinstance(value, str) or not _SLUG_RE.fullmatch(value):
+        if not isinstance(value, str) or not re.fullmatch(_SLUG, value):
             raise Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
-    elif not isinstance(value, str) or not _MODEL_ID_RE.fullmatch(value) or ".." in value:
+    elif not isinstance(value, str) or not re.fullmatch(_MODEL_ID, value) or ".." in value:
         raise Invalid("model", f"{str(value)[:60]!r} is not a model id (letters, digits and . _ : / @ + -)")
     return value
 

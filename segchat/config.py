@@ -22,7 +22,7 @@ KEY_ENV = "SEGMIND_API_KEY"
 ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model"}
 PROVIDERS = ("segmind", "openai")
 DEFAULT_KEY_ENV = {"segmind": KEY_ENV, "openai": None}
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
 
 
 class Config(Record):
@@ -260,7 +260,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
     if queue and not str(values.get("base_url", "")).rstrip("/").endswith("/v1"):
         raise _Invalid("queue", "needs a base_url ending in /v1 (the queue is beside it, at .../v2)")
     key_env = values.get("api_key_env")
-    if key_env is not None and (not isinstance(key_env, str) or not _ENV_NAME_RE.fullmatch(key_env)):
+    if key_env is not None and (not isinstance(key_env, str) or not re.fullmatch(_ENV_NAME, key_env)):
         raise _Invalid("api_key_env", f"{str(key_env)[:40]!r} is not an environment variable name")
     api_key = values.get("api_key")
     if api_key is not None:

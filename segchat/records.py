@@ -9,7 +9,7 @@ from segchat.credits import fmt_credits, with_unpriced
 from segchat.errors import StoreError
 from segchat.record import Record
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"  # compiled by re when first needed
 
 class SessionInfo(Record):
     """A session's row, without its messages."""
@@ -32,7 +32,7 @@ class SessionInfo(Record):
 
 def check_name(name: str) -> str:
     """A session name: letters, digits, '.', '_', '-'; never a path, never only digits."""
-    if not _NAME_RE.fullmatch(name) or name.isdigit() or ".." in name:
+    if not re.fullmatch(_NAME, name) or name.isdigit() or ".." in name:
         raise StoreError(f"invalid session name {name[:70]!r}: use letters, digits, '.', '_' and '-' "
                          "(at most 64, starting with a letter or digit, not only digits, no '..')")
     return name

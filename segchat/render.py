@@ -212,7 +212,7 @@ MAX_NESTING = 12
 
 def nesting(text: str) -> int:
     """How deeply quotes and lists nest in Markdown text, by the leading marks of its lines (outside code)."""
-    deepest, fence = 0, ""
+    deepest, fence, list_item = 0, "", re.compile(_LIST_ITEM).match
     for line in text.split("\n"):
         stripped = line.lstrip()
         if stripped[:3] in ("```", "~~~") and (not fence or stripped.startswith(fence)):
@@ -222,12 +222,12 @@ def nesting(text: str) -> int:
             continue
         body = line.lstrip(" \t>")
         lead = line[: len(line) - len(body)]
-        indent = len(lead.replace(">", "").expandtabs(4)) // 2 if _LIST_ITEM.match(body) else 0
+        indent = len(lead.replace(">", "").expandtabs(4)) // 2 if list_item(body) else 0
         deepest = max(deepest, lead.count(">") + indent)
     return deepest
 
 
-_LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
+_LIST_ITEM = r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)"  # compiled when first needed
 
 
 @functools.cache
