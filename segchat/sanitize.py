@@ -50,11 +50,15 @@ _EMOJI = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u
 
 
 @functools.cache
+def _spans() -> tuple[tuple[int, int], ...]:
+    """What is shown otherwise (controls, C1, invisibles, lone surrogates): first and last code points."""
+    return _merged([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE, range(0xD800, 0xE000)])
+
+
+@functools.cache
 def _unicode() -> re.Pattern[str]:
-    """What is shown otherwise (controls, C1, invisibles, lone surrogates), compiled on first need: compiling
-    it costs start-up time."""
-    return re.compile(_char_class([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE,
-                                   range(0xD800, 0xE000)]))
+    """_spans() as a regex, compiled on first need: compiling it costs start-up time."""
+    return re.compile("[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in _spans()) + "]")
 
 
 @functools.cache
@@ -82,15 +86,24 @@ Then sanitize(a) + sanitize(b) == sanitize(a + b) for every cut.
 """
 
 
-def _char_class(items: list[int | range]) -> str:
-    """A regex character class matching exactly the given code points and ranges of them."""
+def _merged(items: list[int | range]) -> tuple[tuple[int, int], ...]:
+    """Code points and ranges of them as sorted, merged (first, last) spans."""
     spans: list[list[int]] = []
     for a, b in sorted((i.start, i.stop - 1) if isinstance(i, range) else (i, i) for i in items):
         if spans and a <= spans[-1][1] + 1:
             spans[-1][1] = max(b, spans[-1][1])
         else:
             spans.append([a, b])
-    return "[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in spans) + "]"
+    return tuple((a, b) for a, b in spans)
+
+
+def _any_shown(rest: str) -> bool:
+    """Whether _unicode() would find a character in rest (the non-ASCII left of a text): each distinct
+    character against the few spans, when there are not many characters to look through."""
+    if len(rest) > _PIECE:
+        return _unicode().search(rest) is not None
+    spans = _spans()
+    return any(a <= point <= b for point in map(ord, set(rest)) for a, b in spans)
 
 
 def sanitize(text: str) -> str:
@@ -122,7 +135,7 @@ def _sanitize_piece(text: str) -> str:
     if rest.isascii():  # controls, and only ASCII: a small table
         return text.replace("\r\n", "\n").translate(_ASCII)
     rest_text = rest.decode("utf-8", "surrogatepass")
-    if "\u200c" in rest_text or "\u200d" in rest_text or _unicode().search(rest_text):
+    if "\u200c" in rest_text or "\u200d" in rest_text or _any_shown(rest_text):
         return _sanitize_slow(text)
     return text
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from segchat import errors, wire
 from segchat.credits import fmt_credits
 from segchat.errors import BadResponseError, redact, register_secret
-from segchat.sanitize import HOLD_BACK, _sanitize_slow, sanitize
+from segchat.sanitize import HOLD_BACK, _any_shown, _sanitize_slow, _spans, _unicode, sanitize
 
 BIG = 500_000
 
@@ -414,3 +414,12 @@ def test_fast_path_equals_slow_path(text):
 @given(st.text(st.sampled_from(SPECIAL), min_size=1))
 def test_fast_path_equals_slow_path_on_special_characters_only(text):
     assert sanitize(text) == _sanitize_slow(text)
+
+
+EDGES = [chr(p) for a, b in _spans() for p in (a - 1, a, b, b + 1) if 0 <= p <= 0x10FFFF]
+
+
+@settings(max_examples=500)
+@given(st.text(st.sampled_from([*EDGES, "é", "日", "👍", "a"]), max_size=12))
+def test_the_quick_look_at_non_ascii_finds_what_the_regex_finds(text):
+    assert _any_shown(text) == (_unicode().search(text) is not None)
