@@ -51,17 +51,18 @@ def make_title(text: str, limit: int = 60) -> str:
 INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
          "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, "
          "(SELECT count(*) FROM pending p WHERE p.session_id = s.id) FROM sessions s")
-# The same columns for every session that holds something, newest first. Unsent messages are counted in one
-# grouped pass: pending has no index by session, so a subquery per session would read all of it each time.
-LISTING = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
-            "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, s.role, coalesce(p.n, 0) "
+# What --list shows of every session that holds something, newest first (not the system prompt, which can be
+# long). Unsent messages are counted in one grouped pass: pending has no index by session, so a subquery per
+# session would read all of it each time.
+LISTING = ("SELECT s.id, s.name, s.title, s.model, s.updated, s.spent, s.balance, s.unpriced, "
+            "(SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.profile, coalesce(p.n, 0) "
             "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM pending GROUP BY session_id) p "
             "ON p.session_id = s.id WHERE p.n IS NOT NULL OR EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) "
             "ORDER BY s.updated DESC, s.id DESC")
 
 
 def info(row: tuple) -> SessionInfo:
-    """A SessionInfo from a row of INFO or LISTING."""
+    """A SessionInfo from a row of INFO."""
     spent, balance = (figure(v) for v in row[7:9])
     return SessionInfo(*row[:7], spent, balance, row[9], row[10], row[11], row[12], row[13])
 

@@ -27,7 +27,7 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
     rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
              model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count,
              when(updated), spent_text(spent, unpriced), figure_text(balance))
-            for sid, name, title, model, _, _, updated, spent, balance, unpriced, count, profile, _, unsent
+            for sid, name, title, model, updated, spent, balance, unpriced, count, profile, unsent
             in store.listing()]  # the columns of records.LISTING
     if not rows:
         renderer.notice("no saved sessions yet")

@@ -128,7 +128,7 @@ class Store(Unsent):
         return _info(row) if row else None
 
     def listing(self) -> list[tuple]:
-        """Sessions holding a message or an unsent one, newest first, as rows of records.LISTING (see info)."""
+        """Sessions holding a message or an unsent one, newest first, as rows of records.LISTING's columns."""
         return self._db.execute(_LISTING).fetchall()
 
     def last_balance(self) -> Decimal | None:

@@ -104,7 +104,5 @@ def cli_env(fake, isolated_home):
 
 
 def listed(store):
-    """The sessions --list shows, as SessionInfo records."""
-    from segchat.records import info
-
-    return [info(row) for row in store.listing()]
+    """The sessions --list shows, in its order, as SessionInfo records."""
+    return [store.get(row[0]) for row in store.listing()]

@@ -87,6 +87,9 @@ def test_the_grouped_listing_query_gives_the_same_sessions(store):
     tricky_store(store)
     shown = listed(store)
     assert shown == reference_sessions(store)
+    raw = store._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
+                            "(SELECT 1 FROM pending WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
+    assert store.listing() == [tuple(row[i] for i in (0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 13)) for row in raw]
     assert "empty" not in [s.name for s in shown] and {s.unsent for s in shown} == {0, 1, 2}
 
 
