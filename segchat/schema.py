@@ -9,7 +9,7 @@ from pathlib import Path
 from segchat.errors import StoreError
 from segchat.files import private_file
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS sessions(
@@ -37,8 +37,17 @@ ALTER TABLE pending ADD COLUMN meta TEXT;
 ALTER TABLE sessions ADD COLUMN profile TEXT;
 ALTER TABLE sessions ADD COLUMN role TEXT;
 """
+# Version 3: each session's count of messages, kept by triggers, so that listing sessions reads no message.
+_V3 = """
+ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE session_id = sessions.id);
+CREATE TRIGGER IF NOT EXISTS messages_counted AFTER INSERT ON messages BEGIN
+    UPDATE sessions SET message_count = message_count + 1 WHERE id = new.session_id; END;
+CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
+    UPDATE sessions SET message_count = message_count - 1 WHERE id = old.session_id; END;
+"""
 # Schema version -> the script that brings the previous version up to it.
-MIGRATIONS = {1: _V1, 2: _V2}
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
 
 
 def open_database(path: Path, wait: float) -> sqlite3.Connection:
