@@ -164,6 +164,15 @@ class Renderer:
         a long listing.
         """
         cells = [[str(cell) for cell in row] for row in rows]
+        if not self.rich_output:
+            # Piped, the text to write is looked through itself (tabs and line breaks counted) and written when
+            # no cell holds a tab, a line break, a secret or anything to sanitise; as below, otherwise.
+            text = "".join(["\t".join(row) + "\n" for row in [list(headers), *cells]])
+            if text.count("\t") + text.count("\n") == len(headers) + sum(map(len, cells)) \
+                    and not needs_redacting(text) and sanitize(text) == text:
+                self.out.write(text)
+                self.out.flush()
+                return
         # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
         # spans a line break, and sanitize() works character by character (a CR before LF and a joiner look
         # one ahead; a line break stops both). So when the joined text needs neither, no cell does.
