@@ -36,70 +36,61 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
     """
     count = max(map(len, lines))
     table = all(len(line) == count for line in lines)
-    if table:  # measured a column at a time: most columns are plain ASCII, measured by len in one C call
-        sizes = list(map(list, zip(*[list(map(len, column)) if "".join(column).isascii()
-                                     else [len(c) if c.isascii() else width(c) for c in column]
-                                     for column in zip(*lines, strict=True)], strict=True)))
-    else:
-        sizes = [[len(c) if c.isascii() else width(c) for c in line] for line in lines]
+    sizes = _sizes(lines, table)
     widths = ([max(column) for column in zip(*sizes, strict=True)] if table
               else [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)])
     fixed = -1  # the column already cut short: the others narrow, it keeps its width
     if shorten is not None and shorten < count:
-        others = sum(widths) - widths[shorten] + 2 * (count - 1)
-        fit = max(room - others, SHORTEST)
+        fit = max(room - (sum(widths) - widths[shorten] + 2 * (count - 1)), SHORTEST)
         if widths[shorten] > fit:
-            fixed, lines = shorten, list(lines)
-            for n in range(1, len(lines)):  # the header stays whole
-                line, size = lines[n], sizes[n]
-                if shorten < len(line) and size[shorten] > fit:
-                    lines[n] = line = list(line)
-                    line[shorten], size[shorten] = _cut(line[shorten], fit)
+            lines, fixed = _shortened(lines, sizes, shorten, fit), shorten
             widths[shorten] = max(size[shorten] for size in sizes if shorten < len(size))
     cap = max(widths, default=0)
     while cap > 8 and sum(w if i == fixed else min(w, cap) for i, w in enumerate(widths)) + 2 * (count - 1) > room:
         cap -= 1
     widths = [w if i == fixed else min(w, cap) for i, w in enumerate(widths)]
-
-    def wrap(cell: str, size: int, limit: int) -> list[tuple[str, int]]:
-        """The cell as lines of at most limit terminal cells, broken at spaces, or inside a longer word."""
-        if size <= limit:
-            return [(cell, size)]
-        out: list[tuple[str, int]] = []
-        line, used = "", 0
-        for word in cell.split(" "):
-            length = len(word) if word.isascii() else width(word)
-            if line and used + 1 + length <= limit:
-                line, used = f"{line} {word}", used + 1 + length
-                continue
-            if line:
-                out.append((line, used))
-            if length > limit:
-                parts = ([word[i:i + limit] for i in range(0, len(word), limit)] if word.isascii()
-                         else chop(word, limit))
-                out += [(part, len(part) if part.isascii() else width(part)) for part in parts[:-1]]
-                word = parts[-1]
-                length = len(word) if word.isascii() else width(word)
-            line, used = word, length
-        out.append((line, used))
-        return out
-
-    out = []
-    body = len(lines) > 1 and table and all(all(map(int.__le__, size, widths)) for size in sizes[1:])
-    if body:
-        # Every row but the header on one line (the usual listing): padded a column at a time, after the header.
+    if len(lines) > 1 and table and all(all(map(int.__le__, size, widths)) for size in sizes[1:]):
+        # Every row but the header on one line (the usual listing): padded a column at a time.
         padded = [list(map(str.ljust, column, [room_for] * len(column))) if "".join(column).isascii()
                   else [cell + " " * (room_for - used) for cell, used in zip(column, used_by, strict=True)]
                   for column, used_by, room_for
                   in zip(zip(*lines[1:], strict=True), zip(*sizes[1:], strict=True), widths, strict=True)]
-        lines, sizes = lines[:1], sizes[:1]
+        body = ["  ".join(row).rstrip(" ") + "\n" for row in zip(*padded, strict=True)]
+        return "".join([*_rows(lines[:1], sizes[:1], widths, bold), *body])
+    return "".join(_rows(lines, sizes, widths, bold))
+
+
+def _sizes(lines: list[list[str]], table: bool) -> list[list[int]]:
+    """Each cell's width in terminal cells; a table's a column at a time, most of its columns plain ASCII and
+    measured by len in one C call."""
+    if not table:
+        return [[len(c) if c.isascii() else width(c) for c in line] for line in lines]
+    return list(map(list, zip(*[list(map(len, column)) if "".join(column).isascii()
+                                else [len(c) if c.isascii() else width(c) for c in column]
+                                for column in zip(*lines, strict=True)], strict=True)))
+
+
+def _shortened(lines: list[list[str]], sizes: list[list[int]], shorten: int, fit: int) -> list[list[str]]:
+    """lines with column shorten's cells (not the header's) cut to fit cells; sizes updated to match."""
+    lines = list(lines)
+    for n in range(1, len(lines)):
+        line, size = lines[n], sizes[n]
+        if shorten < len(line) and size[shorten] > fit:
+            lines[n] = line = list(line)
+            line[shorten], size[shorten] = _cut(line[shorten], fit)
+    return lines
+
+
+def _rows(lines: list[list[str]], sizes: list[list[int]], widths: list[int], bold: bool) -> list[str]:
+    """The lines laid out a row at a time: a cell wider than its column wrapped onto more lines."""
+    out = []
     for n, (line, size) in enumerate(zip(lines, sizes, strict=True)):
         if n and all(map(int.__le__, size, widths)):  # a row on one line, each cell padded to its column
             cells = [cell + " " * (column - used) for cell, column, used in zip(line, widths, size, strict=False)]
             out.append("  ".join(cells).rstrip(" ") + "\n")
             continue
         last = len(line) - 1
-        wrapped = [wrap(cell, size[i], widths[i]) for i, cell in enumerate(line)]
+        wrapped = [_wrap(cell, size[i], widths[i]) for i, cell in enumerate(line)]
         for k in range(max(map(len, wrapped), default=1)):
             parts = []
             for i, pieces in enumerate(wrapped):
@@ -108,9 +99,30 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
                     text = f"\x1b[1m{text}\x1b[0m"
                 parts.append(text if i == last else text + " " * (widths[i] - used))
             out.append("  ".join(parts).rstrip(" ") + "\n")
-    if body:
-        out += ["  ".join(row).rstrip(" ") + "\n" for row in zip(*padded, strict=True)]
-    return "".join(out)
+    return out
+
+
+def _wrap(cell: str, size: int, limit: int) -> list[tuple[str, int]]:
+    """The cell as lines of at most limit terminal cells, broken at spaces, or inside a longer word."""
+    if size <= limit:
+        return [(cell, size)]
+    out: list[tuple[str, int]] = []
+    line, used = "", 0
+    for word in cell.split(" "):
+        length = len(word) if word.isascii() else width(word)
+        if line and used + 1 + length <= limit:
+            line, used = f"{line} {word}", used + 1 + length
+            continue
+        if line:
+            out.append((line, used))
+        if length > limit:
+            parts = [word[i:i + limit] for i in range(0, len(word), limit)] if word.isascii() else chop(word, limit)
+            out += [(part, len(part) if part.isascii() else width(part)) for part in parts[:-1]]
+            word = parts[-1]
+            length = len(word) if word.isascii() else width(word)
+        line, used = word, length
+    out.append((line, used))
+    return out
 
 
 def _cut(cell: str, fit: int) -> tuple[str, int]:
