@@ -54,6 +54,16 @@ class Message:
         return cls(role, whole_text(content), created, dict(meta))
 
 
+def _pairs(messages: list[Message]) -> list[tuple[Message, Message | None]]:
+    pairs: list[tuple[Message, Message | None]] = []
+    for message in messages:
+        if message.role == "user":
+            pairs.append((message, None))
+        elif message.role == "assistant" and pairs and pairs[-1][1] is None:
+            pairs[-1] = (pairs[-1][0], message)
+    return pairs
+
+
 def sent(text: str, meta: dict[str, Any]) -> str:
     """A message's text as the model reads it: with its attached files, if it has any."""
     if not meta.get("attachments"):
@@ -94,13 +104,19 @@ class Conversation:
 
     def exchanges(self) -> list[tuple[Message, Message | None]]:
         """(user, reply) pairs in order; a trailing user message has reply None."""
-        pairs: list[tuple[Message, Message | None]] = []
-        for message in self.messages:
-            if message.role == "user":
-                pairs.append((message, None))
-            elif message.role == "assistant" and pairs and pairs[-1][1] is None:
-                pairs[-1] = (pairs[-1][0], message)
-        return pairs
+        return _pairs(self.messages)
+
+    def recent(self, count: int) -> tuple[list[tuple[Message, Message | None]], bool]:
+        """exchanges()[-count:], and whether any come before them, from the end only: a resumed session shows
+        its last few of what may be thousands. A pair runs from its user message to the next, so pairing what
+        follows the (count + 1)th user message from the end gives the same last pairs."""
+        messages, users = self.messages, 0
+        for index in range(len(messages) - 1, -1, -1):
+            if messages[index].role == "user":
+                users += 1
+                if users > count:
+                    return _pairs(messages[index + 1:]), True
+        return _pairs(messages), False
 
     def first(self, role: str) -> Message | None:
         """The first message of role (the one a title comes from)."""

@@ -8,6 +8,7 @@ from typing import Any, Callable, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.styles import Style
 
 from segchat import attachments, progress, words
@@ -87,10 +88,16 @@ class Repl:
 
     def _after_first_render(self, action: Callable[[], None]) -> Callable[[], None]:
         """pre_run runs before the prompt is drawn; work started there (a thread importing httpx) would hold
-        up the drawing. This runs action once the prompt and its toolbar are on the screen instead."""
+        up the drawing. This runs action once the prompt and its toolbar are on the screen instead.
+
+        The toolbar is drawn once the renderer knows the rows below the cursor, from the terminal's answer to the
+        position request the first drawing sends: not before that answer, unless the terminal gives none.
+        """
         app = self.prompt.app
 
         def once(_: object) -> None:
+            if not app.renderer.height_is_known and app.renderer.cpr_support is not CPR_Support.NOT_SUPPORTED:
+                return  # the toolbar waits for the terminal's answer, and so does action
             app.after_render -= once
             action()
 
@@ -211,12 +218,11 @@ class Repl:
         """On start or resume: the session, its system prompt, the last few exchanges."""
         chat, r = self.chat, self.renderer
         conversation = chat.conversation
-        pairs = conversation.exchanges()
+        pairs, more = conversation.recent(PREVIEW_EXCHANGES)
         if pairs:
-            hidden = len(pairs) - PREVIEW_EXCHANGES
             r.notice(f"session '{chat.session.name}': {len(conversation.messages)} messages"
-                     + (f", showing the last {PREVIEW_EXCHANGES} exchanges (/history shows all)" if hidden > 0 else ""))
-            for user, reply in pairs[-PREVIEW_EXCHANGES:]:
+                     + (f", showing the last {PREVIEW_EXCHANGES} exchanges (/history shows all)" if more else ""))
+            for user, reply in pairs:
                 r.exchange("user", user.content + "".join(f"\n  + {describe(f)}" for f in attachments.of(user.meta)))
                 if reply is not None:
                     r.exchange("assistant", reply.content)
