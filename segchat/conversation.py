@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from segchat.sanitize import whole_text
 
@@ -11,17 +11,49 @@ __all__ = ["Conversation", "Draft", "Message", "sent", "whole_text"]
 
 ROLES = ("system", "user", "assistant")
 FORMAT_VERSION = 1
+_NEW: Any = object()  # no meta given: a new empty one, as each message has its own
 
 
-@dataclass(slots=True)  # ten thousand of them in a long session: less memory, quicker to make
 class Message:
-    """One turn's text. meta holds what the server said about it (cost, usage, timing); id is its stored row."""
+    """One turn's text. meta holds what the server said about it (cost, usage, timing); id is its stored row.
 
-    role: str
-    content: str
-    created: float | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    id: int | None = field(default=None, compare=False)
+    Not a dataclass so that meta can be read on first use: read, given with a meta that is still its stored
+    JSON text (see Store.load), makes it the value then, raising the store's error for a damaged one. It
+    compares (id aside) and prints as the dataclass it was.
+    """
+
+    __slots__ = ("role", "content", "created", "_meta", "id", "_read")
+    __match_args__ = ("role", "content", "created", "meta", "id")
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __init__(self, role: str, content: str, created: float | None = None, meta: Any = _NEW,
+                 id: int | None = None, read: Callable[[Any], Any] | None = None) -> None:
+        self.role = role
+        self.content = content
+        self.created = created
+        self._meta = {} if meta is _NEW else meta
+        self.id = id
+        self._read = read
+
+    @property
+    def meta(self) -> Any:
+        if self._read is not None:
+            self._meta, self._read = self._read(self._meta), None
+        return self._meta
+
+    @meta.setter
+    def meta(self, value: Any) -> None:
+        self._meta, self._read = value, None
+
+    def __eq__(self, other: Any) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.role, self.content, self.created, self.meta) == (other.role, other.content, other.created,
+                                                                      other.meta)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(role={self.role!r}, content={self.content!r}, created={self.created!r}, "
+                f"meta={self.meta!r}, id={self.id!r})")
 
     @property
     def interrupted(self) -> bool:
@@ -52,6 +84,16 @@ class Message:
         if not isinstance(meta, dict):
             raise ValueError("message 'meta' must be an object")
         return cls(role, whole_text(content), created, dict(meta))
+
+
+def _pairs(messages: list[Message]) -> list[tuple[Message, Message | None]]:
+    pairs: list[tuple[Message, Message | None]] = []
+    for message in messages:
+        if message.role == "user":
+            pairs.append((message, None))
+        elif message.role == "assistant" and pairs and pairs[-1][1] is None:
+            pairs[-1] = (pairs[-1][0], message)
+    return pairs
 
 
 def sent(text: str, meta: dict[str, Any]) -> str:
@@ -94,13 +136,26 @@ class Conversation:
 
     def exchanges(self) -> list[tuple[Message, Message | None]]:
         """(user, reply) pairs in order; a trailing user message has reply None."""
-        pairs: list[tuple[Message, Message | None]] = []
+        return _pairs(self.messages)
+
+    def recent(self, count: int) -> tuple[list[tuple[Message, Message | None]], bool]:
+        """exchanges()[-count:], and whether any come before them, from the end only: a resumed session shows
+        its last few of what may be thousands. A pair runs from its user message to the next, so pairing what
+        follows the (count + 1)th user message from the end gives the same last pairs."""
+        messages, users = self.messages, 0
+        for index in range(len(messages) - 1, -1, -1):
+            if messages[index].role == "user":
+                users += 1
+                if users > count:
+                    return _pairs(messages[index + 1:]), True
+        return _pairs(messages), False
+
+    def read_metas(self) -> None:
+        """Every meta still held as its stored text made into its value now (a damaged one raises the store's
+        error), so that the conversation no longer depends on anything being read later."""
         for message in self.messages:
-            if message.role == "user":
-                pairs.append((message, None))
-            elif message.role == "assistant" and pairs and pairs[-1][1] is None:
-                pairs[-1] = (pairs[-1][0], message)
-        return pairs
+            if message._read is not None:
+                _ = message.meta  # the property reads it
 
     def first(self, role: str) -> Message | None:
         """The first message of role (the one a title comes from)."""

@@ -98,12 +98,13 @@ class Following:
             self.close()
         self._enter(session, adopt_pending=True)
 
-    def _enter(self, session: SessionInfo, adopt_pending: bool) -> None:
+    def _enter(self, session: SessionInfo, adopt_pending: bool, lazy: bool = False) -> None:
         """Load session. adopt_pending takes over its unsent message (the REPL offers it, and a new
         message replaces it); a one-shot question leaves it stored for the next chat to offer.
+        lazy: metas are read when first used (see Store.load); whoever asks for it reads the rest.
         """
         self.session, self.role = session, session.role
-        self.conversation = self.store.load(session.id, adopt=adopt_pending)
+        self.conversation = self.store.load(session.id, adopt=adopt_pending, lazy=lazy)
         if self.conversation.pending is not None and self.conversation.pending.id is not None:
             self.store.claim_pending([self.conversation.pending.id])
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced

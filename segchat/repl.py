@@ -8,6 +8,7 @@ from typing import Any, Callable, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.styles import Style
 
 from segchat import attachments, progress, words
@@ -69,28 +70,50 @@ class Repl:
         )
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
-        """Loop until /quit or Ctrl-D; one command's or turn's failure never ends it."""
+        """Loop until /quit or Ctrl-D; one command's or turn's failure never ends it.
+
+        A resumed session's metas are read as they are needed (Store.load's lazy): what the first screen needs
+        is read before anything is written, the rest once the screen is up, then on_ready runs. A damaged meta
+        ends the start with the store's error either way, before any input is taken.
+        """
+        self.chat.context_tokens()  # the toolbar's figure, and what it reads
         self.show_context()
         self.guarded(self.recover)
+        first: Callable[[], None] | None = self._after_first_render(lambda: self._settle(on_ready))
         while not self.done:
             default, self._next_input = self._next_input, ""
             try:
-                text = self.prompt.prompt(default=default, pre_run=on_ready and self._after_first_render(on_ready))
+                text = self.prompt.prompt(default=default, pre_run=first)
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
                 break
             finally:
-                on_ready = None  # once, when the first prompt is up
+                first = None  # once, when the first prompt is up
             self.handle(text)
         return 0
 
+    def _settle(self, on_ready: Callable[[], None] | None) -> None:
+        try:
+            self.chat.conversation.read_metas()
+        except Exception as exc:  # damaged (or too deep for json): the prompt ends with it, as load would have
+            self.prompt.app.exit(exception=exc)
+            return
+        if on_ready is not None:
+            on_ready()
+
     def _after_first_render(self, action: Callable[[], None]) -> Callable[[], None]:
         """pre_run runs before the prompt is drawn; work started there (a thread importing httpx) would hold
-        up the drawing. This runs action once the prompt and its toolbar are on the screen instead."""
+        up the drawing. This runs action once the prompt and its toolbar are on the screen instead.
+
+        The toolbar is drawn once the renderer knows the rows below the cursor, from the terminal's answer to the
+        position request the first drawing sends: not before that answer, unless the terminal gives none.
+        """
         app = self.prompt.app
 
         def once(_: object) -> None:
+            if not app.renderer.height_is_known and app.renderer.cpr_support is not CPR_Support.NOT_SUPPORTED:
+                return  # the toolbar waits for the terminal's answer, and so does action
             app.after_render -= once
             action()
 
@@ -208,16 +231,20 @@ class Repl:
             self._turn(lambda sure: self.chat.recover(self.run_request), None)
 
     def show_context(self) -> None:
-        """On start or resume: the session, its system prompt, the last few exchanges."""
+        """On start or resume: the session, its system prompt, the last few exchanges.
+
+        What it shows is gathered before it writes: a meta read here that is damaged is told with nothing shown.
+        """
         chat, r = self.chat, self.renderer
         conversation = chat.conversation
-        pairs = conversation.exchanges()
+        pairs, more = conversation.recent(PREVIEW_EXCHANGES)
+        shown = [(user.content + "".join(f"\n  + {describe(f)}" for f in attachments.of(user.meta)), reply)
+                 for user, reply in pairs]
         if pairs:
-            hidden = len(pairs) - PREVIEW_EXCHANGES
             r.notice(f"session '{chat.session.name}': {len(conversation.messages)} messages"
-                     + (f", showing the last {PREVIEW_EXCHANGES} exchanges (/history shows all)" if hidden > 0 else ""))
-            for user, reply in pairs[-PREVIEW_EXCHANGES:]:
-                r.exchange("user", user.content + "".join(f"\n  + {describe(f)}" for f in attachments.of(user.meta)))
+                     + (f", showing the last {PREVIEW_EXCHANGES} exchanges (/history shows all)" if more else ""))
+            for text, reply in shown:
+                r.exchange("user", text)
                 if reply is not None:
                     r.exchange("assistant", reply.content)
         if conversation.system:

@@ -13,7 +13,6 @@ from pathlib import Path
 from segchat.errors import SessionNotFound, StoreError
 from segchat.files import private_dir
 from segchat.meta import parse as parse_meta
-from segchat.meta import scanner as meta_scanner
 from segchat.meta import text as meta_text
 from segchat.records import INFO as _INFO
 from segchat.records import LISTING as _LISTING
@@ -176,34 +175,25 @@ class Store(Unsent):
 
     # -- messages -----------------------------------------------------------------------------
 
-    def load(self, session_id: int, *, adopt: bool = True) -> Conversation:
-        """The whole conversation; with adopt, the newest unsent message this process may take as pending."""
+    def load(self, session_id: int, *, adopt: bool = True, lazy: bool = False) -> Conversation:
+        """The whole conversation; with adopt, the newest unsent message this process may take as pending.
+
+        lazy: each meta stays its stored text until first used (see stored.build); Conversation.read_metas
+        reads what is left, a damaged one raising the error it would raise here.
+        """
         import gc
 
-        from segchat.conversation import Conversation, Message  # not needed to list or show sessions
+        from segchat.conversation import Conversation  # not needed to list or show sessions
+        from segchat.stored import build, reader
 
         info = self.get(session_id)
-        # Resuming a long session builds every message before the prompt shows: _message made quick. Each meta
-        # is read by json's own scanner (what json.loads runs between its checks); a meta it does not take whole
-        # (leading blanks, damage, not text) goes through _message, so the result is still json.loads's. The
-        # collector is held off: its passes over rows and messages that all live on would cost more than they.
+        # The collector is held off: its passes over rows and messages that all live on would cost more than they.
         collecting = gc.isenabled()
         gc.disable()
         try:
             rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
                                     "ORDER BY id", (session_id,)).fetchall()
-            scan, messages = meta_scanner(), []
-            append = messages.append
-            for row in rows:
-                meta = row[4]
-                try:
-                    value, end = scan(meta, 0) if meta else ({}, 0)
-                except Exception:  # StopIteration, a damaged text, a value that is not text: _message decides
-                    end = -1
-                if meta and end != len(meta):
-                    append(self._message(row, info.name))
-                else:
-                    append(Message(row[1], row[2], row[3], value, row[0]))
+            messages = build(rows, reader(lambda: self._damaged(info.name)), lazy)
             del rows
         finally:
             if collecting:
@@ -217,14 +207,17 @@ class Store(Unsent):
                                 (session_id,)).fetchall()
 
     def _message(self, row: tuple, name: str) -> Message:
+        """One row read plainly: what load's quicker reading must equal, errors included (the tests hold it to)."""
         from segchat.conversation import Message
 
         row_id, role, content, created, meta = row
         try:
             return Message(role, content, created, parse_meta(meta) if meta else {}, id=row_id)
         except ValueError:
-            raise StoreError(f"session '{name}' in {self.path} has a damaged message; "
-                             "the other sessions are unaffected") from None
+            raise self._damaged(name) from None
+
+    def _damaged(self, name: str) -> StoreError:
+        return StoreError(f"session '{name}' in {self.path} has a damaged message; the other sessions are unaffected")
 
     def last_message_id(self, session_id: int) -> int:
         row = self._db.execute("SELECT max(id) FROM messages WHERE session_id=?", (session_id,)).fetchone()
