@@ -127,16 +127,18 @@ class Renderer:
         self.out.write("\n")
         self.out.flush()
 
-    def plain_utf8(self, parts: list[bytes]) -> None:
-        """UTF-8 text already as plain() would print it (sanitised, redacted, with its last line break): onto
-        a UTF-8 stream's bytes, which saves encoding a long text that was UTF-8 to begin with."""
+    def plain_utf8(self, parts: list[bytes | memoryview]) -> None:
+        """UTF-8 text already as plain() would print it (sanitised, redacted, with its last line break), in
+        parts: onto a UTF-8 stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and
+        joining it: each part is written as it is)."""
         buffer = getattr(self.out, "buffer", None)
         if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8":
             self.out.write(b"".join(parts).decode())
             self.out.flush()
             return
         self.out.flush()  # what went before, first
-        buffer.write(b"".join(parts))
+        for part in parts:
+            buffer.write(part)
         buffer.flush()
 
     def notice(self, text: str) -> None:

@@ -53,8 +53,23 @@ _EMOJI = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u
 def _unicode() -> re.Pattern[str]:
     """What is shown otherwise (controls, C1, invisibles, lone surrogates), compiled on first need: compiling
     it costs start-up time."""
-    return re.compile(_char_class([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE,
-                                   range(0xD800, 0xE000)]))
+    return re.compile(_char_class(_spans()))
+
+
+@functools.cache
+def _spans() -> list[list[int]]:
+    """What _unicode() matches, as sorted, separate [first, last] code point spans."""
+    return _merged([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE, range(0xD800, 0xE000)])
+
+
+def _any_shown(text: str) -> bool:
+    """Whether _unicode() matches in text. Until the regex is compiled, a few characters are looked up in
+    _spans() instead, which costs less than compiling it (--show of a session whose title was cut with an
+    ellipsis needs no more)."""
+    if len(text) > 16 or _unicode.cache_info().currsize:
+        return _unicode().search(text) is not None
+    spans = _spans()
+    return any(first <= code <= last for code in map(ord, text) for first, last in spans)
 
 
 @functools.cache
@@ -82,14 +97,19 @@ Then sanitize(a) + sanitize(b) == sanitize(a + b) for every cut.
 """
 
 
-def _char_class(items: list[int | range]) -> str:
-    """A regex character class matching exactly the given code points and ranges of them."""
+def _merged(items: list[int | range]) -> list[list[int]]:
+    """The given code points and ranges of them as sorted, separate [first, last] spans."""
     spans: list[list[int]] = []
     for a, b in sorted((i.start, i.stop - 1) if isinstance(i, range) else (i, i) for i in items):
         if spans and a <= spans[-1][1] + 1:
             spans[-1][1] = max(b, spans[-1][1])
         else:
             spans.append([a, b])
+    return spans
+
+
+def _char_class(spans: list[list[int]]) -> str:
+    """A regex character class matching exactly the code points of the given spans."""
     return "[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in spans) + "]"
 
 
@@ -125,7 +145,7 @@ def leaves(rest: bytes) -> bool:
     if rest.isascii():  # nothing, or controls
         return not rest
     rest_text = rest.decode("utf-8", "surrogatepass")
-    return not ("\u200c" in rest_text or "\u200d" in rest_text or _unicode().search(rest_text))
+    return not ("\u200c" in rest_text or "\u200d" in rest_text or _any_shown(rest_text))
 
 
 def _sanitize_piece(text: str) -> str:
@@ -137,7 +157,7 @@ def _sanitize_piece(text: str) -> str:
     if rest.isascii():  # controls, and only ASCII: a small table
         return text.replace("\r\n", "\n").translate(_ASCII)
     rest_text = rest.decode("utf-8", "surrogatepass")
-    if "\u200c" in rest_text or "\u200d" in rest_text or _unicode().search(rest_text):
+    if "\u200c" in rest_text or "\u200d" in rest_text or _any_shown(rest_text):
         return _sanitize_slow(text)
     return text
 

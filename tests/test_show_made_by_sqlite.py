@@ -168,3 +168,28 @@ def test_markdown_sql_keeps_the_rows_python_writes(store):
     text, rows = showing.markdown(store._db, store.find(name).id)
     assert text == b"## You\n\na\n\n\0\0## Model\n\nd\n\n"
     assert [row[1] for row in rows] == ["b", "c"]
+
+
+def test_characters_looked_up_without_the_regex_are_those_it_matches():
+    """sanitize's lookup in spans, used for a few characters before the regex is compiled, agrees with it."""
+    import segchat.sanitize as module
+
+    edges = {code + d for first, last in module._spans() for code in (first, last) for d in (-2, -1, 0, 1, 2)}
+    codes = sorted({*range(0x3000), *range(0xFE00, 0x10000), *edges} - {-2, -1, 0x110000, 0x110001})
+    spans = module._spans()
+    for code in codes:
+        looked_up = any(first <= code <= last for first, last in spans)
+        assert looked_up == bool(module._unicode().search(chr(code))), hex(code)
+
+
+def test_sanitize_decides_the_same_before_the_regex_is_compiled():
+    import segchat.sanitize as module
+
+    for text in ("a title…", "é\u200b", "\u202e!", "日本", "\ud800", "\x85", "x\ufeff"):
+        module._unicode.cache_clear()
+        fresh = module.sanitize(text)
+        module._unicode()
+        assert module.sanitize(text) == fresh
+    module._unicode.cache_clear()
+    assert module.sanitize("a title… 日本語") == "a title… 日本語"
+    assert module._unicode.cache_info().currsize == 0  # not compiled for it
