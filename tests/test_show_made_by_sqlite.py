@@ -193,3 +193,10 @@ def test_sanitize_decides_the_same_before_the_regex_is_compiled():
     module._unicode.cache_clear()
     assert module.sanitize("a title… 日本語") == "a title… 日本語"
     assert module._unicode.cache_info().currsize == 0  # not compiled for it
+
+
+def test_the_connection_keeps_its_cache_size(store):
+    name = make_session(store, [("user", "hello", None)])
+    before = store._db.execute("PRAGMA cache_size").fetchone()[0]
+    assert_same(store, name)
+    assert store._db.execute("PRAGMA cache_size").fetchone()[0] == before
