@@ -132,7 +132,8 @@ class Renderer:
         parts: onto a UTF-8 stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and
         joining it: each part is written as it is)."""
         buffer = getattr(self.out, "buffer", None)
-        if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8":
+        # Where a text stream may write a line break as something else (Windows), it writes the text.
+        if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8" or os.linesep != "\n":
             self.out.write(b"".join(parts).decode())
             self.out.flush()
             return

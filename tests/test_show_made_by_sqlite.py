@@ -200,3 +200,14 @@ def test_the_connection_keeps_its_cache_size(store):
     before = store._db.execute("PRAGMA cache_size").fetchone()[0]
     assert_same(store, name)
     assert store._db.execute("PRAGMA cache_size").fetchone()[0] == before
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii", "utf-16"])
+def test_a_stream_in_another_encoding_gets_the_text(store, encoding):
+    name = make_session(store, [("user", "café … 日本 👍", None), ("assistant", "ok", {"interrupted": True})])
+    expected = straightforward(store, name)[0]
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="\n")
+    sessions.show_session(store, name, Renderer(out=out, rich_output=False))
+    out.flush()
+    assert raw.getvalue() == expected.encode(encoding, "replace")
