@@ -62,12 +62,16 @@ def _spans() -> list[list[int]]:
     return _merged([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE, range(0xD800, 0xE000)])
 
 
+_looked_up = [0]  # characters _any_shown() has looked up in _spans(), not yet worth compiling the regex for
+
+
 def _any_shown(text: str) -> bool:
-    """Whether _unicode() matches in text. Until the regex is compiled, a few characters are looked up in
-    _spans() instead, which costs less than compiling it (--show of a session whose title was cut with an
-    ellipsis needs no more)."""
-    if len(text) > 16 or _unicode.cache_info().currsize:
+    """Whether _unicode() matches in text. The first few characters a process asks about are looked up in
+    _spans() instead, which costs less than compiling the regex (--show of a session whose title was cut with
+    an ellipsis needs no more); past them, the regex is compiled and asked."""
+    if _unicode.cache_info().currsize or _looked_up[0] + len(text) > 64:
         return _unicode().search(text) is not None
+    _looked_up[0] += len(text)
     spans = _spans()
     return any(first <= code <= last for code in map(ord, text) for first, last in spans)
 

@@ -182,17 +182,22 @@ def test_characters_looked_up_without_the_regex_are_those_it_matches():
         assert looked_up == bool(module._unicode().search(chr(code))), hex(code)
 
 
-def test_sanitize_decides_the_same_before_the_regex_is_compiled():
+def test_sanitize_decides_the_same_before_the_regex_is_compiled(monkeypatch):
     import segchat.sanitize as module
 
     for text in ("a title…", "é\u200b", "\u202e!", "日本", "\ud800", "\x85", "x\ufeff"):
         module._unicode.cache_clear()
+        monkeypatch.setattr(module, "_looked_up", [0])
         fresh = module.sanitize(text)
         module._unicode()
         assert module.sanitize(text) == fresh
     module._unicode.cache_clear()
+    monkeypatch.setattr(module, "_looked_up", [0])
     assert module.sanitize("a title… 日本語") == "a title… 日本語"
     assert module._unicode.cache_info().currsize == 0  # not compiled for it
+    for _ in range(40):  # but for many more characters, it is
+        assert module.sanitize("é…") == "é…"
+    assert module._unicode.cache_info().currsize == 1
 
 
 def test_the_connection_keeps_its_cache_size(store):
