@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import os
@@ -125,6 +126,21 @@ class Renderer:
             self.out.write(sanitize(piece))
         self.out.write("\n")
         self.out.flush()
+
+    def plain_utf8(self, parts: list[bytes | memoryview]) -> None:
+        """UTF-8 text already as plain() would print it (sanitised, redacted, with its last line break), in
+        parts: onto a UTF-8 stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and
+        joining it: each part is written as it is)."""
+        buffer = getattr(self.out, "buffer", None)
+        # Where a text stream may write a line break as something else (Windows), it writes the text.
+        if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8" or os.linesep != "\n":
+            self.out.write(b"".join(parts).decode())
+            self.out.flush()
+            return
+        self.out.flush()  # what went before, first
+        for part in parts:
+            buffer.write(part)
+        buffer.flush()
 
     def notice(self, text: str) -> None:
         self._line(safe(text), "2")  # dim

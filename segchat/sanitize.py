@@ -127,10 +127,25 @@ def sanitize(text: str) -> str:
     return _sanitize_piece(text)
 
 
+def unplain(data: bytes) -> bytes:
+    """UTF-8 text without its plain ASCII (printable, tab, LF), which sanitize() never changes: its ASCII
+    controls and its non-ASCII characters, whole (no UTF-8 sequence holds an ASCII byte)."""
+    return data.translate(None, _PLAIN_ASCII)
+
+
+def leaves(rest: bytes) -> bool:
+    """Whether sanitize() leaves a text as it is, told by unplain() of the text's UTF-8 (valid UTF-8); False
+    for a joiner, which it may leave (that is for sanitize() to tell)."""
+    if rest.isascii():  # nothing, or controls
+        return not rest
+    rest_text = rest.decode("utf-8", "surrogatepass")
+    return not ("\u200c" in rest_text or "\u200d" in rest_text or _any_shown(rest_text))
+
+
 def _sanitize_piece(text: str) -> str:
     # What is left of the text without its plain ASCII, found by one C pass over its bytes: usually nothing,
     # or a few non-ASCII characters for the regex (a search over all of a long text costs 8x as much).
-    rest = text.encode("utf-8", "surrogatepass").translate(None, _PLAIN_ASCII)
+    rest = unplain(text.encode("utf-8", "surrogatepass"))
     if not rest:
         return text
     if rest.isascii():  # controls, and only ASCII: a small table

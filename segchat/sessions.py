@@ -36,12 +36,13 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
 
 
 def show_session(store: Store, ref: str, renderer: Renderer) -> None:
+    from segchat.showing import show
+
     info = store.find(ref)
     drafts = store.pending(info.id)
-    pieces = transcript.of_rows(info, store.rows(info.id), drafts[-1] if drafts else None)
     # Sanitised as export_markdown() does, then printed as any text is: redaction reads the visible text
     # (a header's value after a control character is then seen whole).
-    renderer.plain([sanitize(piece) for piece in pieces])
+    show(store, info, drafts[-1] if drafts else None, renderer)
 
 
 def export_session(store: Store, ref: str, fmt: str) -> str:

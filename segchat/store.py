@@ -206,6 +206,12 @@ class Store(Unsent):
         return self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
                                 (session_id,)).fetchall()
 
+    def markdown(self, session_id: int) -> tuple[bytes, list[tuple[str, Any, Any]]]:
+        """A session's messages as Markdown made by SQLite, for --show (see showing.py)."""
+        from segchat.showing import markdown
+
+        return markdown(self._db, session_id)
+
     def _message(self, row: tuple, name: str) -> Message:
         """One row read plainly: what load's quicker reading must equal, errors included (the tests hold it to)."""
         from segchat.conversation import Message

@@ -38,22 +38,23 @@ def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pend
     Markdown shows only two things of a message's meta, so only a meta naming one of them is parsed (the
     store writes keys as they are, never escaped): a long session is shown without building a message per row.
     """
-    def items() -> Iterable[tuple[str, str, dict[str, Any] | None]]:
-        for role, content, meta in rows:
-            if not meta or (isinstance(meta, str) and '"attachments"' not in meta and '"interrupted"' not in meta):
-                yield role, content, None
-                continue
-            import json  # here: a listing, which imports this module, does without it
+    items = ((role, content, shown_meta(info, meta)) for role, content, meta in rows)
+    return pieces(info, info.system, items, pending)
 
-            try:  # a meta stored as bytes (another tool's write) is read as loading the session reads it
-                value = json.loads(meta)
-            except (ValueError, TypeError):
-                value = None
-            if not isinstance(value, dict):
-                raise StoreError(f"session '{info.name}' has a damaged message; the other sessions are unaffected")
-            yield role, content, value
 
-    return pieces(info, info.system, items(), pending)
+def shown_meta(info: SessionInfo, meta: Any) -> dict[str, Any] | None:
+    """A stored meta as of_rows() reads it: None when it names neither thing Markdown shows."""
+    if not meta or (isinstance(meta, str) and '"attachments"' not in meta and '"interrupted"' not in meta):
+        return None
+    import json  # here: a listing, which imports this module, does without it
+
+    try:  # a meta stored as bytes (another tool's write) is read as loading the session reads it
+        value = json.loads(meta)
+    except (ValueError, TypeError):
+        value = None
+    if not isinstance(value, dict):
+        raise StoreError(f"session '{info.name}' has a damaged message; the other sessions are unaffected")
+    return value
 
 
 def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str, dict[str, Any] | None]],
@@ -64,11 +65,7 @@ def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str
     A long text in one string is as wide as its widest character: one emoji makes every character four
     bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed quickly.
     """
-    lines = [f"# {info.title or info.name}", "",
-             f"Session `{info.name}`, model `{model_of(info.model, info.profile)}`, started {when(info.created)}, "
-             f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
-    if system:
-        lines += ["## System", "", system, ""]
+    lines = head(info, system)
     groups, size = [lines], 0
     add = lines.extend
     for role, content, meta in items:
@@ -78,16 +75,38 @@ def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str
             add = lines.extend
         if meta is None:
             add(("## You" if role == "user" else "## Model", "", content, ""))
-        else:
+        else:  # as message() makes them, written out here: a long session has many metas
             who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
             add((f"## {who}", "", content, ""))
             if meta.get("attachments"):
                 add(_attached(meta))
         size += len(content) + 16
     if pending:
-        lines += ["## You (not sent)", "", pending.text, "", *_attached(pending.meta)]
+        lines += unsent(pending)
     # Every piece but the last ends with the line break that "\n".join of all the lines puts there.
     return [*("\n".join(group) + "\n" for group in groups[:-1]), "\n".join(groups[-1])]
+
+
+def head(info: SessionInfo, system: str | None) -> list[str]:
+    """The lines before the messages: title, the session's figures, the system prompt."""
+    lines = [f"# {info.title or info.name}", "",
+             f"Session `{info.name}`, model `{model_of(info.model, info.profile)}`, started {when(info.created)}, "
+             f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
+    if system:
+        lines += ["## System", "", system, ""]
+    return lines
+
+
+def message(role: str, content: str, meta: dict[str, Any] | None) -> list[str]:
+    """A message's lines, as pieces() writes them; meta as shown_meta() gives it."""
+    if meta is None:
+        return ["## You" if role == "user" else "## Model", "", content, ""]
+    who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
+    return [f"## {who}", "", content, "", *(_attached(meta) if meta.get("attachments") else ())]
+
+
+def unsent(pending: Draft) -> list[str]:
+    return ["## You (not sent)", "", pending.text, "", *_attached(pending.meta)]
 
 
 def _attached(meta: dict[str, Any]) -> list[str]:

@@ -1,0 +1,238 @@
+"""--show's text made by SQLite and printed as UTF-8 (showing.py) is what the straightforward way printed: every
+row read into Python, its Markdown made by transcript.of_rows, sanitised and printed by Renderer.plain."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segchat import errors, sessions, showing, transcript
+from segchat.conversation import Draft, Message
+from segchat.render import Renderer, sanitize
+from segchat.sanitize import leaves, unplain
+
+PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c", "\u200d",
+                          "👍", "\u0627", "\ufeff", "…", "日", "x-api-key: ", "X-Api-\u212aey", "Authorization",
+                          "bearer ", "abcdefghijklmnopqrstu", "sk-live-secret", "## You", "\"attachments\""])
+TEXT = st.lists(PIECES, max_size=12).map("".join)
+# Metas as a store holds them: JSON the store wrote, and what another tool may have written instead.
+METAS = st.sampled_from([None, {}, {"usage": {"total_tokens": 5}, "cost": "0.1"}, {"interrupted": True},
+                         {"interrupted": False}, {"attachments": [{"name": "a.txt", "text": "body\n"}]},
+                         {"attachments": []}, "raw:", "raw:{}", "raw:{\"interrupted\": tru", "raw:[\"interrupted\"]",
+                         "raw:{\"note\": \"attachments\"}", "blob:{\"interrupted\": true}", "blob:", "blob:{}"])
+MESSAGES = st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), TEXT, METAS), max_size=8)
+names = itertools.count()
+
+
+def straightforward(store: Any, name: str) -> tuple[str, str | None]:
+    """The output (or the error) of --show as it was made before showing.py."""
+    out = io.StringIO()
+    try:
+        info = store.find(name)
+        drafts = store.pending(info.id)
+        pieces = transcript.of_rows(info, store.rows(info.id), drafts[-1] if drafts else None)
+        Renderer(out=out, rich_output=False).plain([sanitize(piece) for piece in pieces])
+    except Exception as exc:  # noqa: BLE001 - the same failure is expected of both
+        return out.getvalue(), f"{type(exc).__name__}: {exc}"
+    return out.getvalue(), None
+
+
+def shown(store: Any, name: str, *, as_bytes: bool) -> tuple[str, str | None]:
+    """--show's output now: onto a text stream, or onto a UTF-8 stream's bytes as on a real stdout."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n") if as_bytes else io.StringIO()
+    try:
+        sessions.show_session(store, name, Renderer(out=out, rich_output=False))
+    except Exception as exc:  # noqa: BLE001
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        error = None
+    out.flush()
+    return (raw.getvalue().decode() if as_bytes else out.getvalue()), error
+
+
+def make_session(store: Any, messages: list, pending: tuple[str, dict] | None = None, system: str | None = None,
+                 title: str = "") -> str:
+    name = f"s{next(names)}"
+    info = store.create(name, model="m", system=system)
+    if title:
+        store.update(info.id, title=title)
+    if messages:
+        store.add_exchange(info.id, [Message(role, content, 0.0, meta if isinstance(meta, dict) else {})
+                                     for role, content, meta in messages])
+    ids = [row[0] for row in store._db.execute("SELECT id FROM messages WHERE session_id=? ORDER BY id", (info.id,))]
+    for row_id, (_, _, meta) in zip(ids, messages, strict=True):
+        if isinstance(meta, str):  # written by another tool: as it is, as text or as bytes
+            kind, value = meta.split(":", 1)
+            store._db.execute("UPDATE messages SET meta=? WHERE id=?",
+                              (value if kind == "raw" else value.encode(), row_id))
+    if pending:
+        store.add_pending(info.id, Draft(pending[0], meta=pending[1]))
+    return name
+
+
+def assert_same(store: Any, name: str) -> None:
+    before = straightforward(store, name)
+    assert shown(store, name, as_bytes=False) == before
+    assert shown(store, name, as_bytes=True) == before
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(MESSAGES, st.one_of(st.none(), st.tuples(TEXT, st.sampled_from([{}, {"attachments": [{"name": "p.md"}]}]))),
+       st.one_of(st.none(), TEXT), TEXT, st.booleans())
+def test_show_prints_what_the_straightforward_way_printed(store, monkeypatch, messages, pending, system, title,
+                                                          secret):
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    monkeypatch.setattr(errors, "_longest_first", list(errors._longest_first))
+    if secret:
+        errors.register_secret("sk-live-secret")
+    assert_same(store, make_session(store, messages, pending, system or None, title))
+
+
+def test_a_long_clean_session_is_written_as_utf8(store, monkeypatch):
+    """The quick way is taken (and Renderer.plain is not) when nothing needs changing; the text is the same."""
+    messages = [("user" if n % 2 == 0 else "assistant", f"message {n} … " + "words " * (n % 40),
+                 {"interrupted": True} if n % 97 == 1 else {"usage": {"total_tokens": n}}) for n in range(3000)]
+    name = make_session(store, messages, ("not sent", {}), "be brief", "a title…")
+    before = straightforward(store, name)
+    monkeypatch.setattr(Renderer, "plain", lambda *a: pytest.fail("the quick way was not taken"))
+    assert shown(store, name, as_bytes=True) == before
+    assert shown(store, name, as_bytes=False) == before
+
+
+@pytest.mark.parametrize("tricky", ["\x1b[2J", "x-api-key: sk-abcdef", "\r\n", "👨\u200d👩",
+                                    "Bearer abcdefghijklmnopqrstu"])
+def test_a_long_session_that_needs_changing(store, tricky):
+    """Sanitised and redacted in pieces (a long text, the piece boundaries cut after line breaks)."""
+    messages = [("user" if n % 2 == 0 else "assistant",
+                 f"message {n} " + "words " * 30 + (tricky if n % 300 == 7 else ""),
+                 {"attachments": [{"name": "f.txt", "text": "x"}]} if n % 500 == 0 else {}) for n in range(2000)]
+    assert_same(store, make_session(store, messages))
+
+
+def test_messages_come_in_their_order(store):
+    """Ids given out of order, and another session's messages between: shown in the order of their ids."""
+    info = store.create("ordered", model="m")
+    other = store.create("other", model="m")
+    for row_id, session in ((50, info), (10, other), (30, info), (20, info), (40, other), (5, info)):
+        store._db.execute("INSERT INTO messages(id, session_id, role, content, created, meta) VALUES (?,?,?,?,?,?)",
+                          (row_id, session.id, "user", f"message {row_id}", 0.0,
+                           json.dumps({"interrupted": True}) if row_id == 30 else None))
+    assert_same(store, "ordered")
+    text = shown(store, "ordered", as_bytes=True)[0]
+    assert [line for line in text.splitlines() if line.startswith("message")] == [
+        "message 5", "message 20", "message 30", "message 50"]
+
+
+def test_from_sqlite_3_44_the_order_is_told_to_the_aggregate(store):
+    """The query for SQLite 3.44 and later (ORDER BY inside group_concat), run on such a SQLite, gives what the
+    query for the SQLite here gives."""
+    dbapi = pytest.importorskip("pysqlite3.dbapi2", reason="pysqlite3-binary is installed with the test extras "
+                                                           "on Linux x86_64")
+    assert dbapi.sqlite_version_info >= (3, 44)
+    info = store.create("ordered", model="m")
+    other = store.create("other", model="m")
+    for row_id, session in ((50, info), (10, other), (30, info), (20, info), (40, other), (5, info)):
+        store._db.execute("INSERT INTO messages(id, session_id, role, content, created, meta) VALUES (?,?,?,?,?,?)",
+                          (row_id, session.id, "user", f"message {row_id}", 0.0,
+                           json.dumps({"interrupted": True}) if row_id in (30, 5) else None))
+    newer = dbapi.connect(store.path)
+    try:
+        made = newer.execute(showing.markdown_query(dbapi.sqlite_version_info), (info.id,)).fetchone()
+    finally:
+        newer.close()
+    assert "ORDER BY id)" in showing.markdown_query((3, 44, 0))
+    assert made == (b"\0## You\n\nmessage 20\n\n\0## You\n\nmessage 50\n\n", "5,30")
+    assert made[0] == showing.markdown(store._db, info.id)[0]
+
+
+@pytest.mark.parametrize("value", ["CAST('plain' AS BLOB)", "CAST(x'ff' AS TEXT)", "CAST(x'c3' AS TEXT) || 'a'",
+                                   "'a' || char(0) || 'b'"])
+def test_content_another_tool_wrote(store, value):
+    """Not text, not UTF-8, a NUL: as before (an error, or the text sanitised)."""
+    name = make_session(store, [("user", "hello", None), ("assistant", "hi", {"interrupted": True})])
+    store._db.execute(f"UPDATE messages SET content={value} WHERE role='user'")
+    assert_same(store, name)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(PIECES, max_size=20).map("".join))
+def test_bytes_tell_what_the_text_tells(text):
+    """The checks made on UTF-8 say what sanitize() and needs_redacting() say of the text (a joiner, which may
+    stay, sends it the slow way: sanitize() decides)."""
+    data = text.encode()
+    if "\u200c" in text or "\u200d" in text:
+        assert not leaves(unplain(data))
+    else:
+        assert leaves(unplain(data)) == (sanitize(text) == text)
+    assert errors.needs_redacting_utf8(data, unplain(data)) == errors.needs_redacting(text)
+
+
+def test_the_secret_check_on_bytes(monkeypatch):
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    monkeypatch.setattr(errors, "_longest_first", list(errors._longest_first))
+    errors.register_secret("Zq-secret-9")
+    for text in ("plain", "a Zq-secret-9 b", "Zq-secret-", "zq-secret-9", "…Zq-secret-9…"):
+        data = text.encode()
+        assert errors.needs_redacting_utf8(data, unplain(data)) == errors.needs_redacting(text)
+
+
+def test_markdown_sql_keeps_the_rows_python_writes(store):
+    """A meta naming what Markdown shows, or not text, is left to Python (a NUL in the text)."""
+    name = make_session(store, [("user", "a", None), ("assistant", "b", {"interrupted": True}), ("user", "c", "blob:"),
+                                ("assistant", "d", {"cost": "1"})])
+    text, rows = showing.markdown(store._db, store.find(name).id)
+    assert text == b"## You\n\na\n\n\0\0## Model\n\nd\n\n"
+    assert [row[1] for row in rows] == ["b", "c"]
+
+
+def test_characters_looked_up_without_the_regex_are_those_it_matches():
+    """sanitize's lookup in spans, used for a few characters before the regex is compiled, agrees with it."""
+    import segchat.sanitize as module
+
+    edges = {code + d for first, last in module._spans() for code in (first, last) for d in (-2, -1, 0, 1, 2)}
+    codes = sorted({*range(0x3000), *range(0xFE00, 0x10000), *edges} - {-2, -1, 0x110000, 0x110001})
+    spans = module._spans()
+    for code in codes:
+        looked_up = any(first <= code <= last for first, last in spans)
+        assert looked_up == bool(module._unicode().search(chr(code))), hex(code)
+
+
+def test_sanitize_decides_the_same_before_the_regex_is_compiled():
+    import segchat.sanitize as module
+
+    for text in ("a title…", "é\u200b", "\u202e!", "日本", "\ud800", "\x85", "x\ufeff"):
+        module._unicode.cache_clear()
+        fresh = module.sanitize(text)
+        module._unicode()
+        assert module.sanitize(text) == fresh
+    module._unicode.cache_clear()
+    assert module.sanitize("a title… 日本語") == "a title… 日本語"
+    assert module._unicode.cache_info().currsize == 0  # not compiled for it
+    long = "é…" * 10_000  # but for a long remainder, it is
+    assert module.sanitize(long) == long
+    assert module._unicode.cache_info().currsize == 1
+
+
+def test_the_connection_keeps_its_cache_size(store):
+    name = make_session(store, [("user", "hello", None)])
+    before = store._db.execute("PRAGMA cache_size").fetchone()[0]
+    assert_same(store, name)
+    assert store._db.execute("PRAGMA cache_size").fetchone()[0] == before
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii", "utf-16"])
+def test_a_stream_in_another_encoding_gets_the_text(store, encoding):
+    name = make_session(store, [("user", "café … 日本 👍", None), ("assistant", "ok", {"interrupted": True})])
+    expected = straightforward(store, name)[0]
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="\n")
+    sessions.show_session(store, name, Renderer(out=out, rich_output=False))
+    out.flush()
+    assert raw.getvalue() == expected.encode(encoding, "replace")
