@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from segchat.credits import fmt_credits, with_unpriced
+from segchat.credits import fmt_credits
 from segchat.errors import StoreError
 from segchat.record import Record
 
@@ -83,9 +83,22 @@ def figure_text(value: object) -> str:
     return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
 
 
-def spent_text(value: object, unpriced: int) -> str:
-    """fmt_spent(figure(value), unpriced): a stored spend as the listing shows it."""
-    return with_unpriced(figure_text(value), unpriced)
+# A column of figures (none, or plain ones, a line each) is made into what figure_text() gives each in three
+# passes of C: fractions' trailing zeros cut, then a dot left alone, then a negative zero; none is "—".
+_PLAIN_COLUMN = re.compile(r"(?:(?:-?(?:0|[1-9][0-9]{0,12})(?:\.[0-9]{1,12})?)?\n)*")
+_TRAILING_ZEROS = re.compile(r"(\.[0-9]*?)0+$", re.MULTILINE)
+_BARE_DOT = re.compile(r"\.$", re.MULTILINE)
+_NEGATIVE_ZERO = re.compile(r"^-0$", re.MULTILINE)
+
+
+def figures_text(values: list[object]) -> list[str]:
+    """[figure_text(v) for v in values]: a listing's column, quicker when all of it is plain (the usual)."""
+    if all(type(v) is str and "\n" not in v for v in values if v is not None):
+        text = "".join(f"{'' if v is None else v}\n" for v in values)
+        if _PLAIN_COLUMN.fullmatch(text):
+            text = _NEGATIVE_ZERO.sub("0", _BARE_DOT.sub("", _TRAILING_ZEROS.sub(r"\1", text)))
+            return [shown or "—" for shown in text.split("\n")[:-1]]
+    return [figure_text(v) for v in values]
 
 
 def figure(value: object) -> Decimal | None:

@@ -6,8 +6,9 @@ import time
 from pathlib import Path
 
 from segchat import transcript
+from segchat.credits import with_unpriced
 from segchat.errors import StoreError
-from segchat.records import figure_text, spent_text
+from segchat.records import figures_text
 from segchat.render import Renderer, sanitize
 from segchat.store import SessionInfo, Store, check_name
 from segchat.transcript import model_of, when
@@ -24,11 +25,14 @@ LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent"
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first, a line each on a terminal (a title too long is cut short: --show has it whole); plain
     tab-separated columns when piped."""
+    listing = store.listing()  # the columns of records.LISTING
+    spent = figures_text([row[5] for row in listing])  # a column at a time: the usual plain figures in C
+    balance = figures_text([row[6] for row in listing])
     rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
              model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count,
-             when(updated), spent_text(spent, unpriced), figure_text(balance))
-            for sid, name, title, model, updated, spent, balance, unpriced, count, profile, unsent
-            in store.listing()]  # the columns of records.LISTING
+             when(updated), with_unpriced(spent_shown, unpriced), balance_shown)
+            for (sid, name, title, model, updated, _, _, unpriced, count, profile, unsent), spent_shown, balance_shown
+            in zip(listing, spent, balance, strict=True)]
     if not rows:
         renderer.notice("no saved sessions yet")
         return

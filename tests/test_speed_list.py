@@ -282,11 +282,21 @@ FIGURE_TEXT = st.one_of(
 @settings(max_examples=600, deadline=None)
 @given(FIGURE_TEXT, st.integers(0, 2))
 def test_figures_are_shown_as_from_decimals(value, unpriced):
-    from segchat.credits import fmt_credits, fmt_spent
-    from segchat.records import figure, figure_text, spent_text
+    from segchat.credits import fmt_credits, fmt_spent, with_unpriced
+    from segchat.records import figure, figure_text, figures_text
 
-    assert figure_text(value) == fmt_credits(figure(value))
-    assert spent_text(value, unpriced) == fmt_spent(figure(value), unpriced)
+    assert figure_text(value) == fmt_credits(figure(value)) == figures_text([value])[0]
+    assert with_unpriced(figure_text(value), unpriced) == fmt_spent(figure(value), unpriced)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(FIGURE_TEXT, st.sampled_from(["-0.000", "1.500", "100.0", "", "1\n2"]),
+                          st.from_regex(r"-?(0|[1-9][0-9]{0,12})(\.[0-9]{1,12})?", fullmatch=True)), max_size=8))
+def test_a_column_of_figures_is_shown_as_each_one_is(values):
+    """The column made in a few regex passes is each figure as figure_text() shows it."""
+    from segchat.records import figure_text, figures_text
+
+    assert figures_text(values) == [figure_text(value) for value in values]
 
 
 def test_shell_completion_still_goes_through_argparse(monkeypatch):
