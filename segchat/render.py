@@ -10,8 +10,8 @@ import re
 import sys
 import time
 
-from segchat.errors import needs_redacting, redact
-from segchat.sanitize import HOLD_BACK, safe, sanitize
+from segchat.errors import needs_redacting, needs_redacting_utf8, redact
+from segchat.sanitize import HOLD_BACK, leaves, safe, sanitize, unplain
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -128,9 +128,9 @@ class Renderer:
         self.out.flush()
 
     def plain_utf8(self, parts: list[bytes | memoryview]) -> None:
-        """UTF-8 text already as plain() would print it (sanitised, redacted, with its last line break), in
-        parts: onto a UTF-8 stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and
-        joining it: each part is written as it is)."""
+        """UTF-8 text ready to print (sanitised, redacted, ending its last line), in parts: onto a UTF-8
+        stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and joining it: each
+        part is written as it is). --show and a piped table print so."""
         buffer = getattr(self.out, "buffer", None)
         # Where a text stream may write a line break as something else (Windows), it writes the text.
         if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8" or os.linesep != "\n":
@@ -184,10 +184,11 @@ class Renderer:
             # Piped, the text to write is looked through itself (tabs and line breaks counted) and written when
             # no cell holds a tab, a line break, a secret or anything to sanitise; as below, otherwise.
             text = "".join(["\t".join(row) + "\n" for row in [list(headers), *cells]])
+            data = text.encode("utf-8", "surrogatepass")
+            rest = unplain(data)  # read once, for both checks
             if text.count("\t") + text.count("\n") == len(headers) + sum(map(len, cells)) \
-                    and not needs_redacting(text) and sanitize(text) == text:
-                self.out.write(text)
-                self.out.flush()
+                    and leaves(rest) and not needs_redacting_utf8(data, rest):
+                self.plain_utf8([data])
                 return
         # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
         # spans a line break, and sanitize() works character by character (a CR before LF and a joiner look

@@ -248,6 +248,19 @@ def test_defaults_are_argparse_s():
     assert args.DEFAULTS == vars(args.build_parser().parse_args([]))
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "utf-16"])
+def test_a_piped_table_reaches_a_stream_in_any_encoding(encoding):
+    """Written as UTF-8 bytes when the stream is UTF-8, as text otherwise: the same characters either way."""
+    rows = [("café", 1, "日本語 👍"), ("plain", 22, "title")]
+    expected = "a\tb\tc\ncafé\t1\t日本語 👍\nplain\t22\ttitle\n"
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="\n")
+    out.write("before\n")
+    Renderer(out=out, rich_output=False).table(("a", "b", "c"), rows)
+    out.flush()
+    assert raw.getvalue() == ("before\n" + expected).encode(encoding, "replace")
+
+
 def test_rows_from_the_stored_columns_are_those_of_session_records(store):
     """list_sessions formats LISTING's columns directly; the same cells as formatting each SessionInfo."""
     from segchat.credits import fmt_credits, fmt_spent
