@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from screen import Terminal
@@ -97,6 +97,27 @@ def test_a_table_that_fits_is_each_cell_padded_to_its_column(table):
                        .rstrip(" ") + "\n" for row in table)
     assert aligned(table, 10_000, bold=False) == expected
     assert aligned([*table, table[0][:1]], 10_000, bold=False) == expected + table[0][0].rstrip(" ") + "\n"
+
+
+CELL = st.lists(st.sampled_from(["a", " ", "\t", "\n", "\r", "\x1b", "\u200b", "\u200d", "👍", "日", "\u0301", "…",
+                                 "x-api-key: ", "sk-cells-secret-0123", "\ud800"]), max_size=6).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=5))
+def test_a_terminal_table_shows_each_cell_safe(rows, monkeypatch):
+    """The one look at all the cells decides only how much work is done: the table is each cell's safe() text."""
+    from segchat import errors
+    from segchat.render import safe
+
+    monkeypatch.setenv("COLUMNS", "1000")
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    errors.register_secret("sk-cells-secret-0123")
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).table(("a", "b", "c"), rows)
+    lines = [["a", "b", "c"], *[[safe(cell).replace("\t", " ").replace("\n", " ") for cell in row] for row in rows]]
+    assert out.getvalue() == aligned(lines, 1000, True)
 
 
 def test_piped_listing_keeps_whole_titles(store):
