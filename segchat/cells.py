@@ -46,9 +46,14 @@ def width(text: str) -> int:
     return len(text) + extra
 
 
+def _known(text: str) -> bool:
+    """Whether width_of() answers for every character of text beyond the plain ones."""
+    return all(char >= "\x80" and width_of(char) is not None for char in set(text).difference(_NARROW))
+
+
 def head(text: str, size: int) -> str:
     """The first of chop(text, size) ("" when none), without going on past it."""
-    if all(char >= "\x80" and width_of(char) is not None for char in set(text).difference(_NARROW)):
+    if _known(text):
         used = 0
         for at, char in enumerate(text):
             used += 1 if char in _NARROW else width_of(char)
@@ -63,7 +68,7 @@ def chop(text: str, size: int) -> list[str]:
     moves on)."""
     if not text:
         return []
-    if all(char >= "\x80" and width_of(char) is not None for char in set(text).difference(_NARROW)):
+    if _known(text):
         pieces, start, used = [], 0, 0
         for at, char in enumerate(text):
             cells = 1 if char in _NARROW else width_of(char)

@@ -34,6 +34,10 @@ _longest_first: list[str] = []
 _HEADER = (r"""((?:x-api-key|authorization)['"]?\s*+[:=]\s*+['"]?+(?:(?:bearer|basic|token)\s++)?+)[^\s'",}]++"""
            r"""|(\bbearer\s++)[A-Za-z0-9\-._~+/]{16,}+=*+""")
 _header_re: re.Pattern[str] | None = None  # compiled on first need: most text never mentions a key
+# What _HEADER needs to find anything, lowered: the headers any provider's key travels in (Segmind's x-api-key,
+# OpenAI's Authorization: Bearer). Here, not in the providers: listing or showing sessions loads none, and a
+# pasted header must be hidden all the same.
+_HEADER_WORDS = (b"x-api-key", b"authorization", b"bearer")
 
 
 def register_secret(value: str) -> None:
@@ -66,7 +70,7 @@ def needs_redacting_utf8(data: bytes, beyond_ascii: bytes) -> bool:
     secret is looked for only when each of its characters is in the text, which a byte search (memchr) tells
     at a small fraction of the cost of looking for the word."""
     lowered = None
-    for name in (b"x-api-key", b"authorization", b"bearer"):
+    for name in _HEADER_WORDS:
         if all(data.find(c) >= 0 or data.find(c.upper()) >= 0 for c in _letters(name)):
             lowered = data.lower() if lowered is None else lowered
             if name in lowered:
@@ -94,8 +98,7 @@ def _mentions_header(text: str) -> bool:
     # Lowered as UTF-8 bytes: str.lower() of a text with one character beyond Latin-1 costs ten times as much.
     # Only ASCII letters are lowered so; the one other letter that lowers to one of these is the Kelvin sign.
     lowered = text.encode("utf-8", "surrogatepass").lower()
-    return (b"x-api-key" in lowered or b"authorization" in lowered or b"bearer" in lowered
-            or (not text.isascii() and KELVIN in text))
+    return any(word in lowered for word in _HEADER_WORDS) or (not text.isascii() and KELVIN in text)
 
 
 class Cancelled(Exception):

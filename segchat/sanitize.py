@@ -9,7 +9,7 @@ from segchat.errors import redact
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, AnyStr
 
 _ASCII: dict[int, str] = {c: "^" + chr(c + 0x40) for c in range(0x20) if chr(c) not in "\n\t"}
 _ASCII[0x7F] = "^?"
@@ -117,14 +117,20 @@ def sanitize(text: str) -> str:
     if len(text) > _PIECE:
         # In pieces that end at line breaks (no piece then ends in HOLD_BACK: the same result): the ASCII
         # pieces of a long text (a whole session for --show) keep the quick path when a few lines are not.
-        pieces, start = [], 0
-        while start < len(text):
-            end = text.find("\n", start + _PIECE)
-            end = len(text) if end < 0 else end + 1
-            pieces.append(_sanitize_piece(text[start:end]))
-            start = end
-        return "".join(pieces)
+        return "".join(map(_sanitize_piece, line_pieces(text, _PIECE)))
     return _sanitize_piece(text)
+
+
+def line_pieces(text: AnyStr, size: int) -> list[AnyStr]:
+    """text (str or bytes) cut into pieces of at least size, each but the last ending at a line break."""
+    newline = "\n" if isinstance(text, str) else b"\n"
+    pieces, start = [], 0
+    while start < len(text):
+        end = text.find(newline, start + size)  # type: ignore[arg-type]
+        end = len(text) if end < 0 else end + 1
+        pieces.append(text[start:end])
+        start = end
+    return pieces
 
 
 def unplain(data: bytes) -> bytes:
@@ -150,10 +156,7 @@ def _sanitize_piece(text: str) -> str:
         return text
     if rest.isascii():  # controls, and only ASCII: a small table
         return text.replace("\r\n", "\n").translate(_ASCII)
-    rest_text = rest.decode("utf-8", "surrogatepass")
-    if "\u200c" in rest_text or "\u200d" in rest_text or _any_shown(rest_text):
-        return _sanitize_slow(text)
-    return text
+    return text if leaves(rest) else _sanitize_slow(text)
 
 
 def _sanitize_slow(text: str) -> str:

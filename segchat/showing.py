@@ -6,7 +6,7 @@ import sqlite3
 
 from segchat import transcript
 from segchat.errors import needs_redacting, needs_redacting_utf8, secret_across_lines
-from segchat.sanitize import leaves, sanitize, unplain
+from segchat.sanitize import leaves, line_pieces, sanitize, unplain
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -112,10 +112,4 @@ def _utf8(data: bytes) -> bool:
 
 def _decoded(data: memoryview) -> list[str]:
     """Stored text in pieces that each end a line, as transcript.pieces() cuts them: each keeps its own width."""
-    pieces, start, whole = [], 0, data.tobytes()
-    while start < len(whole):
-        end = whole.find(b"\n", start + transcript.PIECE)
-        end = len(whole) if end < 0 else end + 1
-        pieces.append(whole[start:end].decode())
-        start = end
-    return pieces
+    return [piece.decode() for piece in line_pieces(data.tobytes(), transcript.PIECE)]

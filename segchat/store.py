@@ -12,7 +12,6 @@ from pathlib import Path
 
 from segchat.errors import SessionNotFound, StoreError
 from segchat.files import private_dir
-from segchat.meta import parse as parse_meta
 from segchat.meta import text as meta_text
 from segchat.records import INFO as _INFO
 from segchat.records import LISTING as _LISTING
@@ -211,16 +210,6 @@ class Store(Unsent):
         from segchat.showing import markdown
 
         return markdown(self._db, session_id)
-
-    def _message(self, row: tuple, name: str) -> Message:
-        """One row read plainly: what load's quicker reading must equal, errors included (the tests hold it to)."""
-        from segchat.conversation import Message
-
-        row_id, role, content, created, meta = row
-        try:
-            return Message(role, content, created, parse_meta(meta) if meta else {}, id=row_id)
-        except ValueError:
-            raise self._damaged(name) from None
 
     def _damaged(self, name: str) -> StoreError:
         return StoreError(f"session '{name}' in {self.path} has a damaged message; the other sessions are unaffected")

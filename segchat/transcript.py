@@ -73,13 +73,10 @@ def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str
             lines, size = [], 0
             groups.append(lines)
             add = lines.extend
-        if meta is None:
+        if meta is None:  # the usual message, written out here: a long session has thousands
             add(("## You" if role == "user" else "## Model", "", content, ""))
-        else:  # as message() makes them, written out here: a long session has many metas
-            who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
-            add((f"## {who}", "", content, ""))
-            if meta.get("attachments"):
-                add(_attached(meta))
+        else:
+            add(message(role, content, meta))
         size += len(content) + 16
     if pending:
         lines += unsent(pending)

@@ -1,5 +1,5 @@
 """Store.load reads each meta with json's scanner and holds the collector off: the messages, and the errors,
-are those of json.loads through Store._message, row by row."""
+are those of json.loads, row by row."""
 
 from __future__ import annotations
 
@@ -28,10 +28,16 @@ def insert(store, session_id: int, metas: list) -> None:
 
 
 def reference_load(store, session_id: int) -> list[Message]:
-    """The loop load had: _message for every row."""
+    """The loop load had: each row read plainly, json.loads for its meta, the store's error for a damaged one."""
     name = store.get(session_id).name
-    return [store._message(row, name) for row in store._db.execute(
-        "SELECT id, role, content, created, meta FROM messages WHERE session_id=? ORDER BY id", (session_id,))]
+    messages = []
+    for row_id, role, content, created, meta in store._db.execute(
+            "SELECT id, role, content, created, meta FROM messages WHERE session_id=? ORDER BY id", (session_id,)):
+        try:
+            messages.append(Message(role, content, created, json.loads(meta) if meta else {}, id=row_id))
+        except ValueError:
+            raise store._damaged(name) from None
+    return messages
 
 
 def same(a, b) -> bool:
