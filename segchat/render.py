@@ -10,8 +10,8 @@ import re
 import sys
 import time
 
-from segchat.errors import needs_redacting, needs_redacting_utf8, redact
-from segchat.sanitize import HOLD_BACK, leaves, safe, sanitize, unplain
+from segchat.errors import needs_redacting, redact
+from segchat.sanitize import HOLD_BACK, as_it_is, safe, sanitize
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -185,14 +185,14 @@ class Renderer:
             # no cell holds a tab, a line break, a secret or anything to sanitise; as below, otherwise.
             text = "".join(["\t".join(row) + "\n" for row in [list(headers), *cells]])
             data = text.encode("utf-8", "surrogatepass")
-            if text.count("\t") + text.count("\n") == len(headers) + sum(map(len, cells)) and _as_it_is(data):
+            if text.count("\t") + text.count("\n") == len(headers) + sum(map(len, cells)) and as_it_is(data):
                 self.plain_utf8([data])
                 return
         # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
         # spans a line break, and sanitize() works character by character (a CR before LF and a joiner look
         # one ahead; a line break stops both). So when the joined text needs neither, no cell does.
         joined = "\n".join("\n".join(row) for row in cells)
-        if not _as_it_is(joined.encode("utf-8", "surrogatepass")):
+        if not as_it_is(joined.encode("utf-8", "surrogatepass")):
             cells = [[safe(cell) for cell in row] for row in cells]
             joined = "\n".join("\n".join(row) for row in cells)
         lines = [list(headers), *cells]
@@ -229,13 +229,6 @@ class Renderer:
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
             yield lambda state=None: status.update(f"{safe(state) if state else label}… "
                                                    f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
-
-
-def _as_it_is(data: bytes) -> bool:
-    """Whether text (as UTF-8, surrogates passed) is left as it is by sanitize() and redact(): both told from
-    one pass over its bytes. False for a joiner, which sanitize() may leave: that is for it to tell."""
-    rest = unplain(data)
-    return leaves(rest) and not needs_redacting_utf8(data, rest)
 
 
 MAX_NESTING = 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from segchat.errors import redact
+from segchat.errors import needs_redacting_utf8, redact
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -146,6 +146,13 @@ def leaves(rest: bytes) -> bool:
         return not rest
     rest_text = rest.decode("utf-8", "surrogatepass")
     return not ("\u200c" in rest_text or "\u200d" in rest_text or _any_shown(rest_text))
+
+
+def as_it_is(data: bytes) -> bool:
+    """Whether text (as UTF-8, surrogates passed) is left as it is by sanitize() and redact(): both told from
+    one pass over its bytes. False for a joiner, which sanitize() may leave: that is for it to tell."""
+    rest = unplain(data)
+    return leaves(rest) and not needs_redacting_utf8(data, rest)
 
 
 def _sanitize_piece(text: str) -> str:

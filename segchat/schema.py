@@ -9,7 +9,7 @@ from pathlib import Path
 from segchat.errors import StoreError
 from segchat.files import private_file
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS sessions(
@@ -46,8 +46,14 @@ CREATE TRIGGER IF NOT EXISTS messages_counted AFTER INSERT ON messages BEGIN
 CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
     UPDATE sessions SET message_count = message_count - 1 WHERE id = old.session_id; END;
 """
+# Version 4: an index of the messages whose Markdown Python writes (showing.py): content that is not text, or a
+# meta that is not text or names what Markdown shows. SQLite writes the rest; a long session has a few of these.
+# A query finds them by this index only when its WHERE holds this same expression.
+UNPLAIN = ("typeof(content) != 'text' OR meta IS NOT NULL AND (typeof(meta) != 'text' "
+           "OR instr(meta, '\"attachments\"') OR instr(meta, '\"interrupted\"'))")
+_V4 = f"CREATE INDEX IF NOT EXISTS messages_unplain ON messages(session_id, id) WHERE {UNPLAIN};"
 # Schema version -> the script that brings the previous version up to it.
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 
 
 def open_database(path: Path, wait: float) -> sqlite3.Connection:

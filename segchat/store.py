@@ -205,7 +205,7 @@ class Store(Unsent):
         return self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
                                 (session_id,)).fetchall()
 
-    def markdown(self, session_id: int) -> tuple[bytes, list[tuple[str, Any, Any]]]:
+    def markdown(self, session_id: int) -> tuple[list[bytes | None] | None, list[tuple[str, Any, Any]]]:
         """A session's messages as Markdown made by SQLite, for --show (see showing.py)."""
         from segchat.showing import markdown
 

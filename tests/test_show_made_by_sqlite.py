@@ -77,6 +77,11 @@ def make_session(store: Any, messages: list, pending: tuple[str, dict] | None = 
     return name
 
 
+def nul_joined(parts: list[bytes | None]) -> bytes:
+    """markdown()'s parts joined, a NUL for each message Python writes."""
+    return b"".join(b"\0" if part is None else part for part in parts)
+
+
 def assert_same(store: Any, name: str) -> None:
     before = straightforward(store, name)
     assert shown(store, name, as_bytes=False) == before
@@ -85,9 +90,11 @@ def assert_same(store: Any, name: str) -> None:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(MESSAGES, st.one_of(st.none(), st.tuples(TEXT, st.sampled_from([{}, {"attachments": [{"name": "p.md"}]}]))),
-       st.one_of(st.none(), TEXT), TEXT, st.booleans())
+       st.one_of(st.none(), TEXT), TEXT, st.booleans(), st.booleans())
 def test_show_prints_what_the_straightforward_way_printed(store, monkeypatch, messages, pending, system, title,
-                                                          secret):
+                                                          secret, at_once):
+    """Either way SQLite makes it: a query per run of messages it writes, or one for them all."""
+    monkeypatch.setattr(showing, "RUNS_UP_TO", -1 if at_once else 32)
     monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
     monkeypatch.setattr(errors, "_longest_first", list(errors._longest_first))
     if secret:
@@ -95,8 +102,10 @@ def test_show_prints_what_the_straightforward_way_printed(store, monkeypatch, me
     assert_same(store, make_session(store, messages, pending, system or None, title))
 
 
-def test_a_long_clean_session_is_written_as_utf8(store, monkeypatch):
+@pytest.mark.parametrize("runs_up_to", [32, -1])
+def test_a_long_clean_session_is_written_as_utf8(store, monkeypatch, runs_up_to):
     """The quick way is taken (and Renderer.plain is not) when nothing needs changing; the text is the same."""
+    monkeypatch.setattr(showing, "RUNS_UP_TO", runs_up_to)
     messages = [("user" if n % 2 == 0 else "assistant", f"message {n} … " + "words " * (n % 40),
                  {"interrupted": True} if n % 97 == 1 else {"usage": {"total_tokens": n}}) for n in range(3000)]
     name = make_session(store, messages, ("not sent", {}), "be brief", "a title…")
@@ -106,10 +115,12 @@ def test_a_long_clean_session_is_written_as_utf8(store, monkeypatch):
     assert shown(store, name, as_bytes=False) == before
 
 
+@pytest.mark.parametrize("runs_up_to", [32, -1])
 @pytest.mark.parametrize("tricky", ["\x1b[2J", "x-api-key: sk-abcdef", "\r\n", "👨\u200d👩",
-                                    "Bearer abcdefghijklmnopqrstu"])
-def test_a_long_session_that_needs_changing(store, tricky):
+                                    "Bearer abcdefghijklmnopqrstu", "\r"])
+def test_a_long_session_that_needs_changing(store, monkeypatch, tricky, runs_up_to):
     """Sanitised and redacted in pieces (a long text, the piece boundaries cut after line breaks)."""
+    monkeypatch.setattr(showing, "RUNS_UP_TO", runs_up_to)
     messages = [("user" if n % 2 == 0 else "assistant",
                  f"message {n} " + "words " * 30 + (tricky if n % 300 == 7 else ""),
                  {"attachments": [{"name": "f.txt", "text": "x"}]} if n % 500 == 0 else {}) for n in range(2000)]
@@ -130,7 +141,7 @@ def test_messages_come_in_their_order(store):
         "message 5", "message 20", "message 30", "message 50"]
 
 
-def test_from_sqlite_3_44_the_order_is_told_to_the_aggregate(store):
+def test_from_sqlite_3_44_the_order_is_told_to_the_aggregate(store, monkeypatch):
     """The query for SQLite 3.44 and later (ORDER BY inside group_concat), run on such a SQLite, gives what the
     query for the SQLite here gives."""
     dbapi = pytest.importorskip("pysqlite3.dbapi2", reason="pysqlite3-binary is installed with the test extras "
@@ -144,18 +155,24 @@ def test_from_sqlite_3_44_the_order_is_told_to_the_aggregate(store):
                            json.dumps({"interrupted": True}) if row_id in (30, 5) else None))
     newer = dbapi.connect(store.path)
     try:
-        made = newer.execute(showing.markdown_query(dbapi.sqlite_version_info), (info.id,)).fetchone()
+        for runs_up_to in (32, -1):
+            monkeypatch.setattr(showing, "RUNS_UP_TO", runs_up_to)
+            made = showing.markdown(newer, info.id, dbapi.sqlite_version_info)
+            assert made == showing.markdown(store._db, info.id)
+            assert nul_joined(made[0]) == b"\0## You\n\nmessage 20\n\n\0## You\n\nmessage 50\n\n"
+            assert [row[1] for row in made[1]] == ["message 5", "message 30"]
     finally:
         newer.close()
-    assert "ORDER BY id)" in showing.markdown_query((3, 44, 0))
-    assert made == (b"\0## You\n\nmessage 20\n\n\0## You\n\nmessage 50\n\n", "5,30")
-    assert made[0] == showing.markdown(store._db, info.id)[0]
+    assert all("ORDER BY id) AS BLOB" in query for query in showing.queries((3, 44, 0)))
+    assert not any("ORDER BY id) AS BLOB" in query for query in showing.queries((3, 43, 2)))
 
 
+@pytest.mark.parametrize("runs_up_to", [32, -1])
 @pytest.mark.parametrize("value", ["CAST('plain' AS BLOB)", "CAST(x'ff' AS TEXT)", "CAST(x'c3' AS TEXT) || 'a'",
                                    "'a' || char(0) || 'b'"])
-def test_content_another_tool_wrote(store, value):
+def test_content_another_tool_wrote(store, monkeypatch, value, runs_up_to):
     """Not text, not UTF-8, a NUL: as before (an error, or the text sanitised)."""
+    monkeypatch.setattr(showing, "RUNS_UP_TO", runs_up_to)
     name = make_session(store, [("user", "hello", None), ("assistant", "hi", {"interrupted": True})])
     store._db.execute(f"UPDATE messages SET content={value} WHERE role='user'")
     assert_same(store, name)
@@ -183,13 +200,47 @@ def test_the_secret_check_on_bytes(monkeypatch):
         assert errors.needs_redacting_utf8(data, unplain(data)) == errors.needs_redacting(text)
 
 
-def test_markdown_sql_keeps_the_rows_python_writes(store):
-    """A meta naming what Markdown shows, or not text, is left to Python (a NUL in the text)."""
+@pytest.mark.parametrize("runs_up_to", [32, -1])
+def test_markdown_sql_keeps_the_rows_python_writes(store, monkeypatch, runs_up_to):
+    """A meta naming what Markdown shows, or not text, is left to Python (a None among the parts)."""
+    monkeypatch.setattr(showing, "RUNS_UP_TO", runs_up_to)
     name = make_session(store, [("user", "a", None), ("assistant", "b", {"interrupted": True}), ("user", "c", "blob:"),
-                                ("assistant", "d", {"cost": "1"})])
-    text, rows = showing.markdown(store._db, store.find(name).id)
-    assert text == b"## You\n\na\n\n\0\0## Model\n\nd\n\n"
+                                ("assistant", "d", {"cost": "1"}), ("user", "", None)])
+    parts, rows = showing.markdown(store._db, store.find(name).id)
+    assert nul_joined(parts) == b"## You\n\na\n\n\0\0## Model\n\nd\n\n## You\n\n\n\n"
     assert [row[1] for row in rows] == ["b", "c"]
+
+
+def test_the_messages_python_writes_are_found_by_their_index(store):
+    """Schema 4's partial index is what the query for them reads (the same expression as the index's)."""
+    plan = store._db.execute("EXPLAIN QUERY PLAN " + showing._UNPLAIN_ROWS, (1,)).fetchall()
+    assert any("messages_unplain" in row[-1] for row in plan), plan
+
+
+def test_an_older_store_gets_the_index(tmp_path):
+    """A store of schema 3 gets the index, holding the messages it already had that Python writes."""
+    import sqlite3
+
+    from segchat.schema import MIGRATIONS
+    from segchat.store import Store
+
+    path = tmp_path / "sessions.db"
+    db = sqlite3.connect(path)
+    db.executescript(f"BEGIN;{MIGRATIONS[1]}{MIGRATIONS[2]}{MIGRATIONS[3]}PRAGMA user_version=3;COMMIT;")
+    db.execute("INSERT INTO sessions(id, name, created, updated) VALUES (1, 'old', 0, 0)")
+    for row_id, meta in ((1, None), (2, '{"interrupted": true}'), (3, '{"cost": "1"}'), (4, '{"attachments": []}')):
+        db.execute("INSERT INTO messages(id, session_id, role, content, meta) VALUES (?, 1, 'user', 'x', ?)",
+                   (row_id, meta))
+    db.commit()
+    db.close()
+    store = Store(path)
+    try:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert [row[0] for row in store._db.execute(showing._UNPLAIN_ROWS, (1,))] == [2, 4]
+        assert store._db.execute("SELECT count(*) FROM messages INDEXED BY messages_unplain WHERE session_id = 1 AND "
+                                 f"({showing.UNPLAIN})").fetchone()[0] == 2
+    finally:
+        store.close()
 
 
 def test_characters_looked_up_without_the_regex_are_those_it_matches():
