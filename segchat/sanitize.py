@@ -181,9 +181,13 @@ def _sanitize_slow(text: str) -> str:
 def whole_text(text: str) -> str:
     """Text that can be stored and sent as UTF-8: surrogate pairs joined, a lone surrogate (from a server's
     JSON, or a pair split across two stream events) replaced by U+FFFD."""
-    if not any("\ud800" <= c <= "\udfff" for c in text):
+    if text.isascii():
         return text
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    try:  # one C pass: only a surrogate fails to encode
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def safe(text: Any) -> str:

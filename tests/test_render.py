@@ -137,3 +137,15 @@ def test_table_on_a_terminal():
     Renderer(out=out, rich_output=True).table(("name", "title"), [("a\x1b", "[b]x[/b]")])
     text = _strip_rich_sgr(out.getvalue())
     assert "name" in text and "a^[" in text and "[b]x[/b]" in text
+
+
+@given(st.lists(st.sampled_from(["a", "é", "日", "👍", "\ud800", "\udc00", "\ud83d", "\udc4d", "\udfff", "\n"]),
+                max_size=8).map("".join))
+def test_whole_text_joins_pairs_and_replaces_lone_surrogates(text):
+    """The quick checks (ASCII; encodes as UTF-8) agree with reading each character."""
+    from segchat.sanitize import whole_text
+
+    expected = (text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+                if any("\ud800" <= c <= "\udfff" for c in text) else text)
+    assert whole_text(text) == expected
+    assert whole_text(text).encode().decode() == expected  # UTF-8 now, raising nothing
