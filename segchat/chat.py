@@ -96,9 +96,8 @@ class Chat(Following):
         files = {"attachments": removed[0].meta["attachments"]} if removed[0].meta.get("attachments") else {}
         draft = Draft(removed[0].content if text is None else text, meta=files)
         try:
-            reply = self._request(run, self.conversation.payload() + [{"role": "user",
-                                                                        "content": sent(draft.text, draft.meta)}],
-                                  draft)
+            asked = {"role": "user", "content": sent(draft.text, draft.meta)}
+            reply = self._request(run, [*self.conversation.payload(), asked], draft)
         except BaseException:
             self.conversation.messages += removed
             raise
@@ -206,7 +205,6 @@ class Chat(Following):
         """Refuse files that would overflow the context window, naming the one that tips it over."""
         fits(files, self.context_tokens() + len(text) // 4, self.config.context_window)
 
-
     def context_tokens(self) -> int:
         return self.conversation.context_tokens()
 
@@ -235,6 +233,11 @@ class Chat(Following):
             self.store.remove_messages(self.session.id, ids)
             self._known_last = self.store.last_message_id(self.session.id)  # our own change, not another's
 
+    def prepare(self) -> None:
+        """Ready the next request while the user types: the conversation it sends, if it fits the context."""
+        if self.context_tokens() <= self.config.context_window:  # else the turn is refused, not sent
+            self.provider.prepare(self.conversation.payload())
+
     def refresh_balance(self, run: Runner = run_here) -> Balance:
         """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""
         if not self.provider.has_credits:
@@ -247,10 +250,8 @@ class Chat(Following):
         return balance
 
     def settle(self, turn: Turn, run: Runner = run_here) -> None:
-        """Price a turn whose answer carried no usable balance, with one balance fetch after it.
-
-        Called once the reply is on screen and saved: a slow fetch can delay the cost line, never the reply.
-        """
+        """Price a turn whose answer carried no usable balance, with one balance fetch after it; called once the
+        reply is on screen and saved: a slow fetch can delay the cost line, never the reply."""
         if not self.provider.has_credits or turn.cost is not None or turn.reply.credits is not None \
                 or self.ledger.balance is None:
             return

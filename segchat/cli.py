@@ -196,6 +196,7 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
 
 def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
     """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
+    import contextlib
     import threading
 
     from segchat.guard import Call
@@ -222,6 +223,8 @@ def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
                 repl.model_ids = chat.provider.models(Call())
         except Exception:  # a start-up nicety only; real errors surface on the first request
             pass
+        with contextlib.suppress(Exception):  # likewise: the first turn does what this could not
+            chat.prepare()
         preload()
 
     # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
