@@ -105,6 +105,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeSegmind
     protocol_version = "HTTP/1.1"  # keep-alive, as the real gateway
+    # Headers and body are two writes; with Nagle's algorithm the body waits for the client's delayed ACK of
+    # the headers (40 ms on Linux) on a reused connection. Servers in front of real APIs set TCP_NODELAY.
+    disable_nagle_algorithm = True
     _chunked = False  # per response: whether _write frames data as HTTP/1.1 chunks
 
     def log_message(self, *args: Any) -> None:
