@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from segchat.errors import ConfigError, register_secret
 
@@ -16,6 +15,9 @@ _KEY = r"[\x21-\x7e]{8,256}"
 _SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 # OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
 _MODEL_ID = r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}"
+# The usual base URLs, told valid without urllib and ipaddress (importing them costs more than reading a session):
+# https to a host name or IPv4 address, or http to localhost or 127.0.0.1; a port; a path of printable ASCII.
+_PLAIN_URL = r"(?:https://[A-Za-z0-9.-]+|http://(?:localhost|127\.0\.0\.1))(?::([0-9]{1,5}))?(?:/[!\"$->@-~]*)?"
 
 
 class Invalid(ConfigError):
@@ -52,6 +54,16 @@ def check_base_url(value: Any) -> str:
     if not isinstance(value, str):
         raise Invalid("base_url", "expected a URL")
     text = value.strip()
+    plain = re.fullmatch(_PLAIN_URL, text)
+    if plain and int(plain[1] or 0) <= 65535:
+        return text.rstrip("/")
+    return _checked_url(value, text)
+
+
+def _checked_url(value: str, text: str) -> str:
+    """check_base_url() of any URL, as urllib reads it."""
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
