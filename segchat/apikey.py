@@ -32,7 +32,7 @@ def verify(config: Config, key: str, **test_hooks: Any) -> str | None:
     return None
 
 
-def obtain(config: Config, path: Path, tty: Tty | None, *, replacing: bool = False) -> Config:
+def obtain(config: Config, path: str | Path, tty: Tty | None, *, replacing: bool = False) -> Config:
     """Ask for the key until the server accepts it (or cannot be asked), then save it beside the config."""
     from segchat.checks import check_api_key
     from segchat.files import save_api_key

@@ -21,7 +21,6 @@ from segchat.errors import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     import argparse
-    from pathlib import Path
 
     from segchat.attachments import Attachment
     from segchat.chat import Chat
@@ -123,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(script(args.completion))
         return EXIT_OK
-    if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not path.is_file():
+    if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not os.path.isfile(path):
         given = "--config" if args.config else "SEGCHAT_CONFIG"
         raise ConfigError(f"{given} {path}: no such file")
     if args.roles:
@@ -150,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
     return _chat(args, config, path, flags, role)
 
 
-def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, role: Role | None) -> int:
+def _chat(args: argparse.Namespace, config: Config, path: str, flags: dict, role: Role | None) -> int:
     from segchat import attachments
     from segchat.opening import build_chat, open_session
     from segchat.terminal import open_tty, system_prompt
@@ -189,12 +188,12 @@ def _chat(args: argparse.Namespace, config: Config, path: Path, flags: dict, rol
             _collect_again()
             return ask(chat, prompt, files, balance)
         assert tty is not None  # checked above: a chat needs a terminal
-        return _repl(chat, tty, _data_dirs()[1] / "history", files)
+        return _repl(chat, tty, os.path.join(_data_dirs()[1], "history"), files)
     finally:
         chat.close()
 
 
-def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
+def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
     """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
     import contextlib
     import threading
@@ -235,7 +234,7 @@ def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
     return repl.run(on_ready=on_ready)
 
 
-def _list_roles(path: Path) -> int:
+def _list_roles(path: str) -> int:
     from segchat import roles
     from segchat.render import Renderer
 
@@ -254,18 +253,16 @@ def _terminal() -> Tty | None:
     return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
 
 
-def _data_dirs() -> tuple[Path, Path]:
-    from pathlib import Path
-
+def _data_dirs() -> tuple[str, str]:
     from segchat.dirs import user_dir
 
-    return Path(user_dir("data")), Path(user_dir("state"))
+    return user_dir("data"), user_dir("state")
 
 
 def _store() -> Store:
     from segchat.store import Store
 
-    store = Store(_data_dirs()[0] / "sessions.db")
+    store = Store(os.path.join(_data_dirs()[0], "sessions.db"))
     for notice in store.notices:
         _stderr(f"segchat: warning: {_clean(notice)}")
     return store

@@ -6,7 +6,6 @@ import math
 import os
 import re
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from segchat.checks import Invalid as _Invalid
 from segchat.checks import check_api_key, check_base_url, check_model
@@ -17,6 +16,8 @@ from segchat.record import Record
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     from typing import Any, Mapping
+
+    from segchat.files import Where
 
 KEY_ENV = "SEGMIND_API_KEY"
 ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model"}
@@ -49,7 +50,7 @@ class Config(Record):
     max_credits: Decimal | None = None
     context_window: int = 131072
     context_warning: float = 0.9
-    path: Path | None = None
+    path: str | None = None  # the config file's
     warnings: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     key_shared: bool = True  # the top-level api_key applies (no profile, or one for the same server)
@@ -80,18 +81,18 @@ KEYS = [name for name in Config.FIELDS
 PROFILE_KEYS = [k for k in KEYS if k != "profile"]
 
 
-def config_path(explicit: str | None = None) -> Path:
+def config_path(explicit: str | None = None) -> str:
     """The user's config file: --config, then SEGCHAT_CONFIG, then the platform's config dir."""
     if explicit:
-        return Path(explicit).expanduser()
+        return os.path.expanduser(explicit)
     if os.environ.get("SEGCHAT_CONFIG"):
-        return Path(os.environ["SEGCHAT_CONFIG"]).expanduser()
+        return os.path.expanduser(os.environ["SEGCHAT_CONFIG"])
     from segchat.dirs import user_dir
 
-    return Path(user_dir("config")) / "config.toml"
+    return os.path.join(user_dir("config"), "config.toml")
 
 
-def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None,
+def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None,
          profile: str | None = None, role: tuple[str, dict[str, Any]] | None = None) -> Config:
     """Merge defaults, the file at path (if any), its profile, env, a role's settings and flags; validate.
 
@@ -105,7 +106,7 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
     values: dict[str, Any] = dict(DEFAULTS)
     sources = {k: "the shipped defaults" for k in values}
     text, warnings, user, tables = "", [], {}, {}
-    if path.exists():
+    if os.path.exists(path):
         text = read_text(path)
         user = _parse(path, text)
         tables = user.pop("profiles", {})
@@ -166,7 +167,7 @@ def load(path: Path, flags: dict[str, Any] | None = None, env: Mapping[str, str]
         raise ConfigError(f"{where}: {bad.key}: {bad.reason}") from None
 
 
-def _check_keys(path: Path, text: str, table: dict[str, Any], allowed: list[str], where: str = "") -> None:
+def _check_keys(path: Where, text: str, table: dict[str, Any], allowed: list[str], where: str = "") -> None:
     for key in table:
         if key not in allowed:
             import difflib
@@ -177,17 +178,17 @@ def _check_keys(path: Path, text: str, table: dict[str, Any], allowed: list[str]
             raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{inside}{hint}")
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Where) -> str:
     try:
-        # utf-8-sig: editors on some systems add a BOM, which tomllib rejects.
-        return path.read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as handle:  # utf-8-sig: editors on some systems add a BOM, which tomllib rejects
+            return handle.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def _parse(path: Path, text: str) -> dict[str, Any]:
+def _parse(path: Where, text: str) -> dict[str, Any]:
     import tomllib
 
     try:
@@ -242,7 +243,7 @@ def check_sampling(key: str, value: Any) -> Any:
     return _number({key: value}, key, kind, low, high, open_low=open_low)
 
 
-def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warnings: tuple[str, ...],
+def _validate(values: dict[str, Any], sources: dict[str, str], path: Where, warnings: tuple[str, ...],
               profiles: tuple[str, ...]) -> Config:
     provider = values.get("provider", "segmind")
     if provider not in PROVIDERS:
@@ -290,7 +291,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Path, warni
         max_credits=_number(values, "max_credits", Decimal, 0, 10**12),
         context_window=_number(values, "context_window", int, 1, 10**8),
         context_warning=_number(values, "context_warning", float, 0.0, 1.0, open_low=True),
-        path=path,
+        path=os.fspath(path),
         warnings=warnings,
         profiles=profiles,
     )

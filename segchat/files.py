@@ -4,28 +4,41 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from os import PathLike
+
+    Where = str | PathLike[str]
+
+# Paths are str here and wherever the store and the settings are opened: importing pathlib (and the urllib it
+# imports) costs more than the rest of a `segchat --list`. A pathlib.Path is taken wherever a path is.
 
 
-def private_dir(path: Path) -> None:
+def private_dir(path: Where) -> None:
     """Make path (and missing parents) mode 0700; a directory that already exists is left as it is."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    path.mkdir(parents=True, exist_ok=True)
+    missing, at = [], os.fspath(path)
+    while at and not os.path.exists(at):
+        missing.append(at)
+        at, parent = os.path.dirname(at), at
+        if at == parent:
+            break
+    os.makedirs(path, exist_ok=True)
     for created in missing:
         if os.name == "posix":
             os.chmod(created, 0o700)
 
 
-def private_file(path: Path) -> None:
+def private_file(path: Where) -> None:
     """Create path empty with mode 0600 if it is not there yet."""
     os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
 
 
-def save_api_key(path: Path, key: str) -> None:
+def save_api_key(path: Where, key: str) -> None:
     """Write api_key into the config file (created 0600 in a private dir), keeping its other lines."""
     from segchat.config import read_text
 
-    text = read_text(path) if path.exists() else ""
+    text = read_text(path) if os.path.exists(path) else ""
     line = f"api_key = {_toml_string(key)}"
     # Only the top level, before the first [table]: a profile's own key is another server's, never touched.
     table = re.search(r"^\s*\[", text, re.MULTILINE)
@@ -39,16 +52,17 @@ def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Where, text: str) -> None:
     """Replace path with text in one step, mode 0600, so a crash leaves old or new, never half.
 
     A symlinked file is written where the link points: the link stays a link.
     """
     import tempfile
 
-    path = Path(os.path.realpath(path))
-    private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
+    private_dir(directory)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -56,15 +70,18 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise
 
 
-def key_file_warnings(path: Path) -> list[str]:
+def key_file_warnings(path: Where) -> list[str]:
     """A file holding the key that others can read: what to do about it."""
     if os.name != "posix":
         return []
-    mode = path.stat().st_mode & 0o777
+    mode = os.stat(path).st_mode & 0o777
     if mode & 0o077:
         return [f"{path} holds your API key and is readable by others (mode {mode:o}); run: chmod 600 {path}"]
     return []

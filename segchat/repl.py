@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory, InMemoryHistory
@@ -32,6 +32,9 @@ from segchat.render import Renderer
 from segchat.store import SessionInfo
 from segchat.toolbar import make_toolbar
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 T = TypeVar("T")
 
 STYLE = Style.from_dict({
@@ -47,7 +50,7 @@ PREVIEW_EXCHANGES = 3
 class Repl:
     """Owns the prompt; everything about a turn's state lives in Chat."""
 
-    def __init__(self, chat: Chat, renderer: Renderer, *, history: Path | None = None,
+    def __init__(self, chat: Chat, renderer: Renderer, *, history: str | Path | None = None,
                  input: Any = None, output: Any = None, registry: Registry | None = None) -> None:
         self.chat, self.renderer = chat, renderer
         self.registry = registry or build_registry()
@@ -286,11 +289,11 @@ def _cost_line(turn: Turn, chat: Chat) -> str:
     return " · ".join(parts)
 
 
-def _history(path: Path | None) -> Any:
+def _history(path: str | Path | None) -> Any:
     if path is None:
         return InMemoryHistory()
     from segchat.files import private_dir, private_file
 
-    private_dir(path.parent)
+    private_dir(os.path.dirname(os.fspath(path)))
     private_file(path)  # FileHistory would create it 0644; what people type is theirs alone
     return FileHistory(str(path))

@@ -25,11 +25,11 @@ class Role:
         return next((line.strip() for line in self.system.splitlines() if line.strip()), "")
 
 
-def folder(config_path: Path) -> Path:
-    return config_path.parent / "roles"
+def folder(config_path: str | Path) -> Path:
+    return Path(config_path).parent / "roles"
 
 
-def names(config_path: Path) -> list[str]:
+def names(config_path: str | Path) -> list[str]:
     """The roles there are, by name, sorted."""
     try:
         return sorted(p.stem for p in folder(config_path).glob("*.md") if _NAME.fullmatch(p.stem))
@@ -37,7 +37,7 @@ def names(config_path: Path) -> list[str]:
         return []
 
 
-def load(config_path: Path, name: str) -> Role:
+def load(config_path: str | Path, name: str) -> Role:
     """The role called name, or a UsageError that names the roles there are."""
     path = folder(config_path) / f"{name}.md"
     if not _NAME.fullmatch(name) or not path.is_file():
@@ -83,7 +83,7 @@ def _split(path: Path, text: str) -> tuple[dict[str, Any], str]:
     return settings, "\n".join(lines[end + 1:]).strip()
 
 
-def listing(config_path: Path) -> list[tuple[str, str]]:
+def listing(config_path: str | Path) -> list[tuple[str, str]]:
     """(name, first line) of every role that can be read; unreadable ones say why."""
     rows = []
     for name in names(config_path):

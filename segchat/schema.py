@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
-from pathlib import Path
 
 from segchat.errors import StoreError
 from segchat.files import private_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from segchat.files import Where
 
 SCHEMA_VERSION = 4
 
@@ -56,9 +60,9 @@ _V4 = f"CREATE INDEX IF NOT EXISTS messages_unplain ON messages(session_id, id) 
 MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 
 
-def open_database(path: Path, wait: float) -> sqlite3.Connection:
+def open_database(path: Where, wait: float) -> sqlite3.Connection:
     """The store at path, created, checked to be segchat's and brought up to SCHEMA_VERSION."""
-    if not path.exists():
+    if not os.path.exists(path):
         private_file(path)
     db = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
     try:
@@ -89,11 +93,12 @@ def open_database(path: Path, wait: float) -> sqlite3.Connection:
     return db
 
 
-def aside_name(path: Path) -> Path:
+def aside_name(path: Where) -> str:
     """A name for a damaged store that no earlier one has taken, even within the same second."""
+    path = os.fspath(path)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for n in range(1, 1000):
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n > 1 else ""))
-        if not any(Path(f"{aside}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+        aside = f"{path}.corrupt-{stamp}" + (f"-{n}" if n > 1 else "")
+        if not any(os.path.lexists(f"{aside}{suffix}") for suffix in ("", "-wal", "-shm")):
             return aside
     raise StoreError(f"cannot find a free name beside {path} to move the damaged store to")

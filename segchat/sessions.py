@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from segchat import transcript
 from segchat.credits import with_unpriced
@@ -15,6 +14,7 @@ from segchat.transcript import model_of, when
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from segchat.conversation import Conversation

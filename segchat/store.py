@@ -8,7 +8,6 @@ import re
 import sqlite3
 import time
 from decimal import Decimal
-from pathlib import Path
 
 from segchat.errors import SessionNotFound, StoreError
 from segchat.files import private_dir
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any, Iterator
 
     from segchat.conversation import Conversation, Message
+    from segchat.files import Where
 
 __all__ = ["SessionInfo", "Store", "check_name", "make_title"]
 
@@ -36,13 +36,14 @@ class Store(Unsent):
     and the reason is left in notices for the caller to show.
     """
 
-    def __init__(self, path: Path, *, wait: float = 10.0) -> None:
+    def __init__(self, path: Where, *, wait: float = 10.0) -> None:
         self.path, self.wait = path, wait  # wait: seconds to queue behind another process's write
         self.notices: list[str] = []
+        directory = os.path.dirname(os.fspath(path))
         try:
-            private_dir(path.parent)
+            private_dir(directory)
         except OSError as exc:
-            raise StoreError(f"cannot create the directory for the session store {path.parent}: "
+            raise StoreError(f"cannot create the directory for the session store {directory}: "
                              f"{exc.strerror}") from None
         try:
             self._db = open_database(self.path, self.wait)

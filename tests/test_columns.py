@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -137,7 +138,7 @@ def test_list_on_a_narrow_real_terminal_shows_a_line_per_session(cli_env):
 
     cli_env.pop("COLUMNS")  # the width is the terminal's
 
-    store = Store(_data_dirs()[0] / "sessions.db")
+    store = Store(Path(_data_dirs()[0]) / "sessions.db")
     for n in range(5):
         info = store.create(f"row{n}", model="llama-v3p1-8b-instruct")
         store.add_exchange(info.id, [Message("user", f"日本語 {n} and a title much too long to fit in here, really")])

@@ -46,10 +46,13 @@ def test_precedence_flags_over_env_over_file(tmp_path):
 
 def test_config_path_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGCHAT_CONFIG", str(tmp_path / "env.toml"))
-    assert cfg.config_path() == tmp_path / "env.toml"
-    assert cfg.config_path(str(tmp_path / "flag.toml")) == tmp_path / "flag.toml"
+    assert cfg.config_path() == str(tmp_path / "env.toml")
+    assert cfg.config_path(str(tmp_path / "flag.toml")) == str(tmp_path / "flag.toml")
+    monkeypatch.setenv("SEGCHAT_CONFIG", "~/in-home.toml")
+    assert cfg.config_path() == os.path.join(os.environ["HOME"], "in-home.toml")
+    assert cfg.config_path("~/flag.toml") == os.path.join(os.environ["HOME"], "flag.toml")
     monkeypatch.delenv("SEGCHAT_CONFIG")
-    assert cfg.config_path() == Path(os.environ["XDG_CONFIG_HOME"]) / "segchat" / "config.toml"
+    assert cfg.config_path() == str(Path(os.environ["XDG_CONFIG_HOME"]) / "segchat" / "config.toml")
 
 
 @pytest.mark.parametrize("text, needle", [
