@@ -36,20 +36,20 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
     """
     count = max(map(len, lines))
     table = all(len(line) == count for line in lines)
-    sizes = _sizes(lines, table)
-    widths = ([max(column) for column in zip(*sizes, strict=True)] if table
-              else [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)])
+    cutting = shorten is not None and shorten < count
+    sizes = _sizes(lines, table, shorten if cutting else None)
+    widths = _widths(sizes, table, count)
     fixed = -1  # the column already cut short: the others narrow, it keeps its width
-    if shorten is not None and shorten < count:
+    if cutting:
         fit = max(room - (sum(widths) - widths[shorten] + 2 * (count - 1)), SHORTEST)
-        if widths[shorten] > fit:
-            lines, fixed = _shortened(lines, sizes, shorten, fit), shorten
-            widths[shorten] = max(size[shorten] for size in sizes if shorten < len(size))
+        lines, cut = _fitted(lines, sizes, shorten, fit)
+        widths = _widths(sizes, table, count)
+        fixed = shorten if cut or widths[shorten] > fit else -1
     cap = max(widths, default=0)
     while cap > 8 and sum(w if i == fixed else min(w, cap) for i, w in enumerate(widths)) + 2 * (count - 1) > room:
         cap -= 1
     widths = [w if i == fixed else min(w, cap) for i, w in enumerate(widths)]
-    if len(lines) > 1 and table and all(all(map(int.__le__, size, widths)) for size in sizes[1:]):
+    if len(lines) > 1 and table and all(map(int.__le__, map(max, zip(*sizes[1:], strict=True)), widths)):
         # Every row but the header on one line (the usual listing): padded a column at a time.
         padded = [list(map(str.ljust, column, [room_for] * len(column))) if "".join(column).isascii()
                   else [cell + " " * (room_for - used) for cell, used in zip(column, used_by, strict=True)]
@@ -60,25 +60,45 @@ def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None =
     return "".join(_rows(lines, sizes, widths, bold))
 
 
-def _sizes(lines: list[list[str]], table: bool) -> list[list[int]]:
-    """Each cell's width in terminal cells; a table's a column at a time, most of its columns plain ASCII and
-    measured by len in one C call."""
+def _sizes(lines: list[list[str]], table: bool, later: int | None = None) -> list[list[int]]:
+    """Each cell's width in terminal cells, but column later's (0 here, _fitted() measures them); a table's a
+    column at a time, most of its columns plain ASCII and measured by len in one C call."""
     if not table:
-        return [[len(c) if c.isascii() else width(c) for c in line] for line in lines]
-    return list(map(list, zip(*[list(map(len, column)) if "".join(column).isascii()
+        return [[0 if i == later else len(c) if c.isascii() else width(c) for i, c in enumerate(line)]
+                for line in lines]
+    return list(map(list, zip(*[[0] * len(column) if i == later
+                                else list(map(len, column)) if "".join(column).isascii()
                                 else [len(c) if c.isascii() else width(c) for c in column]
-                                for column in zip(*lines, strict=True)], strict=True)))
+                                for i, column in enumerate(zip(*lines, strict=True))], strict=True)))
 
 
-def _shortened(lines: list[list[str]], sizes: list[list[int]], shorten: int, fit: int) -> list[list[str]]:
-    """lines with column shorten's cells (not the header's) cut to fit cells; sizes updated to match."""
-    lines = list(lines)
-    for n in range(1, len(lines)):
-        line, size = lines[n], sizes[n]
-        if shorten < len(line) and size[shorten] > fit:
-            lines[n] = line = list(line)
-            line[shorten], size[shorten] = _cut(line[shorten], fit)
-    return lines
+def _widths(sizes: list[list[int]], table: bool, count: int) -> list[int]:
+    if table:
+        return [max(column) for column in zip(*sizes, strict=True)]
+    return [max((size[i] for size in sizes if i < len(size)), default=0) for i in range(count)]
+
+
+def _fitted(lines: list[list[str]], sizes: list[list[int]], shorten: int, fit: int) -> tuple[list[list[str]], bool]:
+    """lines with column shorten's cells (not the header's) cut to fit cells, sizes given their widths; and
+    whether any was cut. A cell whose first fit + 1 characters are ASCII is wider than fit without measuring
+    the rest of it: a long listing's titles mostly are."""
+    lines, cut = list(lines), False
+    for n, line in enumerate(lines):
+        if shorten >= len(line):
+            continue
+        cell, size = line[shorten], sizes[n]
+        if n and len(cell) > fit and cell[:fit + 1].isascii():
+            kept = cell[:fit - 1].rstrip(" ")
+            line = lines[n] = line.copy()
+            line[shorten], size[shorten] = kept + "…", len(kept) + 1
+            cut = True
+            continue
+        size[shorten] = len(cell) if cell.isascii() else width(cell)
+        if n and size[shorten] > fit:
+            line = lines[n] = line.copy()
+            line[shorten], size[shorten] = _cut(cell, fit)
+            cut = True
+    return lines, cut
 
 
 def _rows(lines: list[list[str]], sizes: list[list[int]], widths: list[int], bold: bool) -> list[str]:

@@ -6,7 +6,7 @@ import io
 import re
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from screen import Terminal
@@ -153,3 +153,21 @@ def test_list_on_a_narrow_real_terminal_shows_a_line_per_session(cli_env):
         assert len({line.index("llama") for line in shown}) == 1  # the model column lines up after the cut
     finally:
         term.close()
+
+
+@settings(max_examples=500, deadline=None)
+@given(titles=st.lists(st.text(st.sampled_from("ab \u0301日…"), max_size=30), min_size=1, max_size=5),
+       fit=st.integers(SHORTEST, 20))
+@example(titles=["a" * 12 + "\u0301", "a" * 12 + "b\u0301"], fit=12)  # fit ASCII characters and a mark: fit wide
+def test_a_title_cut_unmeasured_is_the_title_measured_and_cut(titles, fit):
+    """_fitted() cuts a title whose first fit + 1 characters are ASCII without measuring it: the same cell, and
+    width, as measuring it (rich's cell_len) and cutting it when wider than fit."""
+    from segchat.columns import _cut, _fitted
+
+    lines = [["title"], *[[title] for title in titles]]
+    sizes = [[0] for _ in lines]
+    fitted, cut = _fitted(lines, sizes, 0, fit)
+    expected = [_cut(title, fit) if cell_len(title) > fit else (title, cell_len(title)) for title in titles]
+    assert [(line[0], size[0]) for line, size in zip(fitted[1:], sizes[1:], strict=True)] == expected
+    assert cut == any(cell_len(title) > fit for title in titles)
+    assert lines[1:] == [[title] for title in titles]  # the caller's rows are left as they were
