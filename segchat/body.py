@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# As httpx's json= writes a body: compact, UTF-8, NaN and infinities refused. One encoder: json.dumps() with
-# options builds a new one each call, which for a conversation's messages one by one costs more than the text.
+# As httpx's json= writes a body (from httpx 0.28): compact, UTF-8, NaN and infinities refused. One encoder:
+# json.dumps() with options builds a new one each call, which for a conversation's messages one by one costs more
+# than the text.
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 Key = tuple[tuple[str, str], ...]
@@ -49,7 +50,7 @@ class Encoder:
     def _encoded(self, messages: list[Any]) -> tuple[list[bytes], dict[Key, bytes]]:
         known, kept, parts = self._known, {}, []
         for message in messages:
-            if type(message) is dict and all(type(value) is str for value in message.values()):
+            if type(message) is dict and all(type(k) is str and type(v) is str for k, v in message.items()):
                 # Keyed by its fields in their order (they are the JSON); a text keeps its hash, so a message
                 # sent before is found without reading its text again.
                 key = tuple(message.items())

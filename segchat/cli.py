@@ -122,7 +122,9 @@ def _run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(script(args.completion))
         return EXIT_OK
-    if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not os.path.isfile(path):
+    from segchat.files import present
+
+    if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not present(path, file=True):
         given = "--config" if args.config else "SEGCHAT_CONFIG"
         raise ConfigError(f"{given} {path}: no such file")
     if args.roles:
@@ -214,16 +216,16 @@ def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
     repl.attach(files)
 
     def after_start() -> None:
+        with contextlib.suppress(Exception):  # a start-up nicety: the first turn does what this could not
+            chat.prepare()
         try:
             if chat.provider.has_credits:
                 chat.refresh_balance()
                 repl.refresh()
             elif chat.provider.lists_models:
                 repl.model_ids = chat.provider.models(Call())
-        except Exception:  # a start-up nicety only; real errors surface on the first request
+        except Exception:  # likewise; real errors surface on the first request
             pass
-        with contextlib.suppress(Exception):  # likewise: the first turn does what this could not
-            chat.prepare()
         preload()
 
     # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.

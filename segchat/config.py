@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from segchat.checks import Invalid as _Invalid
 from segchat.checks import check_api_key, check_base_url, check_model
 from segchat.errors import ConfigError
-from segchat.files import key_file_warnings
+from segchat.files import key_file_warnings, present, read_text
 from segchat.record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
@@ -106,7 +106,7 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
     values: dict[str, Any] = dict(DEFAULTS)
     sources = {k: "the shipped defaults" for k in values}
     text, warnings, user, tables = "", [], {}, {}
-    if os.path.exists(path):
+    if present(path):
         text = read_text(path)
         user = _parse(path, text)
         tables = user.pop("profiles", {})
@@ -176,16 +176,6 @@ def _check_keys(path: Where, text: str, table: dict[str, Any], allowed: list[str
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             inside = f" in {where}" if where else ""
             raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{inside}{hint}")
-
-
-def read_text(path: Where) -> str:
-    try:
-        with open(path, "rb") as handle:  # utf-8-sig: editors on some systems add a BOM, which tomllib rejects
-            return handle.read().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _parse(path: Where, text: str) -> dict[str, Any]:

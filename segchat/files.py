@@ -1,9 +1,13 @@
-"""Files segchat writes: whole or not at all, private, and never a change to what it did not create."""
+"""Files segchat reads and writes: written whole or not at all, private, never a change to what it did not create."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
+
+from segchat.errors import ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -17,7 +21,8 @@ if TYPE_CHECKING:
 
 def private_dir(path: Where) -> None:
     """Make path (and missing parents) mode 0700; a directory that already exists is left as it is."""
-    missing, at = [], os.fspath(path)
+    path = os.fspath(path) or "."  # the directory of a bare file name
+    missing, at = [], path
     while at and not os.path.exists(at):
         missing.append(at)
         at, parent = os.path.dirname(at), at
@@ -34,11 +39,31 @@ def private_file(path: Where) -> None:
     os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
 
 
+def present(path: Where, file: bool = False) -> bool:
+    """Whether path is there (as a file, with file), as pathlib tells it: a ConfigError where that cannot be
+    told (no permission to look), rather than going on as if there were no config file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return False
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return stat.S_ISREG(mode) if file else True
+
+
+def read_text(path: Where) -> str:
+    try:
+        with open(path, "rb") as handle:  # utf-8-sig: editors on some systems add a BOM, which tomllib rejects
+            return handle.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def save_api_key(path: Where, key: str) -> None:
     """Write api_key into the config file (created 0600 in a private dir), keeping its other lines."""
-    from segchat.config import read_text
-
-    text = read_text(path) if os.path.exists(path) else ""
+    text = read_text(path) if present(path) else ""
     line = f"api_key = {_toml_string(key)}"
     # Only the top level, before the first [table]: a profile's own key is another server's, never touched.
     table = re.search(r"^\s*\[", text, re.MULTILINE)

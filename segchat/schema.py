@@ -13,7 +13,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers
 if TYPE_CHECKING:
     from segchat.files import Where
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS sessions(
@@ -50,14 +50,15 @@ CREATE TRIGGER IF NOT EXISTS messages_counted AFTER INSERT ON messages BEGIN
 CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
     UPDATE sessions SET message_count = message_count - 1 WHERE id = old.session_id; END;
 """
-# Version 4: an index of the messages whose Markdown Python writes (showing.py): content that is not text, or a
-# meta that is not text or names what Markdown shows. SQLite writes the rest; a long session has a few of these.
-# A query finds them by this index only when its WHERE holds this same expression.
+# Schema version -> the script that brings the previous version up to it.
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
+# Beside the versions, as any version can have it (SQLite keeps it, whichever segchat writes): an index of the
+# messages whose Markdown Python writes for --show (showing.py), content that is not text or a meta that is not
+# text or names what Markdown shows; SQLite writes the rest. A query finds them by this index only when its WHERE
+# holds this same expression.
 UNPLAIN = ("typeof(content) != 'text' OR meta IS NOT NULL AND (typeof(meta) != 'text' "
            "OR instr(meta, '\"attachments\"') OR instr(meta, '\"interrupted\"'))")
-_V4 = f"CREATE INDEX IF NOT EXISTS messages_unplain ON messages(session_id, id) WHERE {UNPLAIN};"
-# Schema version -> the script that brings the previous version up to it.
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+_UNPLAIN_INDEX = f"CREATE INDEX IF NOT EXISTS messages_unplain ON messages(session_id, id) WHERE {UNPLAIN}"
 
 
 def open_database(path: Where, wait: float) -> sqlite3.Connection:
@@ -86,6 +87,9 @@ def open_database(path: Where, wait: float) -> sqlite3.Connection:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+        indexed = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'messages_unplain'")
+        if indexed.fetchone() is None:
+            db.execute(_UNPLAIN_INDEX)  # once per store: a scan of its messages
         db.execute("SELECT count(*) FROM sessions").fetchone()
     except BaseException:
         db.close()

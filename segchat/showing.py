@@ -45,6 +45,7 @@ FROM (SELECT id, role, content, id NOT IN (SELECT id FROM messages WHERE session
       FROM messages WHERE session_id = ?1 ORDER BY id)
 """
 RUNS_UP_TO = 32  # messages Python writes, beyond which _ALL is quicker than a query per run (about 6 µs each)
+_BEYOND = 1e19  # an end past every id: a row's id is an integer, at most 2**63 - 1, and compares with a real
 _ENDS = b"\n\n"
 
 
@@ -57,25 +58,28 @@ def queries(version: tuple[int, ...]) -> tuple[str, str]:
 def markdown(db: sqlite3.Connection, session_id: int, version: tuple[int, ...] = sqlite3.sqlite_version_info,
              ) -> tuple[list[bytes | None] | None, list[tuple[str, Any, Any]]]:
     """A session's Markdown as UTF-8 in parts, None in the place of each message Python writes; and those
-    messages' rows (role, content, meta), in order. No parts when a content holds a NUL (that _ALL would misplace).
-    version: the SQLite's that db is."""
+    messages' rows (role, content, meta), in order. No parts when _ALL made the text and a content holds a NUL
+    (it could not tell it from its own). version: the SQLite's that db is."""
     # The scan reads each page once: a small page cache, reused, spares faulting in fresh memory for 2 MB of
     # pages that are never read again (the connection's own size is back for what follows).
     size = db.execute("PRAGMA cache_size").fetchone()[0]
     db.execute("PRAGMA cache_size=32")
+    began = not db.in_transaction
+    if began:  # one snapshot for all the queries: a turn another process saves meanwhile is in all or none
+        db.execute("BEGIN")
     try:
         unplain_rows = db.execute(_UNPLAIN_ROWS, (session_id,)).fetchall()
         run, whole = queries(version)
         parts: list[bytes | None] | None = []
         if len(unplain_rows) <= RUNS_UP_TO:
-            after = -(2**63)
-            for before in [*(row[0] for row in unplain_rows), 2**63 - 1]:
+            after = -_BEYOND
+            for before in [*(row[0] for row in unplain_rows), _BEYOND]:
                 text, role, first = db.execute(run, (session_id, after, before)).fetchone()
                 if first is not None:
                     parts += (_head(role), text, _ENDS)
                 parts.append(None)
                 after = before
-            parts.pop()
+            parts.pop()  # the end's
         else:
             text, role, _ = db.execute(whole, (session_id,)).fetchone()
             made = (text or b"").split(b"\0")
@@ -87,6 +91,8 @@ def markdown(db: sqlite3.Connection, session_id: int, version: tuple[int, ...] =
                     parts += (part, None)
                 parts.append(made[-1])
     finally:
+        if began:
+            db.execute("COMMIT")
         db.execute(f"PRAGMA cache_size={int(size)}")
     return parts, [row[1:] for row in unplain_rows]
 
@@ -101,8 +107,8 @@ def show(store: Store, info: SessionInfo, pending: Draft | None, renderer: Rende
     parts, rows = store.markdown(info.id)
     if (parts is None or not all(isinstance(content, str) for _, content, _ in rows)
             or not all(_utf8(part) for part in parts if part is not None) or secret_across_lines()):
-        # A content that is not UTF-8 text or holds a NUL, or a secret that holds a line break: shown (or
-        # refused) exactly as it always was, the straightforward way.
+        # Content that is not UTF-8 text (or holds a NUL, when _ALL made the text), or a secret that holds a
+        # line break: shown (or refused) exactly as it always was, the straightforward way.
         renderer.plain([sanitize(piece) for piece in transcript.of_rows(info, store.rows(info.id), pending)])
         return
     made = [_joined(transcript.message(role, content, transcript.shown_meta(info, meta)))

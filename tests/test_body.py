@@ -95,3 +95,12 @@ def test_messages_learnt_ahead_are_not_encoded_with_the_body(monkeypatch):
     turn = {"messages": [*history, {"role": "user", "content": "next"}]}
     assert encoder.encode(turn) == httpx_bytes(turn)
     assert encoded == [{"role": "user", "content": "next"}, "messages"]
+
+
+def test_only_text_fields_are_kept():
+    """{1: "x"} and {True: "x"} compare equal as keys, and are not the same JSON: neither is kept."""
+    encoder = Encoder()
+    for body in ({"messages": [{1: "x"}]}, {"messages": [{True: "x"}]}, {"messages": [{"role": 1}]},
+                 {"messages": [{"role": True}]}):
+        assert encoder.encode(body) == httpx_bytes(body)
+    assert encoder._known == {}

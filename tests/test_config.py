@@ -44,6 +44,15 @@ def test_precedence_flags_over_env_over_file(tmp_path):
     assert conf.model == "from-file" and conf.api_key_source == f"config file {path}"
 
 
+def test_a_config_file_that_cannot_be_looked_at_is_an_error_not_absent(tmp_path):
+    """As pathlib told it: a file not there is no config file; one that cannot be looked for is an error."""
+    assert cfg.load(tmp_path / "none.toml").path == str(tmp_path / "none.toml")
+    (tmp_path / "a-file").write_text("")
+    assert cfg.load(tmp_path / "a-file" / "config.toml", env={}).model == cfg.DEFAULTS["model"]
+    with pytest.raises(ConfigError, match="cannot read: File name too long"):
+        cfg.load(tmp_path / ("x" * 300))
+
+
 def test_config_path_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGCHAT_CONFIG", str(tmp_path / "env.toml"))
     assert cfg.config_path() == str(tmp_path / "env.toml")

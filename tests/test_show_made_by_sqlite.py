@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import shutil
 from typing import Any
 
 import pytest
@@ -141,26 +142,33 @@ def test_messages_come_in_their_order(store):
         "message 5", "message 20", "message 30", "message 50"]
 
 
-def test_from_sqlite_3_44_the_order_is_told_to_the_aggregate(store, monkeypatch):
-    """The query for SQLite 3.44 and later (ORDER BY inside group_concat), run on such a SQLite, gives what the
-    query for the SQLite here gives."""
+def test_from_sqlite_3_44_the_order_is_told_to_the_aggregate(store, monkeypatch, tmp_path):
+    """The queries for SQLite 3.44 and later (ORDER BY inside group_concat), run on such a SQLite, give what the
+    queries for the SQLite here give: ids out of order, another session's between, each row's own role."""
     dbapi = pytest.importorskip("pysqlite3.dbapi2", reason="pysqlite3-binary is installed with the test extras "
                                                            "on Linux x86_64")
     assert dbapi.sqlite_version_info >= (3, 44)
     info = store.create("ordered", model="m")
     other = store.create("other", model="m")
-    for row_id, session in ((50, info), (10, other), (30, info), (20, info), (40, other), (5, info)):
+    roles = itertools.cycle(["assistant", "user", "system", "user"])
+    for row_id, session in ((50, info), (10, other), (30, info), (20, info), (40, other), (5, info), (60, info),
+                            (3, info)):
         store._db.execute("INSERT INTO messages(id, session_id, role, content, created, meta) VALUES (?,?,?,?,?,?)",
-                          (row_id, session.id, "user", f"message {row_id}", 0.0,
+                          (row_id, session.id, next(roles), f"message {row_id}", 0.0,
                            json.dumps({"interrupted": True}) if row_id in (30, 5) else None))
-    newer = dbapi.connect(store.path)
+    # A copy for the other SQLite library: two in one process on one file undo each other's locks.
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(store.path, tmp_path / "copy.db")
+    newer = dbapi.connect(tmp_path / "copy.db")
     try:
         for runs_up_to in (32, -1):
             monkeypatch.setattr(showing, "RUNS_UP_TO", runs_up_to)
             made = showing.markdown(newer, info.id, dbapi.sqlite_version_info)
             assert made == showing.markdown(store._db, info.id)
-            assert nul_joined(made[0]) == b"\0## You\n\nmessage 20\n\n\0## You\n\nmessage 50\n\n"
-            assert [row[1] for row in made[1]] == ["message 5", "message 30"]
+            assert nul_joined(made[0]) == (b"## You\n\nmessage 3\n\n\0## You\n\nmessage 20\n\n\0"
+                                           b"## Model\n\nmessage 50\n\n## Model\n\nmessage 60\n\n")
+            assert made[1] == [("user", "message 5", '{"interrupted": true}'),
+                               ("system", "message 30", '{"interrupted": true}')]
     finally:
         newer.close()
     assert all("ORDER BY id) AS BLOB" in query for query in showing.queries((3, 44, 0)))
@@ -217,8 +225,9 @@ def test_the_messages_python_writes_are_found_by_their_index(store):
     assert any("messages_unplain" in row[-1] for row in plan), plan
 
 
-def test_an_older_store_gets_the_index(tmp_path):
-    """A store of schema 3 gets the index, holding the messages it already had that Python writes."""
+def test_a_store_without_the_index_gets_it(tmp_path):
+    """A store written before the index (or by a segchat that dropped it) gets it, holding the messages it
+    already had that Python writes; its schema version is unchanged, so an older segchat still opens it."""
     import sqlite3
 
     from segchat.schema import MIGRATIONS
@@ -235,7 +244,7 @@ def test_an_older_store_gets_the_index(tmp_path):
     db.close()
     store = Store(path)
     try:
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
         assert [row[0] for row in store._db.execute(showing._UNPLAIN_ROWS, (1,))] == [2, 4]
         assert store._db.execute("SELECT count(*) FROM messages INDEXED BY messages_unplain WHERE session_id = 1 AND "
                                  f"({showing.UNPLAIN})").fetchone()[0] == 2
@@ -287,3 +296,53 @@ def test_a_stream_in_another_encoding_gets_the_text(store, encoding):
     sessions.show_session(store, name, Renderer(out=out, rich_output=False))
     out.flush()
     assert raw.getvalue() == expected.encode(encoding, "replace")
+
+
+@pytest.mark.parametrize("runs_up_to", [32, -1])
+def test_the_lowest_and_highest_ids_are_shown(store, monkeypatch, runs_up_to):
+    """Another tool may give a message any id: the runs' ends lie past every one."""
+    monkeypatch.setattr(showing, "RUNS_UP_TO", runs_up_to)
+    info = store.create("ends", model="m")
+    for row_id, meta in ((-(2**63), None), (7, json.dumps({"interrupted": True})), (2**63 - 1, None)):
+        store._db.execute("INSERT INTO messages(id, session_id, role, content, created, meta) VALUES (?,?,?,?,?,?)",
+                          (row_id, info.id, "user", f"message {row_id}", 0.0, meta))
+    assert_same(store, "ends")
+    assert shown(store, "ends", as_bytes=True)[0].count("message ") == 3
+
+
+def test_one_snapshot_while_another_process_saves_a_turn(store, monkeypatch):
+    """A turn saved by another process between --show's queries is in all of them or none (here none: it comes
+    after the first read)."""
+    import sqlite3
+
+    name = make_session(store, [("user", "one", None), ("assistant", "reply one", None)])
+    before = straightforward(store, name)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    real = store._db
+
+    class Saving:
+        """The store's connection, and another process saving a turn right after the first query's rows."""
+
+        def execute(self, sql, *args):
+            cursor = real.execute(sql, *args)
+            if sql == showing._UNPLAIN_ROWS:
+                rows = cursor.fetchall()
+                for role, meta in (("user", {"attachments": [{"name": "a.txt", "text": "x"}]}),
+                                   ("assistant", {"interrupted": True})):
+                    other.execute("INSERT INTO messages(session_id, role, content, created, meta) "
+                                  "VALUES (?, ?, 'two', 0, ?)", (store.find(name).id, role, json.dumps(meta)))
+                return Fetched(rows)
+            return cursor
+
+        def __getattr__(self, attribute):
+            return getattr(real, attribute)
+
+    class Fetched(list):
+        def fetchall(self) -> list:
+            return list(self)
+
+    monkeypatch.setattr(store, "_db", Saving())
+    assert shown(store, name, as_bytes=True) == before
+    monkeypatch.undo()
+    assert "Model (interrupted)" in shown(store, name, as_bytes=True)[0]  # the next --show has it
+    other.close()

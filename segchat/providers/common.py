@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,14 +15,16 @@ class LazyHttp:
     def __init__(self, **options: Any) -> None:
         self._http_options = options
         self._http: Http | None = None
+        self._lock = threading.Lock()  # the first turn and the work started after the prompt may both build it
 
     @property
     def http(self) -> Http:
-        if self._http is None:
-            from segchat.http import Http
+        with self._lock:
+            if self._http is None:
+                from segchat.http import Http
 
-            self._http = Http(**self._http_options)
-        return self._http
+                self._http = Http(**self._http_options)
+            return self._http
 
     def prepare(self, messages: list[dict[str, str]]) -> None:
         self.http.prepare(messages)
