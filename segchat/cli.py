@@ -216,16 +216,16 @@ def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
     repl.attach(files)
 
     def after_start() -> None:
-        with contextlib.suppress(Exception):  # a start-up nicety: the first turn does what this could not
+        # Start-up niceties, each on its own: the first turn does what they could not, and real errors
+        # surface on the first request.
+        with contextlib.suppress(Exception):
             chat.prepare()
-        try:
+        with contextlib.suppress(Exception):
             if chat.provider.has_credits:
                 chat.refresh_balance()
                 repl.refresh()
             elif chat.provider.lists_models:
                 repl.model_ids = chat.provider.models(Call())
-        except Exception:  # likewise; real errors surface on the first request
-            pass
         preload()
 
     # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.

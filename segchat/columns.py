@@ -87,17 +87,13 @@ def _fitted(lines: list[list[str]], sizes: list[list[int]], shorten: int, fit: i
         if shorten >= len(line):
             continue
         cell, size = line[shorten], sizes[n]
-        if n and len(cell) > fit and cell[:fit + 1].isascii():
-            kept = cell[:fit - 1].rstrip(" ")
-            line = lines[n] = line.copy()
-            line[shorten], size[shorten] = kept + "…", len(kept) + 1
-            cut = True
-            continue
-        size[shorten] = len(cell) if cell.isascii() else width(cell)
-        if n and size[shorten] > fit:
-            line = lines[n] = line.copy()
-            line[shorten], size[shorten] = _cut(cell, fit)
-            cut = True
+        if not (n and len(cell) > fit and cell[:fit + 1].isascii()):  # else surely wider than fit: cut unmeasured
+            size[shorten] = len(cell) if cell.isascii() else width(cell)
+            if not n or size[shorten] <= fit:
+                continue
+        line = lines[n] = line.copy()
+        line[shorten], size[shorten] = _cut(cell, fit)
+        cut = True
     return lines, cut
 
 
