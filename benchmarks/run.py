@@ -156,7 +156,7 @@ def fill_sessions(store, rng: random.Random) -> None:
     """SESSIONS sessions of MESSAGES_EACH messages, with the figures, profiles and titles a user's store has."""
     from decimal import Decimal
 
-    from segchat.conversation import Message
+    from segchat.model.conversation import Message
 
     rare_at = rng.randrange(SESSIONS)
     for s in range(SESSIONS):
@@ -177,7 +177,7 @@ def fill_sessions(store, rng: random.Random) -> None:
 
 def fill_big(store, rng: random.Random) -> None:
     """One session of BIG messages, a few with attached files, the last reply carrying the server's usage."""
-    from segchat.conversation import Message
+    from segchat.model.conversation import Message
 
     info = store.create("big", model="llama-v3p1-8b-instruct", system="You are terse.")
     messages = []
@@ -255,10 +255,10 @@ def bench_history(runs: int, env: dict, results: list) -> None:
     """In process, as the REPL runs it: /history against one rich render of the same Markdown."""
     from rich.console import Console
 
-    from segchat import sessions
-    from segchat.render import Renderer
-    from segchat.session_commands import cmd_history
+    from segchat.app import sessions
     from segchat.store import Store
+    from segchat.tui.commands.sessions import cmd_history
+    from segchat.ui.render import Renderer
 
     saved = {k: os.environ.get(k) for k in ("COLUMNS", "LINES", "PAGER", "NO_COLOR")}
     os.environ.update(COLUMNS="120", LINES="30", PAGER="cat")  # the pager gets the whole text, as less would
@@ -307,7 +307,7 @@ def bench_startup(runs: int, env: dict, results: list) -> None:
 
 
 def save_cost(home: Path) -> None:
-    from segchat.conversation import Message
+    from segchat.model.conversation import Message
     from segchat.store import Store
 
     store = Store(home / "bench-save.db")

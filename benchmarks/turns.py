@@ -53,7 +53,7 @@ def home_env(root: Path, fake_url: str) -> dict:
 
 def conversation(messages: int, tokens: int, rng: random.Random) -> list:
     """Alternating user/assistant messages whose estimate (len // 4 + 4 each, as segchat counts) totals tokens."""
-    from segchat.conversation import Message
+    from segchat.model.conversation import Message
 
     chars = (tokens // messages - 4) * 4
     out = []

@@ -142,7 +142,7 @@ class BudgetError(SegchatError):
     """Sending would go past the session's credit budget."""
 
     def __init__(self, spent: object, budget: object) -> None:
-        from segchat.credits import fmt_credits
+        from segchat.figures import fmt_credits
 
         super().__init__(f"this session has spent {fmt_credits(spent)} credits, reaching its budget of "  # type: ignore[arg-type]
                          f"{fmt_credits(budget)}")  # type: ignore[arg-type]
@@ -153,7 +153,7 @@ class UnsureBudgetError(BudgetError):
     """A budget is set and some turns' costs are unknown: the next message could pass it unseen."""
 
     def __init__(self, spent: object, budget: object, unpriced: int) -> None:
-        from segchat.credits import fmt_credits
+        from segchat.figures import fmt_credits
 
         SegchatError.__init__(self, f"this session has spent {fmt_credits(spent)} credits that are known, "  # type: ignore[arg-type]
                               f"and {unpriced} turn(s) whose cost is unknown, against a budget of "

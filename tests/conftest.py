@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakeserver import FakeSegmind  # noqa: E402
 
-from segchat import config as cfg  # noqa: E402
-from segchat.chat import Chat  # noqa: E402
+from segchat.config import settings as cfg  # noqa: E402
+from segchat.engine.chat import Chat  # noqa: E402
 from segchat.providers.segmind import Segmind  # noqa: E402
 from segchat.store import Store  # noqa: E402
 
@@ -83,7 +83,7 @@ def make_chat(config, store):
 @pytest.fixture
 def make_local_chat(config, store):
     """A chat with an OpenAI-compatible server on this machine: no key, streamed replies."""
-    from segchat.providers.openai import OpenAI
+    from segchat.providers.openai_compat import OpenAI
 
     def make(**changes):
         conf = config.replace(provider="openai", model="llama3.1:8b", api_key=None, stream=True, **changes)

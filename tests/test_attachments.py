@@ -8,9 +8,9 @@ import pytest
 from test_cli import segchat
 from test_repl import ENTER, run
 
-from segchat import attachments
-from segchat.attachments import Attachment
 from segchat.errors import UsageError
+from segchat.model import attachments
+from segchat.model.attachments import Attachment
 
 
 def test_inline_fences_each_file_under_its_name_and_never_lets_it_close_early():

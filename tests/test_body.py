@@ -9,8 +9,8 @@ from httpx._content import encode_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segchat import body as body_module
-from segchat.body import Encoder
+from segchat.net import body as body_module
+from segchat.net.body import Encoder
 
 TEXT = st.text(st.sampled_from(["a", " ", "\n", '"', "\\", "\x00", "\x1f", "é", "日", "👍", "\u2028", "\ud800"]),
                max_size=6)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len, chop_cells, get_character_cell_size
 
-from segchat.cells import chop, head, width, width_of
+from segchat.ui.cells import chop, head, width, width_of
 
 TRICKY = list("ab c日本語👍é…ｆ한🥬") + ["\u0301", "\u200d", "\ufe0f", "\u1161", "\u3164", "🇵", "🇹", "👍🏽", "☺"]
 
@@ -40,7 +40,7 @@ def test_width_and_chop_are_rich_s(text, size):
 
 
 def test_a_listing_of_usual_titles_does_not_load_rich():
-    code = ("import sys; from segchat.columns import aligned; "
+    code = ("import sys; from segchat.ui.table import aligned; "
             "aligned([['name', 'title'], ['a', '日本語のタイトル and café…'], ['b', 'leeks 🥬']], 20, True, 1); "
             "print('rich' in sys.modules)")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

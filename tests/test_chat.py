@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 from conftest import listed
 
-from segchat import words
-from segchat.chat import Chat
-from segchat.conversation import Draft, Message
-from segchat.credits import Ledger
+from segchat.engine.chat import Chat
 from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
+from segchat.figures import Ledger
+from segchat.model.conversation import Draft, Message
 from segchat.providers.segmind import Segmind as ChatClient
+from segchat.ui import wording as words
 
 
 def test_every_turn_sends_the_whole_conversation(make_chat, fake):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import segchat
-from segchat.checks import Invalid, _checked_url, check_base_url
+from segchat.config.validate import Invalid, _checked_url, check_base_url
 
 PIECES = st.sampled_from(["https://", "http://", "HTTPS://", "ftp://", "//", "localhost", "LOCALHOST", "127.0.0.1",
                           "127.0.0.2", "127.000.0.1", "[::1]", "example.com", "api.segmind.com", "a-b.c", ".", "-",
@@ -52,7 +52,7 @@ def test_what_the_quick_way_must_not_pass(value):
                                  "http://localhost:11434/v1", " https://example.com:443/a/b "])
 def test_usual_urls_are_checked_without_urllib(url):
     """Without site (an editable install's finder imports pathlib, and with it urllib), segchat on the path."""
-    code = ("import sys; sys.path.insert(0, sys.argv[2]); from segchat.checks import check_base_url; "
+    code = ("import sys; sys.path.insert(0, sys.argv[2]); from segchat.config.validate import check_base_url; "
             "check_base_url(sys.argv[1]); print(sorted({'urllib.parse', 'ipaddress'} & set(sys.modules)))")
     where = str(Path(segchat.__file__).parent.parent)
     found = subprocess.run([sys.executable, "-S", "-c", code, url, where], capture_output=True, text=True,

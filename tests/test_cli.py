@@ -155,7 +155,7 @@ import segchat.store
 def broken(*args, **kwargs):
     raise RuntimeError("a bug near the key {KEY}")
 segchat.store.Store.__init__ = broken
-from segchat.cli import main
+from segchat.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -205,7 +205,7 @@ def test_the_program_exits_with_main_s_status_and_spares_the_final_collection(mo
     interpreter's last collection; main() itself, which tests call, freezes nothing."""
     import gc
 
-    from segchat import cli
+    from segchat.cli import main as cli
 
     frozen = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))

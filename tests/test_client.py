@@ -24,7 +24,7 @@ from segchat.errors import (
     RetryableError,
     register_secret,
 )
-from segchat.http import MAX_BODY, Call
+from segchat.net.http import MAX_BODY, Call
 from segchat.providers.segmind import Segmind as ChatClient
 
 KEY = "test-key-12345"

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from screen import Terminal
 
-from segchat.columns import SHORTEST, aligned
-from segchat.conversation import Message
-from segchat.render import Renderer
+from segchat.model.conversation import Message
 from segchat.store import Store
+from segchat.ui.render import Renderer
+from segchat.ui.table import SHORTEST, aligned
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 HEADERS = ["name", "title", "when"]
@@ -109,7 +109,7 @@ CELL = st.lists(st.sampled_from(["a", " ", "\t", "\n", "\r", "\x1b", "\u200b", "
 def test_a_terminal_table_shows_each_cell_safe(rows, monkeypatch):
     """The one look at all the cells decides only how much work is done: the table is each cell's safe() text."""
     from segchat import errors
-    from segchat.render import safe
+    from segchat.ui.render import safe
 
     monkeypatch.setenv("COLUMNS", "1000")
     monkeypatch.setenv("TERM", "xterm")
@@ -126,7 +126,7 @@ def test_piped_listing_keeps_whole_titles(store):
     info = store.create("trip")
     store.add_exchange(info.id, [Message("user", long)])
     out = io.StringIO()
-    from segchat.sessions import list_sessions
+    from segchat.app.sessions import list_sessions
 
     list_sessions(store, Renderer(out=out, rich_output=False))
     assert store.get(info.id).title in out.getvalue()
@@ -134,7 +134,7 @@ def test_piped_listing_keeps_whole_titles(store):
 
 
 def test_list_on_a_narrow_real_terminal_shows_a_line_per_session(cli_env):
-    from segchat.cli import _data_dirs
+    from segchat.cli.main import _data_dirs
 
     cli_env.pop("COLUMNS")  # the width is the terminal's
 
@@ -162,7 +162,7 @@ def test_list_on_a_narrow_real_terminal_shows_a_line_per_session(cli_env):
 def test_a_title_cut_unmeasured_is_the_title_measured_and_cut(titles, fit):
     """_fitted() cuts a title whose first fit + 1 characters are ASCII without measuring it: the same cell, and
     width, as measuring it (rich's cell_len) and cutting it when wider than fit."""
-    from segchat.columns import _cut, _fitted
+    from segchat.ui.table import _cut, _fitted
 
     lines = [["title"], *[[title] for title in titles]]
     sizes = [[0] for _ in lines]

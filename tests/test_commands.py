@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segchat.commands import Command, Registry, build_registry, code_blocks
 from segchat.errors import UsageError
+from segchat.tui.commands.registry import Command, Registry, build_registry, code_blocks
 
 
 def test_every_command_has_help_ending_in_a_period_and_unique_names():

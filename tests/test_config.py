@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from segchat import config as cfg
+from segchat.config import settings as cfg
 from segchat.errors import ConfigError
-from segchat.files import save_api_key
+from segchat.private_files import save_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,7 +139,7 @@ def test_save_api_key_creates_private_file_and_keeps_other_lines(tmp_path):
 
 def test_example_and_defaults_document_every_key():
     example = (ROOT / "config.example.toml").read_text()
-    shipped = (ROOT / "segchat" / "default_config.toml").read_text()
+    shipped = (ROOT / "segchat" / "config" / "defaults.toml").read_text()
     for key in cfg.KEYS:
         assert re.search(rf"^#? ?{key} = ", example, re.M), f"{key} missing from config.example.toml"
         assert re.search(rf"^#? ?{key} = ", shipped, re.M), f"{key} missing from default_config.toml"
@@ -149,7 +149,7 @@ def test_example_and_defaults_document_every_key():
 
 
 def test_the_defaults_in_code_are_the_shipped_file():
-    shipped = tomllib.loads((ROOT / "segchat" / "default_config.toml").read_text())
+    shipped = tomllib.loads((ROOT / "segchat" / "config" / "defaults.toml").read_text())
     assert cfg.DEFAULTS == shipped
     assert [type(v) for v in cfg.DEFAULTS.values()] == [type(v) for v in shipped.values()]
 

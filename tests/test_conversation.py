@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segchat.conversation import Conversation, Draft, Message
+from segchat.model.conversation import Conversation, Draft, Message
 
 
 def convo() -> Conversation:

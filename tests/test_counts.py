@@ -8,9 +8,9 @@ from conftest import listed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segchat.conversation import Draft, Message
-from segchat.schema import MIGRATIONS
+from segchat.model.conversation import Draft, Message
 from segchat.store import Store
+from segchat.store.schema import MIGRATIONS
 
 DRIFT = ("SELECT s.name, s.message_count, (SELECT count(*) FROM messages WHERE session_id = s.id) FROM sessions s "
          "WHERE s.message_count <> (SELECT count(*) FROM messages WHERE session_id = s.id)")

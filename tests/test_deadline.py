@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled, RetryableError
-from segchat.http import MAX_BODY, Call
-from segchat.providers.openai import OpenAI
+from segchat.net.http import MAX_BODY, Call
+from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 
 KEY = "test-key-12345"
@@ -277,7 +277,7 @@ def test_the_deadline_spans_retries(fake, providers):
 
 def test_without_the_socket_hook_a_timer_still_holds_the_deadline_after_the_headers(fake, providers, monkeypatch):
     # Should a future httpx hide its connection pool, the fallback: the socket shut at the deadline.
-    monkeypatch.setattr("segchat.http.guard_connections", lambda client: None)
+    monkeypatch.setattr("segchat.net.http.guard_connections", lambda client: None)
     fake.script({"drip": 20}, {"chunks": ["kept ", "never sent"], "stall": 30, "chunked": False})
     error, elapsed = fails(providers("segmind", fake.base_url), AmbiguousError, "body dripped, no socket hook")
     assert TOO_SLOW in str(error) and elapsed < LATE

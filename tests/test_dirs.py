@@ -7,7 +7,7 @@ import sys
 import platformdirs
 import pytest
 
-from segchat import dirs
+from segchat.config import paths as dirs
 
 CASES = [
     {},  # no XDG variable: HOME's defaults
@@ -35,7 +35,7 @@ def test_the_same_directory_as_platformdirs(monkeypatch, env, kind):
 def test_the_usual_case_does_not_import_platformdirs(tmp_path):
     import subprocess
 
-    code = ("import sys; from segchat.dirs import user_dir; print(user_dir('data')); "
+    code = ("import sys; from segchat.config.paths import user_dir; print(user_dir('data')); "
             "print('platformdirs' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}).stdout.split()

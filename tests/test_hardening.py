@@ -16,16 +16,17 @@ from prompt_toolkit.output import DummyOutput
 from test_cli import segchat
 from test_repl import ENTER, run
 
-from segchat import config as cfg
-from segchat import sessions, words
-from segchat.chat import Chat
-from segchat.credits import fmt_credits
+from segchat.app import sessions
+from segchat.config import settings as cfg
+from segchat.engine.chat import Chat
 from segchat.errors import ConfigError, StoreError
-from segchat.files import private_dir, save_api_key
-from segchat.render import Renderer
-from segchat.repl import Repl
+from segchat.figures import fmt_credits
+from segchat.private_files import private_dir, save_api_key
 from segchat.store import Store
-from segchat.toolbar import make_toolbar
+from segchat.tui.repl import Repl
+from segchat.tui.toolbar import make_toolbar
+from segchat.ui import wording as words
+from segchat.ui.render import Renderer
 
 # -- 1. a paid reply is never lost -----------------------------------------------------------
 
@@ -80,7 +81,7 @@ def test_undo_removes_this_chats_exchange_not_the_newest_rows(make_chat, fake, s
 LIVE_WRITER = """
 import sys, time
 from pathlib import Path
-from segchat.conversation import Draft
+from segchat.model.conversation import Draft
 from segchat.store import Store
 store = Store(Path(sys.argv[1]))
 store.add_pending(store.find("shared").id, Draft("a live process's message"))
@@ -157,7 +158,7 @@ def test_ctrl_c_while_a_reply_is_printed_returns_to_the_prompt(make_chat, fake, 
 
 def test_resume_never_picks_a_session_left_empty(store):
     kept = store.create("kept")
-    from segchat.conversation import Message
+    from segchat.model.conversation import Message
     store.add_exchange(kept.id, [Message("user", "q"), Message("assistant", "a")])
     store.create("killed-at-once")  # a REPL killed before anything was sent
     assert store.latest().name == "kept"
@@ -314,7 +315,7 @@ def test_one_shot_advice_is_one_shot_advice():
 
 
 def test_deeply_nested_markdown_streamed_is_never_silently_cut():
-    from segchat.mdstream import MarkdownStream
+    from segchat.ui.markdown_stream import MarkdownStream
     out = io.StringIO()
     stream = MarkdownStream(Renderer(out=out, rich_output=True).console)
     for piece in ["> " * 45, "the hidden ", "words\n\nafter\n"]:

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segchat import errors, wire
-from segchat.credits import fmt_credits
+from segchat import errors
 from segchat.errors import BadResponseError, redact, register_secret
-from segchat.sanitize import HOLD_BACK, _any_shown, _sanitize_slow, _spans, _unicode, sanitize
+from segchat.figures import fmt_credits
+from segchat.net import decoding as wire
+from segchat.text.sanitize import HOLD_BACK, _any_shown, _sanitize_slow, _spans, _unicode, sanitize
 
 BIG = 500_000
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import segchat
-from segchat.conversation import Message
+from segchat.model.conversation import Message
 from segchat.store import Store
 
 CODE = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from segchat.cli import main
+from segchat.cli.main import main
 status = main(sys.argv[2:])
 print(status, sorted({"pathlib", "urllib.parse", "ipaddress", "platformdirs"} & set(sys.modules)), file=sys.stderr)
 """

@@ -11,8 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from segchat.mdstream import MarkdownStream, PlainStream
-from segchat.render import HOLD_BACK, Renderer, markdown_class, sanitize
+from segchat.ui.markdown_stream import MarkdownStream, PlainStream
+from segchat.ui.render import HOLD_BACK, Renderer, markdown_class, sanitize
 
 MIXED = """# Title
 

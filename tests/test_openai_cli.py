@@ -14,8 +14,8 @@ from independent_server import STREAM_ECHO_PREFIX, echo_model, start_independent
 from screen import segchat_command
 from test_cli import segchat
 
-from segchat.http import Call
-from segchat.providers.openai import OpenAI
+from segchat.net.http import Call
+from segchat.providers.openai_compat import OpenAI
 
 
 @pytest.fixture

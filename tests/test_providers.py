@@ -9,10 +9,10 @@ import time
 import pytest
 
 from segchat import providers
-from segchat.config import Config
+from segchat.config.settings import Config
 from segchat.errors import AuthError, Cancelled, NotFoundError, RetryableError
-from segchat.http import Call
-from segchat.providers.openai import OpenAI
+from segchat.net.http import Call
+from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 
 KEY = "test-key-12345"

@@ -19,11 +19,11 @@ from screen import segchat_command
 from test_cli import segchat
 from test_repl import ENTER, run
 
-from segchat.guard import Call
-from segchat.providers.queue import JobFailed, StillWaiting
+from segchat.net.deadline import Call
 from segchat.providers.segmind import Segmind
-from segchat.render import Renderer
-from segchat.repl import Repl
+from segchat.providers.segmind_queue import JobFailed, StillWaiting
+from segchat.tui.repl import Repl
+from segchat.ui.render import Renderer
 
 MESSAGES = [{"role": "user", "content": "hello queue"}]
 

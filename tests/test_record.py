@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from segchat.config import Config
-from segchat.record import Record
-from segchat.records import SessionInfo
+from segchat.config.settings import Config
+from segchat.model.record import Record
+from segchat.store.session_row import SessionInfo
 
 
 class Point(Record):

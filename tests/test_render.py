@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from segchat.errors import register_secret
-from segchat.render import Renderer, safe, sanitize
+from segchat.ui.render import Renderer, safe, sanitize
 
 ESC = "\x1b"
 HOSTILE = [
@@ -125,7 +125,7 @@ def test_table_is_tab_separated_when_piped():
 
 
 def test_clipboard_uses_osc52(monkeypatch):
-    monkeypatch.setattr("segchat.render._is_tty", lambda stream: True)
+    monkeypatch.setattr("segchat.ui.render._is_tty", lambda stream: True)
     monkeypatch.delenv("TMUX", raising=False)
     out = io.StringIO()
     assert Renderer(out=out, rich_output=True).clipboard("hi") == "OSC 52"
@@ -143,7 +143,7 @@ def test_table_on_a_terminal():
                 max_size=8).map("".join))
 def test_whole_text_joins_pairs_and_replaces_lone_surrogates(text):
     """The quick checks (ASCII; encodes as UTF-8) agree with reading each character."""
-    from segchat.sanitize import whole_text
+    from segchat.text.sanitize import whole_text
 
     expected = (text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
                 if any("\ud800" <= c <= "\udfff" for c in text) else text)

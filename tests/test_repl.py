@@ -12,11 +12,11 @@ from conftest import listed
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from segchat.completer import suggest
 from segchat.errors import Cancelled
-from segchat.render import Renderer
-from segchat.repl import Repl
-from segchat.toolbar import make_toolbar
+from segchat.tui.repl import Repl
+from segchat.tui.slash_completer import suggest
+from segchat.tui.toolbar import make_toolbar
+from segchat.ui.render import Renderer
 
 ENTER, ALT_ENTER, CTRL_C, CTRL_D = "\r", "\x1b\r", "\x03", "\x04"
 
@@ -60,7 +60,7 @@ def test_quit_commands(make_chat, fake, command):
 def test_help_comes_from_the_table(make_chat):
     chat = make_chat()
     out = run(chat, "/help" + ENTER)
-    from segchat.commands import build_registry
+    from segchat.tui.commands.registry import build_registry
     for command in build_registry().commands:
         assert f"/{command.name}" in out and command.help in out
 
@@ -124,7 +124,7 @@ def test_budget_refusal_in_repl_keeps_the_text(make_chat, fake):
 
 
 def test_trim_history_save_copy(make_chat, fake, tmp_path, monkeypatch):
-    monkeypatch.setattr("segchat.render._is_tty", lambda stream: True)  # as on a terminal
+    monkeypatch.setattr("segchat.ui.render._is_tty", lambda stream: True)  # as on a terminal
     fake.script({}, {"content": "text\n```py\nprint(1)\n```"})
     path = tmp_path / "t.md"
     out = run(make_chat(), "q1" + ENTER, "q2" + ENTER, "/copy code" + ENTER, "/trim 1" + ENTER,
@@ -166,7 +166,7 @@ def test_session_commands(make_chat, fake, store, tmp_path):
 def test_resume_command_switches(make_chat, fake, store):
     chat = make_chat()
     old = store.create("old")
-    from segchat.conversation import Message
+    from segchat.model.conversation import Message
     store.add_exchange(old.id, [Message("user", "remember me"), Message("assistant", "sure")])
     out = run(chat, "/resume old" + ENTER, "next" + ENTER)
     assert "remember me" in out
@@ -245,7 +245,7 @@ def test_history_file_is_private(make_chat, tmp_path):
 
 
 def test_a_failing_command_does_not_end_the_repl(make_chat, fake, monkeypatch):
-    from segchat import sessions
+    from segchat.app import sessions
     monkeypatch.setattr(sessions, "list_sessions", lambda *a: 1 / 0)
     out = run(make_chat(), "/sessions" + ENTER, "still here" + ENTER)
     assert "internal error: ZeroDivisionError" in out and "echo: still here" in out
@@ -267,7 +267,7 @@ def test_copy_says_what_it_did_and_wraps_for_tmux(make_chat, fake, monkeypatch):
     chat = make_chat()
     chat.send("hi")
     assert "not a terminal" in run(chat, "/copy" + ENTER)  # a pipe has no clipboard: said, not pretended
-    monkeypatch.setattr("segchat.render._is_tty", lambda stream: True)
+    monkeypatch.setattr("segchat.ui.render._is_tty", lambda stream: True)
     monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
     out = run(chat, "/copy" + ENTER)
     assert "\x1bPtmux;\x1b\x1b]52;c;" in out and "sent 8 characters" in out and "set-clipboard on" in out

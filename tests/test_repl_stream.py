@@ -10,10 +10,10 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from test_repl import ENTER, run
 
-from segchat.completer import suggest
-from segchat.render import Renderer
-from segchat.repl import Repl
-from segchat.toolbar import make_toolbar
+from segchat.tui.repl import Repl
+from segchat.tui.slash_completer import suggest
+from segchat.tui.toolbar import make_toolbar
+from segchat.ui.render import Renderer
 
 
 def make_repl(chat, out):

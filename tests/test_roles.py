@@ -14,9 +14,9 @@ from test_cli import segchat
 from test_repl import ENTER, run
 from test_repl_stream import make_repl
 
-from segchat import roles
-from segchat.completer import suggest
+from segchat.config import roles
 from segchat.errors import UsageError
+from segchat.tui.slash_completer import suggest
 
 
 @pytest.fixture
@@ -117,8 +117,8 @@ def test_set_key_replaces_the_stored_key(cli_env, fake, isolated_home):
 
 
 def test_network_trouble_saves_the_key_with_a_notice(isolated_home, tmp_path):
-    from segchat.apikey import verify
-    from segchat.config import Config
+    from segchat.cli.apikey import verify
+    from segchat.config.settings import Config
     reason = verify(Config(base_url="http://127.0.0.1:9/v1", model="m"), "some-key-123")
     assert reason and "cannot connect" in reason
 

@@ -13,10 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segchat import errors, sessions, showing, transcript
-from segchat.conversation import Draft, Message
-from segchat.render import Renderer, sanitize
-from segchat.sanitize import leaves, unplain
+from segchat import errors
+from segchat.app import sessions, transcript
+from segchat.model.conversation import Draft, Message
+from segchat.store import showing
+from segchat.text.sanitize import leaves, unplain
+from segchat.ui.render import Renderer, sanitize
 
 PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c", "\u200d",
                           "👍", "\u0627", "\ufeff", "…", "日", "x-api-key: ", "X-Api-\u212aey", "Authorization",
@@ -230,8 +232,8 @@ def test_a_store_without_the_index_gets_it(tmp_path):
     already had that Python writes; its schema version is unchanged, so an older segchat still opens it."""
     import sqlite3
 
-    from segchat.schema import MIGRATIONS
     from segchat.store import Store
+    from segchat.store.schema import MIGRATIONS
 
     path = tmp_path / "sessions.db"
     db = sqlite3.connect(path)
@@ -254,7 +256,7 @@ def test_a_store_without_the_index_gets_it(tmp_path):
 
 def test_characters_looked_up_without_the_regex_are_those_it_matches():
     """sanitize's lookup in spans, used for a few characters before the regex is compiled, agrees with it."""
-    import segchat.sanitize as module
+    import segchat.text.sanitize as module
 
     edges = {code + d for first, last in module._spans() for code in (first, last) for d in (-2, -1, 0, 1, 2)}
     codes = sorted({*range(0x3000), *range(0xFE00, 0x10000), *edges} - {-2, -1, 0x110000, 0x110001})
@@ -265,7 +267,7 @@ def test_characters_looked_up_without_the_regex_are_those_it_matches():
 
 
 def test_sanitize_decides_the_same_before_the_regex_is_compiled():
-    import segchat.sanitize as module
+    import segchat.text.sanitize as module
 
     for text in ("a title…", "é\u200b", "\u202e!", "日本", "\ud800", "\x85", "x\ufeff"):
         module._unicode.cache_clear()

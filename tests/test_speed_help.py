@@ -11,7 +11,7 @@ import sys
 import pytest
 from screen import Terminal
 
-from segchat import args
+from segchat.cli import args
 
 REGENERATE = "the prebuilt help differs from argparse's: write it anew with `python -m segchat.args`"
 

@@ -17,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from screen import Terminal
 
-from segchat import errors, sessions
-from segchat.conversation import Draft, Message
-from segchat.render import Renderer, safe
+from segchat import errors
+from segchat.app import sessions
+from segchat.model.conversation import Draft, Message
 from segchat.store import _INFO, Store, _info
+from segchat.ui.render import Renderer, safe
 
 SECRET = "sk-test-secret-0123456789"
 SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -109,7 +110,7 @@ def test_piped_list_from_the_command_line(cli_env, monkeypatch):
     from conftest import KEY
 
     errors.register_secret(KEY)  # segchat registers the key it was given; so does the reference
-    from segchat.cli import _data_dirs
+    from segchat.cli.main import _data_dirs
 
     store = Store(Path(_data_dirs()[0]) / "sessions.db")
     tricky_store(store)
@@ -206,7 +207,7 @@ def test_terminal_table_shows_the_safe_text():
 
 def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
     """On a pseudo-terminal, read back through a terminal emulator: every id starts in the id column."""
-    from segchat.cli import _data_dirs
+    from segchat.cli.main import _data_dirs
 
     store = Store(Path(_data_dirs()[0]) / "sessions.db")
     for n, title in enumerate(["日本語のタイトル", "plain", "漢字", "café"]):
@@ -229,7 +230,7 @@ def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
 @pytest.mark.parametrize("argv", [["--list"], ["--show", "big"], ["--search", "two words"], ["--show", "7"]])
 def test_quick_arguments_are_argparse_s(argv):
     """--list, --show SESSION and --search TEXT skip building the parser, with the same result."""
-    from segchat import args
+    from segchat.cli import args
 
     quick = args.quick_args(argv)
     assert quick is not None and vars(quick) == vars(args.build_parser().parse_args(argv))
@@ -238,13 +239,13 @@ def test_quick_arguments_are_argparse_s(argv):
 @pytest.mark.parametrize("argv", [["--lis"], ["--list", "--debug"], ["--show"], ["--show", "-x"], ["--show", ""],
                                   ["--show=big"], ["--search", "a", "b"], [], ["question"]])
 def test_anything_else_goes_to_argparse(argv):
-    from segchat import args
+    from segchat.cli import args
 
     assert args.quick_args(argv) is None
 
 
 def test_defaults_are_argparse_s():
-    from segchat import args
+    from segchat.cli import args
 
     assert args.DEFAULTS == vars(args.build_parser().parse_args([]))
 
@@ -264,8 +265,8 @@ def test_a_piped_table_reaches_a_stream_in_any_encoding(encoding):
 
 def test_rows_from_the_stored_columns_are_those_of_session_records(store):
     """list_sessions formats LISTING's columns directly; the same cells as formatting each SessionInfo."""
-    from segchat.credits import fmt_credits, fmt_spent
-    from segchat.transcript import model_of, when
+    from segchat.app.transcript import model_of, when
+    from segchat.figures import fmt_credits, fmt_spent
 
     tricky_store(store)
     expected = [(s.name, s.id, s.title or ("(an unsent message)" if s.unsent else "(untitled)"),
@@ -296,8 +297,8 @@ FIGURE_TEXT = st.one_of(
 @settings(max_examples=600, deadline=None)
 @given(FIGURE_TEXT, st.integers(0, 2))
 def test_figures_are_shown_as_from_decimals(value, unpriced):
-    from segchat.credits import fmt_credits, fmt_spent, with_unpriced
-    from segchat.records import figure, figure_text, figures_text
+    from segchat.figures import fmt_credits, fmt_spent, with_unpriced
+    from segchat.store.session_row import figure, figure_text, figures_text
 
     assert figure_text(value) == fmt_credits(figure(value)) == figures_text([value])[0]
     assert with_unpriced(figure_text(value), unpriced) == fmt_spent(figure(value), unpriced)
@@ -308,13 +309,13 @@ def test_figures_are_shown_as_from_decimals(value, unpriced):
                           st.from_regex(r"-?(0|[1-9][0-9]{0,12})(\.[0-9]{1,12})?", fullmatch=True)), max_size=8))
 def test_a_column_of_figures_is_shown_as_each_one_is(values):
     """The column made in a few regex passes is each figure as figure_text() shows it."""
-    from segchat.records import figure_text, figures_text
+    from segchat.store.session_row import figure_text, figures_text
 
     assert figures_text(values) == [figure_text(value) for value in values]
 
 
 def test_shell_completion_still_goes_through_argparse(monkeypatch):
-    from segchat import args
+    from segchat.cli import args
 
     monkeypatch.setenv("_ARGCOMPLETE", "1")
     assert args.quick_args(["--list"]) is None

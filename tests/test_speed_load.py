@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from segchat.conversation import Message
 from segchat.errors import StoreError
+from segchat.model.conversation import Message
 
 GOOD = [None, "", "{}", '{"cost": "0.01", "usage": {"prompt_tokens": 5, "total_tokens": 9}}', ' {"padded": true} ',
         '{"trailing": 1}\n', "\t{}", '{"nested": [1, [2, {"deep": null}]], "u": "\\u00e9\\ud83d\\ude00 \\u0000"}',

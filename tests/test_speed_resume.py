@@ -18,14 +18,14 @@ from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.renderer import CPR_Support
 from test_speed_load import DAMAGED, GOOD, insert, reference_load, same
 
-from segchat import attachments
-from segchat.attachments import describe
-from segchat.chat import Chat
-from segchat.conversation import Conversation, Draft, Message
+from segchat.engine.chat import Chat
 from segchat.errors import StoreError
+from segchat.model import attachments
+from segchat.model.attachments import describe
+from segchat.model.conversation import Conversation, Draft, Message
 from segchat.providers.segmind import Segmind
-from segchat.render import Renderer
-from segchat.repl import PREVIEW_EXCHANGES, Repl
+from segchat.tui.repl import PREVIEW_EXCHANGES, Repl
+from segchat.ui.render import Renderer
 
 # -- metas read on first use -------------------------------------------------------------------------
 

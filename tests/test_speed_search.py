@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from segchat.conversation import Message
+from segchat.model.conversation import Message
 
 
 def reference_search(store, text: str, limit: int = 50) -> list[tuple[str, str, str]]:

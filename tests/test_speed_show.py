@@ -7,16 +7,17 @@ import io
 from typing import Any
 
 import pytest
+import segchat.text.sanitize as sanitize_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import segchat.sanitize as sanitize_module
-from segchat import errors, sessions, transcript
-from segchat.attachments import describe, of
-from segchat.conversation import Conversation, Draft, Message
-from segchat.credits import fmt_spent
-from segchat.render import Renderer, safe, sanitize
+from segchat import errors
+from segchat.app import sessions, transcript
+from segchat.figures import fmt_spent
+from segchat.model.attachments import describe, of
+from segchat.model.conversation import Conversation, Draft, Message
 from segchat.store import Store
+from segchat.ui.render import Renderer, safe, sanitize
 
 PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c", "\u200d",
                           "👍", "👨", "\u0627", "\u0915", "\u0301", "\ufeff", "\ud800", "…", "日", "x-api-key: ",
@@ -46,7 +47,7 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
 @settings(max_examples=400, deadline=None)
 @given(TEXT, st.integers(1, 12))
 def test_sanitising_in_pieces_is_sanitising_whole(text, piece):
-    import segchat.sanitize as module
+    import segchat.text.sanitize as module
 
     saved, module._PIECE = module._PIECE, piece
     try:

@@ -12,11 +12,11 @@ import stat
 import pytest
 from conftest import listed
 
-from segchat import sessions
-from segchat.conversation import Draft, Message
+from segchat.app import sessions
 from segchat.errors import SessionNotFound, StoreError
-from segchat.render import Renderer
+from segchat.model.conversation import Draft, Message
 from segchat.store import Store, check_name, make_title
+from segchat.ui.render import Renderer
 
 
 def pair(n: int) -> list[Message]:
@@ -250,7 +250,7 @@ def test_a_locked_store_is_reported_not_moved(tmp_path, monkeypatch):
 
 
 def test_a_store_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch):
-    import segchat.schema as store_module
+    import segchat.store.schema as store_module
     path = tmp_path / "s.db"
     old = Store(path)
     info = old.create("kept")
@@ -269,7 +269,7 @@ def test_a_store_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch):
 def test_a_version_1_store_gains_owners_and_profiles_keeping_its_data(tmp_path):
     import sqlite3
 
-    from segchat.schema import MIGRATIONS
+    from segchat.store.schema import MIGRATIONS
     path = tmp_path / "v1.db"
     db = sqlite3.connect(path, isolation_level=None)
     db.executescript(f"BEGIN;{MIGRATIONS[1]}PRAGMA user_version=1;COMMIT;")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ssl
 
-from segchat.http import Http
-from segchat.providers.openai import OpenAI
+from segchat.net.http import Http
+from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 
 

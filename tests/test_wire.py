@@ -9,8 +9,8 @@ from email.utils import formatdate
 
 import pytest
 
-from segchat import wire
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled
+from segchat.net import decoding as wire
 
 
 @pytest.mark.parametrize("raw, value", [

@@ -15,7 +15,7 @@ def build(config: Any, model: str | None = None, **test_hooks: Any) -> Provider:
     common = dict(timeout=config.timeout, retries=config.retries, key_source=config.api_key_source,
                   stream=config.stream, **test_hooks)
     if config.provider == "openai":
-        from segchat.providers.openai import OpenAI
+        from segchat.providers.openai_compat import OpenAI
 
         return OpenAI(config.base_url, model or config.model, config.api_key, key_hint=config.key_hint(), **common)
     from segchat.providers.segmind import Segmind

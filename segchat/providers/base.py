@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from segchat import wire
 from segchat.errors import APIError, BadResponseError, RetryableError
-from segchat.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer, Call
-from segchat.wire import Balance, Reply
+from segchat.net import decoding as wire
+from segchat.net.decoding import Balance, Reply
+from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer, Call
 
 
 class Provider(Protocol):

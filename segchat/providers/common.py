@@ -6,7 +6,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from segchat.http import Http
+    from segchat.net.http import Http
 
 
 class LazyHttp:
@@ -21,7 +21,7 @@ class LazyHttp:
     def http(self) -> Http:
         with self._lock:
             if self._http is None:
-                from segchat.http import Http
+                from segchat.net.http import Http
 
                 self._http = Http(**self._http_options)
             return self._http

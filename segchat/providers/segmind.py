@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError
-from segchat.guard import Call
+from segchat.net.deadline import Call
 from segchat.providers.common import LazyHttp
 
 if TYPE_CHECKING:
-    from segchat.http import Answer
-    from segchat.wire import Balance, Reply
+    from segchat.net.decoding import Balance, Reply
+    from segchat.net.http import Answer
 
 KEY_ENV = "SEGMIND_API_KEY"
 # Suggestions for /model; any slug is accepted.
@@ -58,7 +58,7 @@ class Segmind(LazyHttp):
         return self._queue().wait(job, call or Call())
 
     def _queue(self) -> Any:
-        from segchat.providers.queue import Queue
+        from segchat.providers.segmind_queue import Queue
 
         return Queue(self.http, self.base_url, self.model, self._check, self._timeout, self._sleep)
 
@@ -73,7 +73,7 @@ class Segmind(LazyHttp):
         return list(MODEL_SLUGS)
 
     def _reply(self, answer: Answer, call: Call) -> Reply:
-        from segchat import wire
+        from segchat.net import decoding as wire
         from segchat.providers.base import reply_of
 
         self._check(answer)
@@ -84,13 +84,13 @@ class Segmind(LazyHttp):
         return reply
 
     def _balance(self, answer: Answer) -> Balance:
-        from segchat import wire
+        from segchat.net import decoding as wire
 
         self._check(answer)
         return wire.balance(answer.body, answer.status)
 
     def _check(self, answer: Answer) -> None:
-        from segchat import wire
+        from segchat.net import decoding as wire
         from segchat.providers.base import other_status
 
         status = answer.status

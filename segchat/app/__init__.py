@@ -1,0 +1,1 @@
+"""What the command line and the chat share: session listing, showing, exporting, choosing."""

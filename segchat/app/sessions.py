@@ -1,0 +1,139 @@
+"""Session management shared by the command line flags and the REPL commands."""
+
+from __future__ import annotations
+
+import time
+
+from segchat.app import transcript
+from segchat.app.transcript import model_of, when
+from segchat.errors import StoreError
+from segchat.figures import with_unpriced
+from segchat.store import SessionInfo, Store, check_name
+from segchat.store.session_row import figures_text
+from segchat.ui.render import Renderer, sanitize
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from segchat.model.conversation import Conversation
+
+LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
+
+
+def list_sessions(store: Store, renderer: Renderer) -> None:
+    """Newest first, a line each on a terminal (a title too long is cut short: --show has it whole); plain
+    tab-separated columns when piped."""
+    listing = store.listing()  # the columns of records.LISTING
+    spent = figures_text([row[5] for row in listing])  # a column at a time: the usual plain figures in C
+    balance = figures_text([row[6] for row in listing])
+    rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
+             model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count,
+             when(updated), with_unpriced(spent_shown, unpriced), balance_shown)
+            for (sid, name, title, model, updated, _, _, unpriced, count, profile, unsent), spent_shown, balance_shown
+            in zip(listing, spent, balance, strict=True)]
+    if not rows:
+        renderer.notice("no saved sessions yet")
+        return
+    renderer.table(LIST_HEADERS, rows, shorten=LIST_HEADERS.index("title"))
+
+
+def show_session(store: Store, ref: str, renderer: Renderer) -> None:
+    from segchat.store.showing import show
+
+    info = store.find(ref)
+    drafts = store.pending(info.id)
+    # Sanitised as export_markdown() does, then printed as any text is: redaction reads the visible text
+    # (a header's value after a control character is then seen whole).
+    show(store, info, drafts[-1] if drafts else None, renderer)
+
+
+def export_session(store: Store, ref: str, fmt: str) -> str:
+    info = store.find(ref)
+    conversation = store.load(info.id)
+    if fmt == "json":
+        return export_json(info, conversation)
+    if fmt == "md":
+        return export_markdown(info, conversation)
+    raise StoreError(f"unknown export format {fmt!r}: use md or json")
+
+
+def export_json(info: SessionInfo, conversation: Conversation) -> str:
+    data: dict[str, Any] = conversation.to_dict()
+    data.update(name=info.name, title=info.title, model=info.model, created=info.created,
+                spent=None if info.spent is None else str(info.spent))
+    import json
+
+    # ensure_ascii: control characters stay escaped, so `cat` of the file is harmless.
+    return json.dumps(data, ensure_ascii=True, indent=1) + "\n"
+
+
+def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
+    # Markdown goes to terminals and to files that get cat'ed: stored text is made inert here too.
+    return "".join(sanitize(piece) for piece in transcript.of_conversation(info, conversation))
+
+
+def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:
+    import json
+
+    try:
+        data = json.loads(path.read_text("utf-8-sig"))  # an editor's BOM is not a reason to refuse
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
+    except RecursionError:
+        raise StoreError(f"{path} is not a segchat JSON export: it is nested too deeply to read") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path} is not a segchat JSON export: expected an object")
+    from segchat.model.conversation import Conversation, Draft
+
+    try:
+        conversation = Conversation.from_dict(data)
+    except ValueError as exc:
+        raise StoreError(f"{path} is not a segchat JSON export: {exc}") from None
+    wanted = name or data.get("name")
+    wanted = check_name(wanted) if isinstance(wanted, str) else None
+    if wanted is not None and wanted in store.names():
+        wanted = _free_name(store, f"{wanted[:40]}-imported-{time.strftime('%Y%m%d%H%M%S')}")
+    model, title, spent = (str(data.get(k) or "") for k in ("model", "title", "spent"))
+    if model and not any(_valid_model(model, provider) for provider in ("segmind", "openai")):
+        raise StoreError(f"{path}: {model[:60]!r} is not a model id; fix or remove the file's \"model\"")
+    info = store.create(wanted, model=model, system=conversation.system)
+    fields: dict[str, Any] = {"title": title[:200]} if title else {}
+    from segchat.net.decoding import parse_credits
+
+    if (value := parse_credits(spent)) is not None:
+        fields["spent"] = value
+    if conversation.messages:
+        store.add_exchange(info.id, conversation.messages, **fields)
+    elif fields:
+        store.update(info.id, **fields)
+    if conversation.pending:
+        store.add_pending(info.id, Draft(conversation.pending.text, meta=conversation.pending.meta))
+    return store.get(info.id)
+
+
+def _valid_model(model: str, provider: str) -> bool:
+    from segchat.config.validate import check_model
+    from segchat.errors import ConfigError
+
+    try:
+        check_model(model, provider)
+    except ConfigError:
+        return False
+    return True
+
+
+def _free_name(store: Store, base: str) -> str:
+    taken = set(store.names())
+    return next(n for n in (base, *(f"{base}-{i}" for i in range(2, 10**6))) if n not in taken)
+
+
+def search_sessions(store: Store, text: str, renderer: Renderer) -> None:
+    hits = store.search(text)
+    if not hits:
+        renderer.notice(f"no messages match {text!r}")
+        return
+    renderer.table(("session", "role", "match"), hits)

@@ -1,0 +1,1 @@
+"""The command line: arguments, the one error boundary, one-shot questions, session flags."""

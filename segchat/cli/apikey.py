@@ -1,0 +1,65 @@
+"""The Segmind key asked on the terminal: checked with one balance call before it is saved."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from segchat.errors import APIError, AuthError, ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from segchat.cli.terminal import Tty
+    from segchat.config.settings import Config
+
+TRIES = 3
+
+
+def verify(config: Config, key: str, **test_hooks: Any) -> str | None:
+    """None when the key works; the reason when it could not be checked. A rejected key raises AuthError."""
+    from segchat.providers.segmind import Segmind
+
+    provider = Segmind(config.base_url, config.model, key, timeout=min(config.timeout, 15.0), retries=0,
+                       key_source="the key you typed", **test_hooks)
+    try:
+        provider.balance()
+    except AuthError:
+        raise
+    except APIError as exc:
+        return str(exc)
+    finally:
+        provider.close()
+    return None
+
+
+def obtain(config: Config, path: str | Path, tty: Tty | None, *, replacing: bool = False) -> Config:
+    """Ask for the key until the server accepts it (or cannot be asked), then save it beside the config."""
+    from segchat.cli.terminal import ask_api_key
+    from segchat.config.validate import check_api_key
+    from segchat.private_files import save_api_key
+
+    if config.provider != "segmind":
+        raise ConfigError(f"--set-key stores a Segmind key; for the {config.provider} provider, "
+                          f"{config.key_hint()}")
+    if tty is None:
+        raise ConfigError(f"no API key: {config.key_hint()}" if not replacing else
+                          "--set-key needs a terminal to type the key on")
+    if not config.key_shared:
+        raise ConfigError(f"no API key: {config.key_hint()}")
+    for attempt in range(TRIES):
+        key = check_api_key(ask_api_key(tty, replacing=replacing or attempt > 0))
+        try:
+            trouble = verify(config, key)
+        except AuthError:
+            tty.write("Segmind rejected that key (401). Check it at segmind.com → API Keys and try again.\n")
+            tty.flush()
+            continue
+        save_api_key(path, key)
+        if trouble:
+            tty.write(f"Could not check the key ({trouble}); saved it anyway.\n")
+        tty.write(f"Saved to {path} (readable only by you).\n")
+        if config.api_key_source.startswith("environment variable"):
+            tty.write(f"Note: {config.api_key_source} is set and still takes precedence over the saved key.\n")
+        tty.flush()
+        return config.replace(api_key=key, api_key_source=f"config file {path}")
+    raise UsageError(f"the key was rejected {TRIES} times; nothing was saved")

@@ -1,0 +1,101 @@
+"""One question, one reply: streamed or whole, on a terminal or a pipe, with one-shot advice."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable
+
+from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from segchat.config.settings import Config
+    from segchat.engine.chat import Chat
+    from segchat.model.attachments import Attachment
+
+
+def _say(text: str) -> None:
+    """A one-shot's notice: on stderr, so stdout stays the reply alone."""
+    from segchat.ui.render import safe
+
+    print(f"segchat: {safe(text)}", file=sys.stderr, flush=True)
+
+
+def _recover(chat: Chat, spinner: Any) -> None:
+    """Replies of this session's earlier queued messages, fetched (not paid again) and kept before asking more."""
+    import io
+
+    from segchat.errors import APIError, Cancelled
+    from segchat.ui import progress
+    from segchat.ui import wording as words
+    from segchat.ui.render import Renderer
+
+    # stdout is this question's answer alone: a recovered reply is stored, and --show shows it.
+    quiet = Renderer(out=io.StringIO(), rich_output=False)
+    for draft in chat.stranded():
+        chat.store.claim_pending([draft.id])
+        try:
+            turn = chat.recover(lambda request: progress.run(request, spinner, quiet), draft)
+        except (APIError, Cancelled) as exc:
+            _say(f"the earlier queued message {draft.text[:40]!r} has no reply yet: {words.error(exc, words.ONE_SHOT)}")
+            continue
+        if turn is not None:
+            _say(words.notice("recovered", {"session": chat.session.name}, words.ONE_SHOT))
+
+
+def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
+    """Start asking for the balance now (overlapping start-up); the returned wait() gives it, or None."""
+    import threading
+
+    from segchat import providers
+
+    found: list[Decimal | None] = []
+
+    def fetch() -> None:
+        provider = providers.build(config)
+        try:
+            found.append(provider.balance().credits)
+        except Exception:  # unknown then: the turn is priced by a fetch after it instead
+            pass
+        finally:
+            provider.close()
+
+    worker = threading.Thread(target=fetch, daemon=True, name="segchat-balance")
+    worker.start()
+
+    def wait() -> Decimal | None:
+        worker.join(min(config.timeout, 5.0))  # a slow balance must not hold the question: priced after instead
+        return found[0] if found else None
+
+    return wait
+
+
+def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], Decimal | None] | None = None) -> int:
+    """Send prompt (with files), print the reply to stdout and notices to stderr; the exit status.
+
+    balance: the starting balance (see prefetch_balance), so this turn's cost is known.
+    """
+    from segchat.ui import progress
+    from segchat.ui import wording as words
+    from segchat.ui.render import Renderer
+
+    plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+    renderer = Renderer(rich_output=not plain, code_theme=chat.config.code_theme)
+    # The wait is shown on stderr, and only when it is a terminal: stdout stays the reply alone.
+    spinner = Renderer(out=sys.stderr, rich_output=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
+    if balance is not None:
+        chat.ledger.observe(balance())
+    _recover(chat, spinner)
+    turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
+    if not turn.reply.streamed:  # a streamed reply is on screen already
+        renderer.reply(turn.reply.content)
+    chat.settle(turn)
+    if renderer.broken:
+        raise BrokenPipeError  # the reply is saved; the reader left: end as a closed pipe ends
+    for notice in turn.notices:
+        _say(words.notice(notice.code, notice.values, words.ONE_SHOT))
+    if turn.reply.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if turn.reply.incomplete else EXIT_OK  # a cut-off reply is kept, but a script must know

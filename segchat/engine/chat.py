@@ -1,0 +1,299 @@
+"""The turn engine: conversation + provider + store + credits, returning data and notice codes, no UI text."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from segchat.config.settings import SAMPLING, Config, check_model, check_sampling
+from segchat.engine.following import Following
+from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, JobFailed, StoreError, UsageError
+from segchat.figures import Ledger
+from segchat.model.attachments import Attachment, fits
+from segchat.model.conversation import Draft, Message, sent, whole_text
+from segchat.model.turn import Notice, Runner, Turn, run_here
+from segchat.store import SessionInfo, Store
+
+if TYPE_CHECKING:
+    from segchat.config.roles import Role
+    from segchat.net.deadline import Call
+    from segchat.net.decoding import Balance, Reply
+    from segchat.providers.base import Provider
+
+__all__ = ["Chat", "Notice", "Turn", "run_here"]
+T = TypeVar("T")
+
+
+class Chat(Following):
+    """One session's conversation, sent turn by turn and saved as it happens."""
+
+    def __init__(self, config: Config, provider: Provider, store: Store, session: SessionInfo, *,
+                 adopt_pending: bool = True, lazy: bool = False) -> None:
+        self.config, self.provider, self.store = config, provider, store
+        self.ledger = Ledger()
+        self.settings: dict[str, Any] = config.sampling()
+        self.max_credits = config.max_credits if provider.has_credits else None
+        self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
+        self.role: str | None = None
+        self._enter(session, adopt_pending, lazy)
+
+    @property
+    def model(self) -> str:
+        return self.provider.model
+
+    # -- turns --------------------------------------------------------------------------------
+
+    def send(self, text: str | None, run: Runner = run_here, files: list[Attachment] | None = None,
+             confirmed: bool = False) -> Turn:
+        """Send text with files (or, with None, the pending message) and the whole conversation.
+
+        confirmed: the user agreed to send although some costs are unknown and a budget is set.
+        """
+        self.ledger.check(self.max_credits, confirmed)
+        notices = self._sync()
+        if text is not None:
+            self.check_fits(files or [], text)
+            self.forget_pending()
+            draft = Draft(text, meta={"attachments": [f.to_dict() for f in files]} if files else {})
+            self._store(lambda: self.store.add_pending(self.session.id, draft))
+            self.conversation.pending = draft
+        elif self.conversation.pending is None:
+            raise UsageError("there is no unsent message to send again")
+        draft = self.conversation.pending
+        assert draft is not None
+        reply = self._request(run, self.conversation.payload(), draft)
+        turn = self._commit(reply, draft, replace=[])
+        turn.notices[:0] = notices
+        return turn
+
+    def recover(self, run: Runner = run_here, draft: Draft | None = None) -> Turn | None:
+        """Fetch the reply of an unsent message's queued job (the pending one, or draft) without paying again.
+
+        None when there is no job to ask about; a job that failed or is unknown leaves the message unsent.
+        """
+        draft = draft or self.conversation.pending
+        if draft is None or not draft.meta.get("job") or not hasattr(self.provider, "resume"):
+            return None
+        reply = self._request(run, [], draft)
+        turn = self._commit(reply, draft, replace=[])
+        turn.notices.insert(0, Notice("recovered"))
+        return turn
+
+    def stranded(self) -> list[Draft]:
+        """Unsent messages of this session with a queued job, left by processes that have ended."""
+        return [d for d in self._store(lambda: self.store.pending(self.session.id), []) if d.meta.get("job")]
+
+    def regenerate(self, run: Runner = run_here, text: str | None = None, confirmed: bool = False) -> Turn:
+        """Ask again for the last reply (to text instead, when given); the old exchange stays if this fails."""
+        if self.conversation.pending is not None:
+            return self.send(text, run, confirmed=confirmed)
+        self.ledger.check(self.max_credits, confirmed)
+        if self.conversation.last("user") is None:
+            raise UsageError("nothing to retry yet: send a message first")
+        removed = self.conversation.pop_exchange()
+        files = {"attachments": removed[0].meta["attachments"]} if removed[0].meta.get("attachments") else {}
+        draft = Draft(removed[0].content if text is None else text, meta=files)
+        try:
+            asked = {"role": "user", "content": sent(draft.text, draft.meta)}
+            reply = self._request(run, [*self.conversation.payload(), asked], draft)
+        except BaseException:
+            self.conversation.messages += removed
+            raise
+        return self._commit(reply, draft, replace=[m.id for m in removed if m.id is not None])
+
+    def _request(self, run: Runner, payload: list[dict[str, str]], draft: Draft) -> Reply:
+        from segchat.net.decoding import Reply
+
+        params, started = dict(self.settings), time.monotonic()
+        self.ledger.started += 1
+        self.ledger.flying += 1
+        try:
+            reply = run(lambda call: self._ask(payload, params, call, draft))
+        except Cancelled as exc:
+            if not exc.partial:
+                raise
+            # Streamed text the user has seen stays, marked: /retry asks for a whole new reply.
+            reply = Reply(exc.partial, streamed=True, interrupted=True, incomplete="interrupted")
+        except CreditsError as exc:
+            balance = self.ledger.balance if self.ledger.balance is not None else self.store.last_balance()
+            from segchat.figures import fmt_credits
+
+            raise CreditsError(f"{exc}; last known balance: {fmt_credits(balance)}", exc.status) from None
+        finally:
+            self.ledger.flying -= 1
+        reply.elapsed = time.monotonic() - started
+        return reply
+
+    def _ask(self, payload: list[dict[str, str]], params: dict[str, Any], call: Call, draft: Draft) -> Reply:
+        """The provider's answer; a message whose job is queued already is asked about, not sent again."""
+        job = draft.meta.get("job")
+        call.on_job = lambda found: self._note_job(draft, found)
+        try:
+            if job and hasattr(self.provider, "resume"):
+                return self.provider.resume(job, call)
+            return self.provider.complete(payload, params, call)
+        except JobFailed:
+            self._note_job(draft, None)  # nothing to fetch: the message is unsent, as any other
+            raise
+
+    def _note_job(self, draft: Draft, job: dict[str, str] | None) -> None:
+        """Keep (or drop) a queued job's id with its message, on disk before the first poll."""
+        if job is None:
+            draft.meta.pop("job", None)
+        else:
+            draft.meta["job"] = job
+        if draft.id is not None:
+            self._store(lambda: self.store.update_pending(draft.id, draft.meta))
+
+    def _commit(self, reply: Reply, draft: Draft, replace: list[int]) -> Turn:
+        """Keep the reply first (in memory, then on disk); figures and notices only after."""
+        now = time.time()
+        reply.content = whole_text(reply.content)  # a lone surrogate from a server would make it unstorable
+        meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self.provider.model}
+        for key, value in (("usage", reply.usage), ("finish_reason", reply.finish_reason),
+                           ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None)):
+            if value is not None:
+                meta[key] = value
+        kept = {k: v for k, v in draft.meta.items() if k != "job"}  # the job is done with once answered
+        pair = [Message("user", draft.text, now, kept), Message("assistant", reply.content, now, meta)]
+        self.conversation.messages += pair
+        self.conversation.pending = None
+        cost = self.ledger.record(reply.credits, reply.tokens) if self.provider.has_credits else None
+        if cost is not None:
+            meta["cost"] = str(cost)
+        fields = self._ledger_fields()
+        notices: list[Notice] = []
+        try:
+            self._known_last = self.store.add_exchange(self.session.id, [*self.unsaved, *pair],
+                                                       pending_id=draft.id, replace=replace, **fields)
+            self.unsaved = []
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            self.unsaved += pair
+            restored = self._restore()
+            if restored is not None:
+                notices.append(restored)
+            else:
+                notices.append(Notice("not_saved", {"reason": str(exc), "count": len(self.unsaved) // 2}))
+        turn = Turn(reply, cost, notices, saved=not self.unsaved)
+        turn.notices += self._notices(reply)
+        return turn
+
+    def _notices(self, reply: Reply) -> list[Notice]:
+        notes = []
+        if reply.credits_raw is not None:
+            notes.append(Notice("bad_credits_header", {"raw": reply.credits_raw[:40]}))
+        if self.ledger.others:
+            notes.append(Notice("other_spending"))
+        if reply.interrupted:
+            notes.append(Notice("interrupted"))
+        elif reply.incomplete:
+            notes.append(Notice("incomplete", {"reason": reply.incomplete}))
+        if reply.finish_reason == "length":
+            notes.append(Notice("cut_at_max_tokens"))
+        balance = self.ledger.balance
+        if balance is not None and balance < self.config.low_credit_warning and not self.ledger.warned_low:
+            self.ledger.warned_low = True
+            notes.append(Notice("low_credits", {"balance": balance, "threshold": self.config.low_credit_warning}))
+        share = self.context_tokens() / self.config.context_window
+        if share >= self.config.context_warning:
+            notes.append(Notice("context_full", {"share": share, "window": self.config.context_window}))
+        return notes
+
+    def check_fits(self, files: list[Attachment], text: str = "") -> None:
+        """Refuse files that would overflow the context window, naming the one that tips it over."""
+        fits(files, self.context_tokens() + len(text) // 4, self.config.context_window)
+
+    def context_tokens(self) -> int:
+        return self.conversation.context_tokens()
+
+    def undo(self) -> list[Message]:
+        """Remove the last exchange of this conversation, here and (by id) in the store; the title follows."""
+        removed = self.conversation.pop_exchange()
+        try:
+            self._forget(removed)
+        except BaseException:  # the store refused: so does the chat, nothing half done
+            self.conversation.messages += removed
+            raise
+        if removed:
+            first = self.conversation.first("user")
+            self._store(lambda: self.store.retitle(self.session.id, first.content if first else ""))
+        return removed
+
+    def trim(self, count: int) -> list[Message]:
+        """Drop the count oldest exchanges, in the store first, then here."""
+        self._forget([m for pair in self.conversation.exchanges()[:count] for m in pair if m is not None])
+        return self.conversation.drop_oldest(count)
+
+    def _forget(self, removed: list[Message]) -> None:
+        ids = [m.id for m in removed if m.id is not None]
+        self.unsaved = [m for m in self.unsaved if all(m is not r for r in removed)]
+        if ids:
+            self.store.remove_messages(self.session.id, ids)
+            self._known_last = self.store.last_message_id(self.session.id)  # our own change, not another's
+
+    def prepare(self) -> None:
+        """Ready the next request while the user types: the conversation it sends, if it fits the context."""
+        if self.context_tokens() <= self.config.context_window:  # else the turn is refused, not sent
+            self.provider.prepare(self.conversation.payload())
+
+    def refresh_balance(self, run: Runner = run_here) -> Balance:
+        """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""
+        if not self.provider.has_credits:
+            raise UsageError(f"the {self.provider.name} provider has no credits to ask for")
+        mark, flying = (self.ledger.records, self.ledger.started), self.ledger.flying
+        balance = run(lambda call: self.provider.balance(call))
+        # A clean base only when no turn was on its way, before or during the fetch (it may hold the charge).
+        if (self.ledger.records, self.ledger.started) == mark and not flying:
+            self.ledger.observe(balance.credits)
+        return balance
+
+    def settle(self, turn: Turn, run: Runner = run_here) -> None:
+        """Price a turn whose answer carried no usable balance, with one balance fetch after it; called once the
+        reply is on screen and saved: a slow fetch can delay the cost line, never the reply."""
+        if not self.provider.has_credits or turn.cost is not None or turn.reply.credits is not None \
+                or self.ledger.balance is None:
+            return
+        try:
+            balance = run(lambda call: self.provider.balance(call)).credits
+        except (APIError, Cancelled):
+            return
+        if balance is None or (cost := self.ledger.settle(balance, turn.reply.tokens)) is None:
+            return
+        turn.cost = cost
+        if self.ledger.others:
+            turn.notices.append(Notice("other_spending"))
+        reply = self.conversation.messages[-1] if self.conversation.messages else None
+        if reply is not None and reply.role == "assistant":
+            reply.meta["cost"] = str(cost)
+        self._store(lambda: self.store.reprice(self.session.id, reply, **self._ledger_fields()))
+
+    def set_system(self, text: str | None) -> None:
+        self.store.update(self.session.id, system=text or None)
+        self.conversation.system = text or None
+
+    def set_role(self, role: Role) -> None:
+        """Switch to a role mid-session: its system prompt and its sampling settings and model."""
+        wanted = role.settings.get("profile")
+        if wanted is not None and wanted != self.config.profile:
+            raise UsageError(f"role '{role.name}' uses profile '{wanted}'; start it with segchat --role {role.name} "
+                             "(a profile is chosen when a session starts)")
+        try:  # checked like the same settings anywhere else, before anything changes
+            sampling = {k: check_sampling(k, v) for k, v in role.settings.items() if k in SAMPLING}
+            model = check_model(role.settings.get("model", self.provider.model), self.provider.name)
+        except ConfigError as exc:
+            raise UsageError(f"role '{role.name}': {exc}") from None
+        self.store.update(self.session.id, system=role.system, role=role.name, model=model)
+        self.provider.model, self.conversation.system, self.role = model, role.system, role.name
+        self.settings.update(sampling)
+
+    def set_model(self, model: str) -> None:
+        checked = check_model(model, self.provider.name)
+        self.store.update(self.session.id, model=checked)  # the store first: a failure there changes nothing
+        self.provider.model = checked
+
+    def set_budget(self, value: Decimal | None) -> None:
+        if value is not None and not self.provider.has_credits:
+            raise UsageError(f"a budget needs credits, and the {self.provider.name} provider has none")
+        self.max_credits = value

@@ -1,0 +1,287 @@
+"""Session persistence in one SQLite file: a durable transaction per turn, FTS5 search."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+import time
+from decimal import Decimal
+
+from segchat.errors import SessionNotFound, StoreError
+from segchat.private_files import private_dir
+from segchat.store.meta import text as meta_text
+from segchat.store.pending import Unsent
+from segchat.store.schema import aside_name, open_database
+from segchat.store.session_row import INFO as _INFO
+from segchat.store.session_row import LISTING as _LISTING
+from segchat.store.session_row import SessionInfo, check_name, make_title
+from segchat.store.session_row import info as _info
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
+    from segchat.model.conversation import Conversation, Message
+    from segchat.private_files import Where
+
+__all__ = ["SessionInfo", "Store", "check_name", "make_title"]
+
+
+class Store(Unsent):
+    """Opens (creating if needed) the session database at path.
+
+    A file that is not a readable database is moved aside, never overwritten,
+    and the reason is left in notices for the caller to show.
+    """
+
+    def __init__(self, path: Where, *, wait: float = 10.0) -> None:
+        self.path, self.wait = path, wait  # wait: seconds to queue behind another process's write
+        self.notices: list[str] = []
+        directory = os.path.dirname(os.fspath(path))
+        try:
+            private_dir(directory)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory for the session store {directory}: "
+                             f"{exc.strerror}") from None
+        try:
+            self._db = open_database(self.path, self.wait)
+        except sqlite3.OperationalError as exc:
+            # Locked, unreadable, no room: the data may be fine, so it stays where it is.
+            raise StoreError(f"cannot open the session store {path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+            aside = aside_name(path)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+            self.notices.append(f"the session store {path} could not be read ({exc}); it was moved to {aside} "
+                                "and a new store was started")
+            self._db = open_database(self.path, self.wait)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two processes queue instead of failing.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create(self, name: str | None = None, *, model: str = "", system: str | None = None,
+               profile: str | None = None, role: str | None = None) -> SessionInfo:
+        now = time.time()
+        with self._tx():
+            if name is None:
+                name = self._fresh_name()
+            check_name(name)
+            if self._db.execute("SELECT 1 FROM sessions WHERE name=?", (name,)).fetchone():
+                raise StoreError(f"a session named '{name}' already exists")
+            cur = self._db.execute(
+                "INSERT INTO sessions(name, model, system, created, updated, spent, profile, role) "
+                "VALUES (?,?,?,?,?,?,?,?)", (name, model, system, now, now, "0", profile, role))
+        return self.get(cur.lastrowid)
+
+    def _fresh_name(self) -> str:
+        base = time.strftime("%Y%m%d-%H%M")
+        name, n = base, 1
+        while self._db.execute("SELECT 1 FROM sessions WHERE name=?", (name,)).fetchone():
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def exists(self, session_id: int) -> bool:
+        return self._db.execute("SELECT 1 FROM sessions WHERE id=?", (session_id,)).fetchone() is not None
+
+    def get(self, session_id: int) -> SessionInfo:
+        row = self._db.execute(_INFO + " WHERE s.id=?", (session_id,)).fetchone()
+        if row is None:
+            raise SessionNotFound(f"no session with id {session_id}")
+        return _info(row)
+
+    def find(self, ref: str) -> SessionInfo:
+        """A session by name, or by id; unknown ones name the closest matches."""
+        row = self._db.execute(_INFO + " WHERE s.name=?", (ref,)).fetchone()
+        if row is None and ref.isascii() and ref.isdigit():
+            row = self._db.execute(_INFO + " WHERE s.id=?", (int(ref),)).fetchone()
+        if row is not None:
+            return _info(row)
+        names = [r[0] for r in self._db.execute("SELECT name FROM sessions")]
+        import difflib
+
+        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+        close += [n for n in names if ref.lower() in n.lower() and n not in close][: 3 - len(close)]
+        hint = f"; did you mean: {', '.join(close)}?" if close else "; see segchat --list"
+        raise SessionNotFound(f"no session named '{ref[:70]}'{hint}")
+
+    def latest(self) -> SessionInfo | None:
+        """The most recently used session that holds something (a process killed at once leaves an empty one)."""
+        row = self._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
+                               "(SELECT 1 FROM pending WHERE session_id = s.id) "
+                               "ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
+        return _info(row) if row else None
+
+    def listing(self) -> list[tuple]:
+        """Sessions holding a message or an unsent one, newest first, as rows of records.LISTING's columns."""
+        return self._db.execute(_LISTING).fetchall()
+
+    def last_balance(self) -> Decimal | None:
+        """The newest credit balance any session recorded."""
+        row = self._db.execute("SELECT balance FROM sessions WHERE balance IS NOT NULL "
+                               "ORDER BY updated DESC LIMIT 1").fetchone()
+        return Decimal(row[0]) if row else None
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT name FROM sessions ORDER BY updated DESC")]
+
+    def rename(self, ref: str, new: str) -> SessionInfo:
+        info = self.find(ref)
+        check_name(new)
+        with self._tx():
+            if self._db.execute("SELECT 1 FROM sessions WHERE name=? AND id<>?", (new, info.id)).fetchone():
+                raise StoreError(f"a session named '{new}' already exists")
+            self._db.execute("UPDATE sessions SET name=? WHERE id=?", (new, info.id))
+        return self.get(info.id)
+
+    def delete(self, ref: str) -> SessionInfo:
+        info = self.find(ref)
+        with self._tx():
+            self._db.execute("DELETE FROM messages WHERE session_id=?", (info.id,))
+            self._db.execute("DELETE FROM sessions WHERE id=?", (info.id,))
+        return info
+
+    def delete_if_empty(self, session_id: int) -> bool:
+        """Drop a session that holds no message and no unsent one (opened, then left)."""
+        with self._tx():
+            cur = self._db.execute(
+                "DELETE FROM sessions WHERE id=? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id=?) "
+                "AND NOT EXISTS (SELECT 1 FROM pending WHERE session_id=?)", (session_id,) * 3)
+        return cur.rowcount > 0
+
+    def update(self, session_id: int, **fields: Any) -> None:
+        """Set session columns (system, model, spent, balance, title)."""
+        allowed = {"system", "model", "spent", "balance", "title", "unpriced", "profile", "role"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
+        values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
+        with self._tx():
+            self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)}, updated=? WHERE id=?",
+                             (*values, time.time(), session_id))
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def load(self, session_id: int, *, adopt: bool = True, lazy: bool = False) -> Conversation:
+        """The whole conversation; with adopt, the newest unsent message this process may take as pending.
+
+        lazy: each meta stays its stored text until first used (see stored.build); Conversation.read_metas
+        reads what is left, a damaged one raising the error it would raise here.
+        """
+        import gc
+
+        from segchat.model.conversation import Conversation  # not needed to list or show sessions
+        from segchat.store.rows import build, reader
+
+        info = self.get(session_id)
+        # The collector is held off: its passes over rows and messages that all live on would cost more than they.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
+                                    "ORDER BY id", (session_id,)).fetchall()
+            messages = build(rows, reader(lambda: self._damaged(info.name)), lazy)
+            del rows
+        finally:
+            if collecting:
+                gc.enable()
+        drafts = self.pending(session_id) if adopt else []
+        return Conversation(info.system, messages, drafts[-1] if drafts else None)
+
+    def rows(self, session_id: int) -> list[tuple[str, str, str | None]]:
+        """A session's messages as stored (role, content, meta as JSON), oldest first: for showing them."""
+        return self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
+                                (session_id,)).fetchall()
+
+    def markdown(self, session_id: int) -> tuple[list[bytes | None] | None, list[tuple[str, Any, Any]]]:
+        """A session's messages as Markdown made by SQLite, for --show (see showing.py)."""
+        from segchat.store.showing import markdown
+
+        return markdown(self._db, session_id)
+
+    def _damaged(self, name: str) -> StoreError:
+        return StoreError(f"session '{name}' in {self.path} has a damaged message; the other sessions are unaffected")
+
+    def last_message_id(self, session_id: int) -> int:
+        row = self._db.execute("SELECT max(id) FROM messages WHERE session_id=?", (session_id,)).fetchone()
+        return row[0] or 0
+
+    def add_exchange(self, session_id: int, messages: list[Message], *, pending_id: int | None = None,
+                     replace: list[int] | None = None, **fields: Any) -> int:
+        """Append a user message and its reply in one durable transaction; returns the last id.
+
+        replace names messages (by id) to drop in the same transaction: a regenerated reply.
+        Each message gets its row id.
+        """
+        values = {k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()}
+        last = 0
+        with self._tx():
+            if replace:
+                self._remove(session_id, replace)
+            for message in messages:
+                last = self._db.execute(
+                    "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
+                    (session_id, message.role, message.content, message.created,
+                     meta_text(message.meta) if message.meta else None)).lastrowid
+                message.id = last
+            if pending_id is not None:
+                self._db.execute("DELETE FROM pending WHERE id=?", (pending_id,))
+            title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
+            if "title" not in values and title_row and not title_row[0] and messages:
+                values["title"] = make_title(messages[0].content)
+            sets = "".join(f", {k}=?" for k in values)
+            self._db.execute(f"UPDATE sessions SET updated=?{sets} WHERE id=?",
+                             (time.time(), *values.values(), session_id))
+        return last
+
+    def retitle(self, session_id: int, first_message: str) -> None:
+        """The title made again from the session's first message (empty when none is left)."""
+        title = make_title(first_message) if first_message else ""
+        with self._tx():
+            self._db.execute("UPDATE sessions SET title=? WHERE id=?", (title, session_id))
+
+    def reprice(self, session_id: int, message: Message | None, **fields: Any) -> None:
+        """A turn priced after it was saved: its meta and the session's spend, in one transaction."""
+        values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
+        with self._tx():
+            if message is not None and message.id is not None:
+                self._db.execute("UPDATE messages SET meta=? WHERE id=?",
+                                 (meta_text(message.meta), message.id))
+            if fields:
+                self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
+                                 (*values, session_id))
+
+    def remove_messages(self, session_id: int, ids: list[int]) -> None:
+        """Delete these messages of a session (undo, trim): by id, so another process's turns stay."""
+        with self._tx():
+            self._remove(session_id, ids)
+
+    def _remove(self, session_id: int, ids: list[int]) -> None:
+        self._db.executemany("DELETE FROM messages WHERE id=? AND session_id=?", [(i, session_id) for i in ids])
+
+    def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
+        """(session name, role, snippet) of messages containing every word of text."""
+        words = [w for w in re.findall(r"\w+", text) if w]
+        if not words:
+            return []
+        query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        # Newest first by the index's own rowid (the message id): FTS5 then walks its matches in that order and
+        # stops at the limit, instead of finding, joining and cutting a snippet for every match before sorting.
+        rows = self._db.execute(
+            "SELECT s.name, m.role, snippet(messages_fts, 0, '[', ']', '…', 12) FROM messages_fts "
+            "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
+            "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
+        return list(rows)

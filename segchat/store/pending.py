@@ -1,0 +1,65 @@
+"""Unsent messages in the store: written before they are sent, owned by the process that wrote them."""
+
+from __future__ import annotations
+
+import time
+
+from segchat.store import ownership as owner
+from segchat.store.meta import parse as parse_meta
+from segchat.store.meta import text as meta_text
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    import contextlib
+    import sqlite3
+    from typing import Any, Callable
+
+    from segchat.model.conversation import Draft
+
+
+class Unsent:
+    """The pending table's part of Store; it relies on the store's connection and transaction."""
+
+    _db: sqlite3.Connection
+    _tx: Callable[[], contextlib.AbstractContextManager[None]]
+
+    def add_pending(self, session_id: int, draft: Draft) -> int:
+        """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
+        meta = meta_text(draft.meta) if draft.meta else None
+        with self._tx():
+            cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
+                                   (session_id, draft.text, time.time(), owner.token(), meta))
+        draft.id = cur.lastrowid
+        return draft.id
+
+    def pending(self, session_id: int) -> list[Draft]:
+        """Unsent messages this process may take: its own, and those whose writer has ended."""
+        rows = self._db.execute("SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id",
+                                (session_id,)).fetchall()
+        if not rows:  # the usual case: no need for this process's token (socket) nor for Draft (dataclasses)
+            return []
+        from segchat.model.conversation import Draft
+
+        me, drafts = owner.token(), []
+        for row_id, content, who, meta in rows:
+            if who == me or not owner.alive(who):
+                try:
+                    drafts.append(Draft(content, row_id, parse_meta(meta) if meta else {}))
+                except ValueError:
+                    drafts.append(Draft(content, row_id))
+        return drafts
+
+    def update_pending(self, pending_id: int, meta: dict[str, Any]) -> None:
+        """A pending message's record changed (a queued job's id), written durably."""
+        with self._tx():
+            self._db.execute("UPDATE pending SET meta=? WHERE id=?",
+                             (meta_text(meta) if meta else None, pending_id))
+
+    def claim_pending(self, pending_ids: list[int]) -> None:
+        """Take over unsent messages left by an ended process."""
+        with self._tx():
+            self._db.executemany("UPDATE pending SET owner=? WHERE id=?", [(owner.token(), i) for i in pending_ids])
+
+    def drop_pending(self, pending_ids: list[int]) -> None:
+        with self._tx():
+            self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in pending_ids])

@@ -1,0 +1,108 @@
+"""The session database: its versioned schema, and how a file is opened, checked and upgraded."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from segchat.errors import StoreError
+from segchat.private_files import private_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from segchat.private_files import Where
+
+SCHEMA_VERSION = 3
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS sessions(
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, title TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '', system TEXT, created REAL NOT NULL, updated REAL NOT NULL,
+    spent TEXT, balance TEXT, unpriced INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS messages(
+    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')), content TEXT NOT NULL,
+    created REAL, meta TEXT);
+CREATE INDEX IF NOT EXISTS messages_by_session ON messages(session_id, id);
+CREATE TABLE IF NOT EXISTS pending(
+    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    content TEXT NOT NULL, created REAL NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages', content_rowid='id');
+CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END;
+CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
+"""
+# Version 2: which process owns a pending message (pid and start time), its record; each session's profile, role.
+_V2 = """
+ALTER TABLE pending ADD COLUMN owner TEXT;
+ALTER TABLE pending ADD COLUMN meta TEXT;
+ALTER TABLE sessions ADD COLUMN profile TEXT;
+ALTER TABLE sessions ADD COLUMN role TEXT;
+"""
+# Version 3: each session's count of messages, kept by triggers, so that listing sessions reads no message.
+_V3 = """
+ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE session_id = sessions.id);
+CREATE TRIGGER IF NOT EXISTS messages_counted AFTER INSERT ON messages BEGIN
+    UPDATE sessions SET message_count = message_count + 1 WHERE id = new.session_id; END;
+CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
+    UPDATE sessions SET message_count = message_count - 1 WHERE id = old.session_id; END;
+"""
+# Schema version -> the script that brings the previous version up to it.
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
+# Beside the versions, as any version can have it (SQLite keeps it, whichever segchat writes): an index of the
+# messages whose Markdown Python writes for --show (showing.py), content that is not text or a meta that is not
+# text or names what Markdown shows; SQLite writes the rest. A query finds them by this index only when its WHERE
+# holds this same expression.
+UNPLAIN = ("typeof(content) != 'text' OR meta IS NOT NULL AND (typeof(meta) != 'text' "
+           "OR instr(meta, '\"attachments\"') OR instr(meta, '\"interrupted\"'))")
+_UNPLAIN_INDEX = f"CREATE INDEX IF NOT EXISTS messages_unplain ON messages(session_id, id) WHERE {UNPLAIN}"
+
+
+def open_database(path: Where, wait: float) -> sqlite3.Connection:
+    """The store at path, created, checked to be segchat's and brought up to SCHEMA_VERSION."""
+    if not os.path.exists(path):
+        private_file(path)
+    db = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if version == 0 and tables:  # checked before anything is written: it is someone else's file
+            raise StoreError(f"{path} is another program's SQLite database (tables: "
+                             f"{', '.join(tables[:5])[:120]}); segchat leaves it alone: move it away, "
+                             "or set XDG_DATA_HOME to use another directory")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # a turn reported saved survives power loss
+        db.execute("PRAGMA foreign_keys=ON")
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path} was written by a newer segchat (schema {version}); "
+                             "upgrade segchat to open it")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            # One transaction per migration step; executescript keeps BEGIN...END triggers whole.
+            try:
+                db.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[step]}PRAGMA user_version={step};COMMIT;")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        indexed = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'messages_unplain'")
+        if indexed.fetchone() is None:
+            db.execute(_UNPLAIN_INDEX)  # once per store: a scan of its messages
+        db.execute("SELECT count(*) FROM sessions").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def aside_name(path: Where) -> str:
+    """A name for a damaged store that no earlier one has taken, even within the same second."""
+    path = os.fspath(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        aside = f"{path}.corrupt-{stamp}" + (f"-{n}" if n > 1 else "")
+        if not any(os.path.lexists(f"{aside}{suffix}") for suffix in ("", "-wal", "-shm")):
+            return aside
+    raise StoreError(f"cannot find a free name beside {path} to move the damaged store to")

@@ -1,0 +1,1 @@
+"""Slash commands: one table feeds /help, dispatch and Tab completion."""

@@ -1,0 +1,35 @@
+"""Tab completion of slash commands and their arguments, from the command table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+if TYPE_CHECKING:
+    from segchat.tui.commands.host import Context
+
+
+def suggest(ctx: Context, text: str) -> tuple[list[str], int]:
+    """Candidates for the text before the cursor, and how many characters they replace."""
+    if not text.startswith("/") or "\n" in text:
+        return [], 0
+    name, space, arg = text[1:].partition(" ")
+    registry = ctx.registry
+    if not space:
+        return sorted(f"/{n}" for n in registry.names() if n.startswith(name)), len(text)
+    command = registry.get(name)
+    if command is None or command.complete is None:
+        return [], 0
+    return [c for c in command.complete(ctx) if c.startswith(arg) and c != arg], len(arg)
+
+
+class SlashCompleter(Completer):
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        words, replace = suggest(self.ctx, document.text_before_cursor)
+        for word in words:
+            yield Completion(word, start_position=-replace)

@@ -1,0 +1,1 @@
+"""All output: replies, notices, tables, progress, and the words for the engine's notice codes."""

@@ -1,0 +1,80 @@
+"""A request run in a worker thread: a spinner while waiting, streamed text shown as it comes, Ctrl-C at once."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+from segchat.errors import Cancelled
+from segchat.net.deadline import Call
+
+if TYPE_CHECKING:
+    from segchat.ui.render import Renderer
+
+T = TypeVar("T")
+
+
+def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
+    """request(call) in a worker; spinner shows the wait, screen the streamed reply (they may be one).
+
+    Ctrl-C abandons the request at once (its sockets are shut) and raises Cancelled with what was shown.
+    """
+    deltas: queue.SimpleQueue[str] = queue.SimpleQueue()
+    call, box = Call(on_delta=deltas.put), {}
+
+    def work() -> None:
+        try:
+            box["result"] = request(call)
+        except BaseException as exc:  # handed to the main thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True, name="segchat-request")
+    worker.start()
+    view, shown = None, []
+    try:
+        with spinner.waiting() as tick:
+            while worker.is_alive() and deltas.empty():
+                worker.join(0.05)
+                tick(call.state)
+        if not deltas.empty():
+            view = screen.stream()
+            feed = _careful(view.feed, screen)
+            while worker.is_alive() or not deltas.empty():
+                if _drain(deltas, shown, feed) == 0:
+                    worker.join(0.02)
+            _careful(view.finish, screen)()
+    except KeyboardInterrupt:
+        call.abort()
+        if view is not None:
+            _drain(deltas, shown, view.feed)
+            view.abort()
+        raise Cancelled("".join(shown)) from None
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _careful(show: Callable[..., None], screen: Renderer) -> Callable[..., None]:
+    """show, but a reader that went away (`segchat q | head -c 10`) costs only the display, never the reply:
+    the request goes on, the reply is saved, and screen.broken tells the caller."""
+    def careful(*args: str) -> None:
+        if screen.broken:
+            return
+        try:
+            show(*args)
+        except OSError:  # BrokenPipeError and kin: stdout is gone
+            screen.broken = True
+
+    return careful
+
+
+def _drain(deltas: queue.SimpleQueue[str], shown: list[str], feed: Callable[[str], None]) -> int:
+    """Feed everything queued as one piece (fewer redraws when text comes faster than the screen)."""
+    pieces = []
+    while not deltas.empty():
+        pieces.append(deltas.get_nowait())
+    if pieces:
+        shown.extend(pieces)
+        feed("".join(pieces))
+    return len(pieces)

@@ -1,0 +1,282 @@
+"""All terminal output of server and stored text, and the one sanitiser it passes through."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import functools
+import os
+import re
+import sys
+import time
+
+from segchat.errors import needs_redacting, redact
+from segchat.text.sanitize import HOLD_BACK, as_it_is, safe, sanitize
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
+if TYPE_CHECKING:
+    from typing import IO, Any, Iterator, Sequence
+
+__all__ = ["HOLD_BACK", "MAX_NESTING", "Renderer", "markdown_class", "nesting", "preload", "safe", "sanitize"]
+
+
+class Renderer:
+    """Writes replies, notices and errors; rich is loaded only when first needed."""
+
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, *,
+                 rich_output: bool | None = None, code_theme: str = "monokai") -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.rich_output = _is_tty(self.out) if rich_output is None else rich_output
+        self.code_theme = code_theme
+        self.broken = False  # the output went away (a closed pipe) while a reply streamed to it
+        self._console: Any = None
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.out, force_terminal=self.rich_output or None,
+                                    highlight=False, markup=False, emoji=False)
+        return self._console
+
+    def reply(self, text: str) -> None:
+        """The model's reply: Markdown with highlighted code on a terminal, plain text elsewhere."""
+        clean = sanitize(text)
+        if not self.rich_output:
+            self.out.write(clean if clean.endswith("\n") else clean + "\n")
+            self.out.flush()
+            return
+        self.console.print(self.markdown(clean))
+
+    def markdown(self, clean: str) -> Any:
+        """Sanitised text as a rich renderable: Markdown, or plain text when nested too deep for rich,
+        which silently drops what no longer fits the width (40 nested quotes show nothing).
+        """
+        if nesting(clean) > MAX_NESTING:
+            from rich.text import Text
+
+            return Text(clean)
+        return markdown_class()(clean, code_theme=self.code_theme, hyperlinks=False)
+
+    def stream(self) -> Any:
+        """A view that shows a reply as it arrives: Markdown on a terminal, plain text flushed piece by piece."""
+        from segchat.ui.markdown_stream import MarkdownStream, PlainStream
+
+        if self.rich_output:
+            return MarkdownStream(self.console, self.code_theme)
+        return PlainStream(self.out)
+
+    def page(self, markdown: str) -> None:
+        """Long text through the pager ($PAGER, else less), short text straight out; rendered once."""
+        if not self.rich_output:
+            self.plain(markdown)
+            return
+        with self.console.capture() as captured:
+            self.console.print(self.markdown(sanitize(markdown)))
+        text = captured.get()
+        if text.count("\n") < self.console.size.height - 2 or not self._pager(text):
+            self.out.write(text)
+            self.out.flush()
+
+    def _pager(self, text: str) -> bool:
+        """Show text in the pager on our own output (the terminal even when stdout is redirected);
+        False when no pager could run. less gets -R so colours show as colours, not escape codes.
+        """
+        import shlex
+        import subprocess
+
+        command = shlex.split(os.environ.get("PAGER") or "less")
+        env = dict(os.environ)
+        if "R" not in env.get("LESS", ""):
+            env["LESS"] = env.get("LESS", "") + "R"
+        try:
+            self.out.flush()
+            subprocess.run(command, input=text.encode("utf-8", "replace"), stdout=self.out, env=env, check=False)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def clipboard(self, text: str) -> str | None:
+        """Send text to the terminal's clipboard with OSC 52 (works over SSH); how it went, or None when
+        there is no terminal. Inside tmux the sequence is wrapped so tmux passes it on to the terminal.
+        """
+        import base64
+
+        if not _is_tty(self.out):
+            return None
+        osc = f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\x07"
+        if os.environ.get("TMUX"):
+            self.out.write("\x1bPtmux;" + osc.replace("\x1b", "\x1b\x1b") + "\x1b\\")
+            how = "OSC 52 through tmux"
+        else:
+            self.out.write(osc)
+            how = "OSC 52"
+        self.out.flush()
+        return how
+
+    def plain(self, text: str | list[str]) -> None:
+        """Text as it is (sanitised), never interpreted as Markdown; a long one may come as pieces that each
+        end a line (then each is sanitised and written on its own, which is the same as the whole)."""
+        pieces = [text] if isinstance(text, str) else text
+        if any(needs_redacting(piece) for piece in pieces):  # what it looks for never spans a line break
+            pieces = [redact("".join(pieces))]
+        for piece in pieces:
+            self.out.write(sanitize(piece))
+        self.out.write("\n")
+        self.out.flush()
+
+    def plain_utf8(self, parts: list[bytes | memoryview]) -> None:
+        """UTF-8 text ready to print (sanitised, redacted, ending its last line), in parts: onto a UTF-8
+        stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and joining it: each
+        part is written as it is). --show and a piped table print so."""
+        buffer = getattr(self.out, "buffer", None)
+        # Where a text stream may write a line break as something else (Windows), it writes the text.
+        if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8" or os.linesep != "\n":
+            self.out.write(b"".join(parts).decode())
+            self.out.flush()
+            return
+        self.out.flush()  # what went before, first
+        for part in parts:
+            buffer.write(part)
+        buffer.flush()
+
+    def notice(self, text: str) -> None:
+        self._line(safe(text), "2")  # dim
+
+    def warning(self, text: str) -> None:
+        self._line(safe(text), "33")  # yellow
+
+    def error(self, text: str, *, to_stderr: bool = False) -> None:
+        """One line; in the REPL on stdout so it stays in order with the conversation."""
+        stream = self.err if to_stderr else self.out
+        line = f"segchat: error: {safe(text)}" if to_stderr else f"error: {safe(text)}"
+        if to_stderr:
+            stream.write(line + "\n")
+            stream.flush()
+        else:
+            self._line(line, "1;31")  # bold red
+
+    def _line(self, clean: str, sgr: str) -> None:
+        """One styled line of already-sanitised text.
+
+        Plain SGR codes, not rich: notices are printed before the first prompt, and importing
+        rich there would cost more start-up time than everything else segchat does.
+        """
+        if self.rich_output and not os.environ.get("NO_COLOR"):
+            clean = f"\x1b[{sgr}m{clean}\x1b[0m"
+        self.out.write(clean + "\n")
+        self.out.flush()
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], shorten: int | None = None) -> None:
+        """Aligned columns on a terminal; tab-separated when piped, for scripts.
+
+        Each cell is what safe() makes of it. On a terminal the columns are padded to their widest cell (in
+        terminal cells: wide characters count two), two spaces apart, the header bold, as rich laid them out;
+        when they do not fit the width, column shorten's cells (if given) are cut short with "…", then the
+        widest columns are narrowed to a common width and their cells wrapped there, at spaces where there
+        are some. Built from strings: a rich Table measures and wraps every cell, a thousand times slower on
+        a long listing.
+        """
+        cells = [[str(cell) for cell in row] for row in rows]
+        if not self.rich_output:
+            # Piped, the text to write is looked through itself (tabs and line breaks counted) and written when
+            # no cell holds a tab, a line break, a secret or anything to sanitise; as below, otherwise.
+            text = "".join(["\t".join(row) + "\n" for row in [list(headers), *cells]])
+            data = text.encode("utf-8", "surrogatepass")
+            if text.count("\t") + text.count("\n") == len(headers) + sum(map(len, cells)) and as_it_is(data):
+                self.plain_utf8([data])
+                return
+        # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
+        # spans a line break, and sanitize() works character by character (a CR before LF and a joiner look
+        # one ahead; a line break stops both). So when the joined text needs neither, no cell does.
+        joined = "\n".join("\n".join(row) for row in cells)
+        if not as_it_is(joined.encode("utf-8", "surrogatepass")):
+            cells = [[safe(cell) for cell in row] for row in cells]
+            joined = "\n".join("\n".join(row) for row in cells)
+        lines = [list(headers), *cells]
+        if "\t" in joined or joined.count("\n") != sum(map(len, cells)) - 1:  # a cell's own tab or line break
+            lines = [[c.replace("\t", " ").replace("\n", " ") for c in row] for row in lines]
+        if not self.rich_output:
+            self.out.write("".join("\t".join(line) + "\n" for line in lines))
+            self.out.flush()
+            return
+        from segchat.ui.table import aligned, room_on
+
+        bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
+        self.out.write(aligned(lines, room_on(self.out), bold, shorten))
+        self.out.flush()
+
+    def exchange(self, role: str, text: str, limit: int = 600) -> None:
+        """A stored message shown briefly (on resume): cheap plain text, no Markdown."""
+        clean = safe(text)
+        if len(clean) > limit:
+            clean = clean[:limit] + " …"
+        label = {"user": "you", "assistant": "model", "system": "system"}.get(role, role)
+        bold = self.rich_output and not os.environ.get("NO_COLOR")
+        self.out.write(f"\x1b[1m{label}:\x1b[0m {clean}\n" if bold else f"{label}: {clean}\n")
+        self.out.flush()
+
+    @contextlib.contextmanager
+    def waiting(self, label: str = "waiting for the model") -> Iterator[Any]:
+        """A spinner with elapsed seconds; yields tick(state=None) to call while waiting (state: a queued
+        job's, such as "queued" or "running", shown instead of the label)."""
+        if not self.rich_output:
+            yield lambda state=None: None
+            return
+        started = time.monotonic()
+        with self.console.status(f"{label}… 0s", spinner="dots") as status:
+            yield lambda state=None: status.update(f"{safe(state) if state else label}… "
+                                                   f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
+
+
+MAX_NESTING = 12
+
+
+def nesting(text: str) -> int:
+    """How deeply quotes and lists nest in Markdown text, by the leading marks of its lines (outside code)."""
+    deepest, fence, list_item = 0, "", re.compile(_LIST_ITEM).match
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped[:3] in ("```", "~~~") and (not fence or stripped.startswith(fence)):
+            fence = "" if fence else stripped[:3]
+            continue
+        if fence:
+            continue
+        body = line.lstrip(" \t>")
+        lead = line[: len(line) - len(body)]
+        indent = len(lead.replace(">", "").expandtabs(4)) // 2 if list_item(body) else 0
+        deepest = max(deepest, lead.count(">") + indent)
+    return deepest
+
+
+_LIST_ITEM = r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)"  # compiled when first needed
+
+
+@functools.cache
+def markdown_class() -> Any:
+    """rich's Markdown, with images shown with their address: "🌆 alt" alone would hide where it points."""
+    from rich.markdown import ImageItem, Markdown
+    from rich.text import Text
+
+    class Image(ImageItem):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            title = self.text or Text(self.destination.strip("/").rsplit("/", 1)[-1])
+            yield Text.assemble("🌆 ", title, " (", self.destination, ") ", end="")
+
+    return type("Markdown", (Markdown,), {"elements": {**Markdown.elements, "image": Image}})
+
+
+def preload() -> None:
+    """Import rich's Markdown machinery ahead of the first reply (called off the main thread)."""
+    import rich.console  # noqa: F401
+    import rich.markdown  # noqa: F401
+    import rich.status  # noqa: F401
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

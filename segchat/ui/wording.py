@@ -1,0 +1,56 @@
+"""What segchat says: the engine's notice codes and errors, worded for the chat or for a one-shot run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segchat.errors import AmbiguousError, BudgetError, StillWaiting, UnsureBudgetError
+from segchat.figures import fmt_credits
+
+REPL, ONE_SHOT = "repl", "one-shot"
+
+# code -> (wording, REPL advice, one-shot advice); values fill the braces.
+_NOTICES: dict[str, tuple[str, str, str]] = {
+    "synced": ("session '{session}' was changed by another segchat; continuing from its latest state "
+               "({added:+d} messages)", "", ""),
+    "bad_credits_header": ("the server sent an unparsable credits figure: {raw!r}; credits stay unknown",
+                           "", ""),
+    "incomplete": ("reply incomplete: {reason}", "", ""),
+    "recovered": ("recovered the reply to your earlier message from the queue (not paid for again)", "",
+                  " (segchat --show {session} shows it)"),
+    "renamed_elsewhere": ("session '{old}' was renamed to '{new}' by another segchat", "", ""),
+    "restored": ("session '{old}' was deleted by another segchat; the conversation is saved again as '{new}'",
+                 "", ""),
+    "interrupted": ("interrupted: what arrived is kept, marked as interrupted", " (/retry asks for a new reply)",
+                    " (segchat -r continues the session)"),
+    "cut_at_max_tokens": ("reply cut at max_tokens", " (raise it with /set max_tokens N)",
+                          " (raise it with --max-tokens N)"),
+    "other_spending": ("the balance fell by more than this turn's tokens explain: the cost includes other "
+                       "spending on the account", "", ""),
+    "low_credits": ("low credits: {balance} left (warning below {threshold})", "", ""),
+    "context_full": ("the conversation fills {share:.0%} of the {window:,}-token context",
+                     "; /trim N drops the oldest exchanges", "; start a new session, or /trim N in the chat"),
+    "not_saved": ("the reply could not be saved ({reason})",
+                  "; it is kept here and saved with your next message; /save PATH or /export PATH keeps a copy now",
+                  "; it was printed only"),
+}
+
+
+def notice(code: str, values: dict[str, Any], mode: str = REPL) -> str:
+    text, repl_advice, one_shot_advice = _NOTICES.get(code, (code, "", ""))
+    shown = {k: fmt_credits(v) if k in ("balance", "threshold") else v for k, v in values.items()}
+    return text.format(**shown) + (repl_advice if mode == REPL else one_shot_advice)
+
+
+def error(exc: Exception, mode: str = REPL) -> str:
+    """An error's text with the advice that fits where the user is."""
+    text = str(exc)
+    if isinstance(exc, UnsureBudgetError):
+        return text + ("" if mode == REPL else "; the chat asks before sending in this case (segchat -r)")
+    if isinstance(exc, BudgetError):
+        return text + ("; raise it with /budget N" if mode == REPL else "; raise it with --max-credits N")
+    if isinstance(exc, StillWaiting):
+        return text + ("; /retry fetches it when it is done" if mode == REPL else "; segchat -r fetches it later")
+    if isinstance(exc, AmbiguousError):
+        return text + ("; /retry sends it again" if mode == REPL else "; segchat -r offers it again")
+    return text
