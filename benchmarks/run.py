@@ -31,7 +31,7 @@ import pexpect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakeserver import FakeSegmind  # noqa: E402
+from support.fakeserver import FakeSegmind  # noqa: E402
 
 BARE_PROMPT = """
 from prompt_toolkit import PromptSession

@@ -119,7 +119,7 @@ def end_to_end(text: str, parts: list[str], runs: int) -> float:
     import tempfile
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from fakeserver import FakeSegmind
+    from support.fakeserver import FakeSegmind
 
     fake = FakeSegmind().start()
     with tempfile.TemporaryDirectory() as home:

@@ -11,19 +11,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakeserver import FakeSegmind  # noqa: E402
+from support.cli import KEY  # noqa: E402
+from support.fakeserver import FakeSegmind  # noqa: E402
 
 from segchat.config import settings as cfg  # noqa: E402
 from segchat.engine.chat import Chat  # noqa: E402
 from segchat.providers.segmind import Segmind  # noqa: E402
 from segchat.store import Store  # noqa: E402
-
-KEY = "test-key-12345"
-
-
-def default_signals() -> None:
-    """For children: the test runner may ignore SIGINT, and a child would inherit that."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(autouse=True)
@@ -103,6 +97,3 @@ def cli_env(fake, isolated_home):
     return env
 
 
-def listed(store):
-    """The sessions --list shows, in its order, as SessionInfo records."""
-    return [store.get(row[0]) for row in store.listing()]

@@ -7,10 +7,10 @@ import io
 from typing import Any
 
 import pytest
-import segchat.text.sanitize as sanitize_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import segchat.text.sanitize as sanitize_module
 from segchat import errors
 from segchat.app import sessions, transcript
 from segchat.figures import fmt_spent

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from screen import Terminal
+from support.screen import Terminal
 
 from segchat.cli import args
 

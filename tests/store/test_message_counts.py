@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from conftest import listed
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.store_rows import listed
 
 from segchat.model.conversation import Draft, Message
 from segchat.store import Store

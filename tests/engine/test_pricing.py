@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from test_cli import segchat
-from test_repl import ENTER, run
+from support.cli import segchat
+from support.repl import ENTER, run
 
 
 def listed_spend(cli_env) -> list[str]:

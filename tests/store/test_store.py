@@ -10,7 +10,7 @@ import sqlite3
 import stat
 
 import pytest
-from conftest import listed
+from support.store_rows import listed
 
 from segchat.app import sessions
 from segchat.errors import SessionNotFound, StoreError

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from fakeserver import FakeSegmind
+from support.fakeserver import FakeSegmind
 
 from segchat.errors import (
     AmbiguousError,

@@ -6,19 +6,10 @@ import _thread
 import io
 import threading
 
-from prompt_toolkit.input import create_pipe_input
-from prompt_toolkit.output import DummyOutput
-from test_repl import ENTER, run
+from support.repl import ENTER, make_repl, run
 
-from segchat.tui.repl import Repl
 from segchat.tui.slash_completer import suggest
 from segchat.tui.toolbar import make_toolbar
-from segchat.ui.render import Renderer
-
-
-def make_repl(chat, out):
-    with create_pipe_input() as pipe:
-        return Repl(chat, Renderer(out=out, rich_output=False), input=pipe, output=DummyOutput())
 
 
 def test_a_streamed_reply_is_printed_once(make_local_chat, fake):

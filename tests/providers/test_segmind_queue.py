@@ -12,12 +12,11 @@ import threading
 import time
 
 import pytest
-from conftest import KEY, default_signals
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-from screen import segchat_command
-from test_cli import segchat
-from test_repl import ENTER, run
+from support.cli import KEY, default_signals, segchat
+from support.repl import ENTER, run
+from support.screen import segchat_command
 
 from segchat.net.deadline import Call
 from segchat.providers.segmind import Segmind
@@ -93,7 +92,7 @@ def test_the_deadline_while_queued_leaves_the_job_going(fake):
 def test_a_queue_pointing_at_another_host_is_not_followed(queued, fake, monkeypatch):
     fake.script({"body": json.dumps({"request_id": "x", "status_url": "https://elsewhere.example/s",
                                      "response_url": "https://elsewhere.example/r"})})
-    monkeypatch.setattr("fakequeue.submit", lambda handler, body: handler._send(
+    monkeypatch.setattr("support.fakequeue.submit", lambda handler, body: handler._send(
         200, b'{"request_id": "x", "status_url": "https://elsewhere.example/s", "response_url": "/r"}'))
     with pytest.raises(Exception, match="another host"):
         queued.complete(MESSAGES)
@@ -172,7 +171,7 @@ def test_kill_during_a_job_then_the_next_run_recovers_it_without_a_second_submit
 
 
 def test_the_chat_recovers_a_finished_job_when_the_session_is_opened(cli_env, fake):
-    from screen import Terminal
+    from support.screen import Terminal
     fake.script_jobs({"states": ["QUEUED"] * 10000})
     result = segchat("--queue", "--timeout", "1", "--session", "later", "slow one", env=cli_env)
     assert result.returncode == 1 and b"fetches it later" in result.stderr

@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import listed
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from screen import Terminal
+from support.screen import Terminal
+from support.store_rows import listed
 
 from segchat import errors
 from segchat.app import sessions
@@ -107,7 +107,7 @@ def test_piped_list_is_byte_for_byte_the_straightforward_one(store, secret):
 def test_piped_list_from_the_command_line(cli_env, monkeypatch):
     """The whole path: the installed segchat, its store, its pipe."""
     monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
-    from conftest import KEY
+    from support.cli import KEY
 
     errors.register_secret(KEY)  # segchat registers the key it was given; so does the reference
     from segchat.cli.main import _data_dirs

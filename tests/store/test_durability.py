@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import default_signals
-from screen import segchat_command
+from support.cli import default_signals
+from support.screen import segchat_command
 
 
 def store_path(env: dict) -> Path:

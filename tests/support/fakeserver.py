@@ -13,7 +13,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import fakequeue
+from support import fakequeue
 
 
 @dataclass

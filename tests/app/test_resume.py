@@ -10,13 +10,13 @@ import sqlite3
 from types import SimpleNamespace
 
 import pytest
-from conftest import KEY
 from hypothesis import given
 from hypothesis import strategies as st
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.renderer import CPR_Support
-from test_speed_load import DAMAGED, GOOD, insert, reference_load, same
+from support.cli import KEY
+from support.store_rows import DAMAGED, GOOD, insert, reference_load, same
 
 from segchat.engine.chat import Chat
 from segchat.errors import StoreError
@@ -244,7 +244,7 @@ def test_the_toolbar_figure_is_read_before_the_screen(store, config, fake):
 def test_a_session_with_a_damaged_message_still_ends_with_its_error(cli_env, fake, row):
     from pathlib import Path
 
-    from screen import Terminal
+    from support.screen import Terminal
 
     from segchat.store import Store
 

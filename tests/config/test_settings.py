@@ -10,19 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from support.config_files import write
 
 from segchat.config import settings as cfg
 from segchat.errors import ConfigError
 from segchat.private_files import save_api_key
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def write(path: Path, text: str, mode: int = 0o600) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(mode)
-    return path
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_without_a_file(tmp_path):

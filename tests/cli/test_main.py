@@ -8,14 +8,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import KEY, default_signals
-from screen import segchat_command
-
-
-def segchat(*args: str, env: dict, stdin: bytes | None = b"", timeout: float = 30) -> subprocess.CompletedProcess:
-    # start_new_session: no controlling terminal, as under cron or CI.
-    return subprocess.run([segchat_command(), *args], input=stdin, capture_output=True, env=env, timeout=timeout,
-                          start_new_session=True, preexec_fn=default_signals)
+from support.cli import KEY, default_signals, segchat
+from support.screen import segchat_command
 
 
 def test_one_shot_prints_plain_reply(cli_env, fake):

@@ -8,27 +8,16 @@ import threading
 import time
 
 import pytest
-from conftest import listed
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
+from support.repl import ALT_ENTER, CTRL_C, CTRL_D, ENTER, run
+from support.store_rows import listed
 
 from segchat.errors import Cancelled
 from segchat.tui.repl import Repl
 from segchat.tui.slash_completer import suggest
 from segchat.tui.toolbar import make_toolbar
 from segchat.ui.render import Renderer
-
-ENTER, ALT_ENTER, CTRL_C, CTRL_D = "\r", "\x1b\r", "\x03", "\x04"
-
-
-def run(chat, *keys: str, history=None) -> str:
-    """Type keys into a REPL over chat; return what it printed."""
-    out = io.StringIO()
-    with create_pipe_input() as pipe:
-        pipe.send_text("".join(keys) + CTRL_D)
-        repl = Repl(chat, Renderer(out=out, rich_output=False), input=pipe, output=DummyOutput(), history=history)
-        assert repl.run() == 0
-    return out.getvalue()
 
 
 def sent(fake) -> list[list[dict]]:

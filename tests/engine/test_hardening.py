@@ -10,11 +10,10 @@ import sys
 from decimal import Decimal
 
 import pytest
-from conftest import default_signals
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-from test_cli import segchat
-from test_repl import ENTER, run
+from support.cli import default_signals, segchat
+from support.repl import ENTER, run
 
 from segchat.app import sessions
 from segchat.config import settings as cfg
@@ -237,7 +236,7 @@ def test_a_reader_that_leaves_early_gets_no_traceback(cli_env, fake):
 
 
 def segchat_path() -> str:
-    from screen import segchat_command
+    from support.screen import segchat_command
     return segchat_command()
 
 
@@ -352,7 +351,7 @@ def test_a_surrogate_pair_split_across_stream_events_is_joined(make_local_chat, 
 def test_a_prompt_that_is_not_utf8_is_a_usage_error(cli_env, fake):
     import subprocess
 
-    from screen import segchat_command
+    from support.screen import segchat_command
     result = subprocess.run([segchat_command().encode(), b"caf\xe9"], env=cli_env, capture_output=True, timeout=30,
                             preexec_fn=default_signals)
     assert result.returncode == 2 and b"not UTF-8" in result.stderr and fake.requests == []

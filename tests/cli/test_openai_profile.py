@@ -9,10 +9,9 @@ import subprocess
 import time
 
 import pytest
-from conftest import default_signals
-from independent_server import STREAM_ECHO_PREFIX, echo_model, start_independent_server
-from screen import segchat_command
-from test_cli import segchat
+from support.cli import default_signals, segchat
+from support.independent_server import STREAM_ECHO_PREFIX, echo_model, start_independent_server
+from support.screen import segchat_command
 
 from segchat.net.http import Call
 from segchat.providers.openai_compat import OpenAI

@@ -8,11 +8,9 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import default_signals
-from screen import segchat_command
-from test_cli import segchat
-from test_repl import ENTER, run
-from test_repl_stream import make_repl
+from support.cli import default_signals, segchat
+from support.repl import ENTER, make_repl, run
+from support.screen import segchat_command
 
 from segchat.config import roles
 from segchat.errors import UsageError
@@ -84,7 +82,7 @@ def test_role_in_the_chat_switches_and_completes(make_chat, fake, role_dir):
 
 
 def test_a_first_run_key_is_checked_before_it_is_saved(cli_env, fake, isolated_home):
-    from screen import Terminal
+    from support.screen import Terminal
     env = {k: v for k, v in cli_env.items() if k != "SEGMIND_API_KEY"}
     t = Terminal([], env)
     try:
@@ -102,7 +100,7 @@ def test_a_first_run_key_is_checked_before_it_is_saved(cli_env, fake, isolated_h
 
 
 def test_set_key_replaces_the_stored_key(cli_env, fake, isolated_home):
-    from screen import Terminal
+    from support.screen import Terminal
     path = isolated_home / ".config" / "segchat" / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('api_key = "old-key-0001"\nmodel = "llama-v3p1-8b-instruct"\n')

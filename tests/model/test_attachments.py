@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_cli import segchat
-from test_repl import ENTER, run
+from support.cli import segchat
+from support.repl import ENTER, run
 
 from segchat.errors import UsageError
 from segchat.model import attachments

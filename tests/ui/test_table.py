@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
-from screen import Terminal
+from support.screen import Terminal
 
 from segchat.model.conversation import Message
 from segchat.store import Store

@@ -8,8 +8,8 @@ import stat
 import time
 
 import pytest
-from conftest import default_signals
-from screen import Terminal, segchat_command
+from support.cli import default_signals
+from support.screen import Terminal, segchat_command
 
 ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"
 

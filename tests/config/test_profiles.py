@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_config import write
+from support.config_files import write
 
 from segchat.config import settings as cfg
 from segchat.errors import ConfigError

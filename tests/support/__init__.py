@@ -1,0 +1,1 @@
+"""What the tests share: loopback servers, a pseudo-terminal, ways to run segchat."""
