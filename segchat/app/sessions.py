@@ -43,10 +43,10 @@ def show_session(store: Store, ref: str, renderer: Renderer) -> None:
     from segchat.store.showing import show
 
     info = store.find(ref)
-    drafts = store.pending(info.id)
+    unsent_messages = store.unsent(info.id)
     # Sanitised as export_markdown() does, then printed as any text is: redaction reads the visible text
     # (a header's value after a control character is then seen whole).
-    show(store, info, drafts[-1] if drafts else None, renderer)
+    show(store, info, unsent_messages[-1] if unsent_messages else None, renderer)
 
 
 def export_session(store: Store, ref: str, fmt: str) -> str:
@@ -87,7 +87,7 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         raise StoreError(f"{path} is not a segchat JSON export: it is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path} is not a segchat JSON export: expected an object")
-    from segchat.model.conversation import Conversation, Draft
+    from segchat.model.conversation import Conversation, UnsentMessage
 
     try:
         conversation = Conversation.from_dict(data)
@@ -110,8 +110,8 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         store.add_exchange(info.id, conversation.messages, **fields)
     elif fields:
         store.update(info.id, **fields)
-    if conversation.pending:
-        store.add_pending(info.id, Draft(conversation.pending.text, meta=conversation.pending.meta))
+    if conversation.unsent:
+        store.add_unsent(info.id, UnsentMessage(conversation.unsent.text, meta=conversation.unsent.meta))
     return store.get(info.id)
 
 

@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers
 if TYPE_CHECKING:
     from typing import Any, Iterable
 
-    from segchat.model.conversation import Conversation, Draft
+    from segchat.model.conversation import Conversation, UnsentMessage
     from segchat.store.session_row import SessionInfo
 
 PIECE = 65536  # characters in a piece, about: each piece keeps its own (often ASCII) string width
@@ -29,17 +29,17 @@ def model_of(model: str, profile: str | None) -> str:
 def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
     """The pieces of a conversation held in memory."""
     items = ((m.role, m.content, m.meta or None) for m in conversation.messages)
-    return pieces(info, conversation.system, items, conversation.pending)
+    return pieces(info, conversation.system, items, conversation.unsent)
 
 
-def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], pending: Draft | None) -> list[str]:
+def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], unsent: UnsentMessage | None) -> list[str]:
     """The pieces of stored rows (role, content, meta as JSON), as the same conversation loaded would give.
 
     Markdown shows only two things of a message's meta, so only a meta naming one of them is parsed (the
     store writes keys as they are, never escaped): a long session is shown without building a message per row.
     """
     items = ((role, content, shown_meta(info, meta)) for role, content, meta in rows)
-    return pieces(info, info.system, items, pending)
+    return pieces(info, info.system, items, unsent)
 
 
 def shown_meta(info: SessionInfo, meta: Any) -> dict[str, Any] | None:
@@ -58,7 +58,7 @@ def shown_meta(info: SessionInfo, meta: Any) -> dict[str, Any] | None:
 
 
 def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str, dict[str, Any] | None]],
-           pending: Draft | None) -> list[str]:
+           unsent: UnsentMessage | None) -> list[str]:
     """Raw (unsanitised) Markdown in pieces of about PIECE characters; joined, they are the whole text.
     items: (role, content, meta), meta None when it has nothing to show (the usual case, and the quick one).
 
@@ -78,8 +78,8 @@ def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str
         else:
             add(message(role, content, meta))
         size += len(content) + 16
-    if pending:
-        lines += unsent(pending)
+    if unsent:
+        lines += unsent_part(unsent)
     # Every piece but the last ends with the line break that "\n".join of all the lines puts there.
     return [*("\n".join(group) + "\n" for group in groups[:-1]), "\n".join(groups[-1])]
 
@@ -102,8 +102,8 @@ def message(role: str, content: str, meta: dict[str, Any] | None) -> list[str]:
     return [f"## {who}", "", content, "", *(_attached(meta) if meta.get("attachments") else ())]
 
 
-def unsent(pending: Draft) -> list[str]:
-    return ["## You (not sent)", "", pending.text, "", *_attached(pending.meta)]
+def unsent_part(unsent: UnsentMessage) -> list[str]:
+    return ["## You (not sent)", "", unsent.text, "", *_attached(unsent.meta)]
 
 
 def _attached(meta: dict[str, Any]) -> list[str]:

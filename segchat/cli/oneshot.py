@@ -34,12 +34,13 @@ def _recover(chat: Chat, spinner: Any) -> None:
 
     # stdout is this question's answer alone: a recovered reply is stored, and --show shows it.
     quiet = Renderer(out=io.StringIO(), rich_output=False)
-    for draft in chat.stranded():
-        chat.store.claim_pending([draft.id])
+    for unsent in chat.stranded():
+        chat.store.claim_unsent([unsent.id])
         try:
-            turn = chat.recover(lambda request: progress.run(request, spinner, quiet), draft)
+            turn = chat.recover(lambda request: progress.run(request, spinner, quiet), unsent)
         except (APIError, Cancelled) as exc:
-            _say(f"the earlier queued message {draft.text[:40]!r} has no reply yet: {words.error(exc, words.ONE_SHOT)}")
+            reason = words.error(exc, words.ONE_SHOT)
+            _say(f"the earlier queued message {unsent.text[:40]!r} has no reply yet: {reason}")
             continue
         if turn is not None:
             _say(words.notice("recovered", {"session": chat.session.name}, words.ONE_SHOT))

@@ -12,7 +12,7 @@ from segchat.engine.following import Following
 from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, JobFailed, StoreError, UsageError
 from segchat.figures import Ledger
 from segchat.model.attachments import Attachment, fits
-from segchat.model.conversation import Draft, Message, sent, whole_text
+from segchat.model.conversation import Message, UnsentMessage, sent, whole_text
 from segchat.model.turn import Notice, Runner, Turn, run_here
 from segchat.store import SessionInfo, Store
 
@@ -30,14 +30,14 @@ class Chat(Following):
     """One session's conversation, sent turn by turn and saved as it happens."""
 
     def __init__(self, config: Config, provider: Provider, store: Store, session: SessionInfo, *,
-                 adopt_pending: bool = True, lazy: bool = False) -> None:
+                 adopt_unsent: bool = True, lazy: bool = False) -> None:
         self.config, self.provider, self.store = config, provider, store
         self.ledger = Ledger()
         self.settings: dict[str, Any] = config.sampling()
         self.max_credits = config.max_credits if provider.has_credits else None
         self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
         self.role: str | None = None
-        self._enter(session, adopt_pending, lazy)
+        self._enter(session, adopt_unsent, lazy)
 
     @property
     def model(self) -> str:
@@ -47,7 +47,7 @@ class Chat(Following):
 
     def send(self, text: str | None, run: Runner = run_here, files: list[Attachment] | None = None,
              confirmed: bool = False) -> Turn:
-        """Send text with files (or, with None, the pending message) and the whole conversation.
+        """Send text with files (or, with None, the unsent message) and the whole conversation.
 
         confirmed: the user agreed to send although some costs are unknown and a budget is set.
         """
@@ -55,62 +55,62 @@ class Chat(Following):
         notices = self._sync()
         if text is not None:
             self.check_fits(files or [], text)
-            self.forget_pending()
-            draft = Draft(text, meta={"attachments": [f.to_dict() for f in files]} if files else {})
-            self._store(lambda: self.store.add_pending(self.session.id, draft))
-            self.conversation.pending = draft
-        elif self.conversation.pending is None:
+            self.forget_unsent()
+            unsent = UnsentMessage(text, meta={"attachments": [f.to_dict() for f in files]} if files else {})
+            self._store(lambda: self.store.add_unsent(self.session.id, unsent))
+            self.conversation.unsent = unsent
+        elif self.conversation.unsent is None:
             raise UsageError("there is no unsent message to send again")
-        draft = self.conversation.pending
-        assert draft is not None
-        reply = self._request(run, self.conversation.payload(), draft)
-        turn = self._commit(reply, draft, replace=[])
+        unsent = self.conversation.unsent
+        assert unsent is not None
+        reply = self._request(run, self.conversation.payload(), unsent)
+        turn = self._commit(reply, unsent, replace=[])
         turn.notices[:0] = notices
         return turn
 
-    def recover(self, run: Runner = run_here, draft: Draft | None = None) -> Turn | None:
-        """Fetch the reply of an unsent message's queued job (the pending one, or draft) without paying again.
+    def recover(self, run: Runner = run_here, unsent: UnsentMessage | None = None) -> Turn | None:
+        """Fetch the reply of an unsent message's queued job (the conversation's, or the one given), not paying again.
 
         None when there is no job to ask about; a job that failed or is unknown leaves the message unsent.
         """
-        draft = draft or self.conversation.pending
-        if draft is None or not draft.meta.get("job") or not hasattr(self.provider, "resume"):
+        unsent = unsent or self.conversation.unsent
+        if unsent is None or not unsent.meta.get("job") or not hasattr(self.provider, "resume"):
             return None
-        reply = self._request(run, [], draft)
-        turn = self._commit(reply, draft, replace=[])
+        reply = self._request(run, [], unsent)
+        turn = self._commit(reply, unsent, replace=[])
         turn.notices.insert(0, Notice("recovered"))
         return turn
 
-    def stranded(self) -> list[Draft]:
+    def stranded(self) -> list[UnsentMessage]:
         """Unsent messages of this session with a queued job, left by processes that have ended."""
-        return [d for d in self._store(lambda: self.store.pending(self.session.id), []) if d.meta.get("job")]
+        return [d for d in self._store(lambda: self.store.unsent(self.session.id), []) if d.meta.get("job")]
 
     def regenerate(self, run: Runner = run_here, text: str | None = None, confirmed: bool = False) -> Turn:
         """Ask again for the last reply (to text instead, when given); the old exchange stays if this fails."""
-        if self.conversation.pending is not None:
+        if self.conversation.unsent is not None:
             return self.send(text, run, confirmed=confirmed)
         self.ledger.check(self.max_credits, confirmed)
         if self.conversation.last("user") is None:
             raise UsageError("nothing to retry yet: send a message first")
         removed = self.conversation.pop_exchange()
         files = {"attachments": removed[0].meta["attachments"]} if removed[0].meta.get("attachments") else {}
-        draft = Draft(removed[0].content if text is None else text, meta=files)
+        unsent = UnsentMessage(removed[0].content if text is None else text, meta=files)
         try:
-            asked = {"role": "user", "content": sent(draft.text, draft.meta)}
-            reply = self._request(run, [*self.conversation.payload(), asked], draft)
+            asked = {"role": "user", "content": sent(unsent.text, unsent.meta)}
+            reply = self._request(run, [*self.conversation.payload(), asked], unsent)
         except BaseException:
             self.conversation.messages += removed
             raise
-        return self._commit(reply, draft, replace=[m.id for m in removed if m.id is not None])
+        return self._commit(reply, unsent, replace=[m.id for m in removed if m.id is not None])
 
-    def _request(self, run: Runner, payload: list[dict[str, str]], draft: Draft) -> Reply:
+    def _request(self, run: Runner, payload: list[dict[str, str]], unsent: UnsentMessage) -> Reply:
         from segchat.net.decoding import Reply
 
         params, started = dict(self.settings), time.monotonic()
         self.ledger.started += 1
         self.ledger.flying += 1
         try:
-            reply = run(lambda call: self._ask(payload, params, call, draft))
+            reply = run(lambda call: self._ask(payload, params, call, unsent))
         except Cancelled as exc:
             if not exc.partial:
                 raise
@@ -126,28 +126,28 @@ class Chat(Following):
         reply.elapsed = time.monotonic() - started
         return reply
 
-    def _ask(self, payload: list[dict[str, str]], params: dict[str, Any], call: Call, draft: Draft) -> Reply:
+    def _ask(self, payload: list[dict[str, str]], params: dict[str, Any], call: Call, unsent: UnsentMessage) -> Reply:
         """The provider's answer; a message whose job is queued already is asked about, not sent again."""
-        job = draft.meta.get("job")
-        call.on_job = lambda found: self._note_job(draft, found)
+        job = unsent.meta.get("job")
+        call.on_job = lambda found: self._note_job(unsent, found)
         try:
             if job and hasattr(self.provider, "resume"):
                 return self.provider.resume(job, call)
             return self.provider.complete(payload, params, call)
         except JobFailed:
-            self._note_job(draft, None)  # nothing to fetch: the message is unsent, as any other
+            self._note_job(unsent, None)  # nothing to fetch: the message is unsent, as any other
             raise
 
-    def _note_job(self, draft: Draft, job: dict[str, str] | None) -> None:
+    def _note_job(self, unsent: UnsentMessage, job: dict[str, str] | None) -> None:
         """Keep (or drop) a queued job's id with its message, on disk before the first poll."""
         if job is None:
-            draft.meta.pop("job", None)
+            unsent.meta.pop("job", None)
         else:
-            draft.meta["job"] = job
-        if draft.id is not None:
-            self._store(lambda: self.store.update_pending(draft.id, draft.meta))
+            unsent.meta["job"] = job
+        if unsent.id is not None:
+            self._store(lambda: self.store.update_unsent(unsent.id, unsent.meta))
 
-    def _commit(self, reply: Reply, draft: Draft, replace: list[int]) -> Turn:
+    def _commit(self, reply: Reply, unsent: UnsentMessage, replace: list[int]) -> Turn:
         """Keep the reply first (in memory, then on disk); figures and notices only after."""
         now = time.time()
         reply.content = whole_text(reply.content)  # a lone surrogate from a server would make it unstorable
@@ -156,10 +156,10 @@ class Chat(Following):
                            ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None)):
             if value is not None:
                 meta[key] = value
-        kept = {k: v for k, v in draft.meta.items() if k != "job"}  # the job is done with once answered
-        pair = [Message("user", draft.text, now, kept), Message("assistant", reply.content, now, meta)]
+        kept = {k: v for k, v in unsent.meta.items() if k != "job"}  # the job is done with once answered
+        pair = [Message("user", unsent.text, now, kept), Message("assistant", reply.content, now, meta)]
         self.conversation.messages += pair
-        self.conversation.pending = None
+        self.conversation.unsent = None
         cost = self.ledger.record(reply.credits, reply.tokens) if self.provider.has_credits else None
         if cost is not None:
             meta["cost"] = str(cost)
@@ -167,7 +167,7 @@ class Chat(Following):
         notices: list[Notice] = []
         try:
             self._known_last = self.store.add_exchange(self.session.id, [*self.unsaved, *pair],
-                                                       pending_id=draft.id, replace=replace, **fields)
+                                                       unsent_id=unsent.id, replace=replace, **fields)
             self.unsaved = []
         except (StoreError, sqlite3.Error, OSError) as exc:
             self.unsaved += pair

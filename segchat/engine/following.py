@@ -66,9 +66,9 @@ class Following:
                                      profile=self.config.profile)
             kept = [m for m in self.conversation.messages if m.role != "system"]
             self._known_last = self.store.add_exchange(info.id, kept, **self._ledger_fields()) if kept else 0
-            draft = self.conversation.pending
-            if draft is not None:
-                self.store.add_pending(info.id, draft)
+            unsent = self.conversation.unsent
+            if unsent is not None:
+                self.store.add_unsent(info.id, unsent)
         except (StoreError, sqlite3.Error, OSError):
             return None
         old, self.session, self.unsaved = self.session.name, self.store.get(info.id), []
@@ -84,11 +84,11 @@ class Following:
         except (StoreError, sqlite3.Error, OSError):
             return fallback
 
-    def forget_pending(self) -> None:
-        draft = self.conversation.pending
-        if draft is not None and draft.id is not None:
-            self.store.drop_pending([draft.id])
-        self.conversation.pending = None
+    def forget_unsent(self) -> None:
+        unsent = self.conversation.unsent
+        if unsent is not None and unsent.id is not None:
+            self.store.drop_unsent([unsent.id])
+        self.conversation.unsent = None
 
     # -- state the UI shows and changes -------------------------------------------------------
 
@@ -96,17 +96,17 @@ class Following:
         """Continue another session from here on, leaving this one."""
         if session.id != self.session.id:
             self.close()
-        self._enter(session, adopt_pending=True)
+        self._enter(session, adopt_unsent=True)
 
-    def _enter(self, session: SessionInfo, adopt_pending: bool, lazy: bool = False) -> None:
-        """Load session. adopt_pending takes over its unsent message (the REPL offers it, and a new
+    def _enter(self, session: SessionInfo, adopt_unsent: bool, lazy: bool = False) -> None:
+        """Load session. adopt_unsent takes over its unsent message (the REPL offers it, and a new
         message replaces it); a one-shot question leaves it stored for the next chat to offer.
         lazy: metas are read when first used (see Store.load); whoever asks for it reads the rest.
         """
         self.session, self.role = session, session.role
-        self.conversation = self.store.load(session.id, adopt=adopt_pending, lazy=lazy)
-        if self.conversation.pending is not None and self.conversation.pending.id is not None:
-            self.store.claim_pending([self.conversation.pending.id])
+        self.conversation = self.store.load(session.id, adopt=adopt_unsent, lazy=lazy)
+        if self.conversation.unsent is not None and self.conversation.unsent.id is not None:
+            self.store.claim_unsent([self.conversation.unsent.id])
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced
         self._known_last = self.store.last_message_id(session.id)
         self.unsaved = []

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from segchat.text.sanitize import whole_text
 
-__all__ = ["Conversation", "Draft", "Message", "sent", "whole_text"]
+__all__ = ["Conversation", "Message", "UnsentMessage", "sent", "whole_text"]
 
 ROLES = ("system", "user", "assistant")
 FORMAT_VERSION = 1
@@ -106,7 +106,7 @@ def sent(text: str, meta: dict[str, Any]) -> str:
 
 
 @dataclass
-class Draft:
+class UnsentMessage:
     """A user message with no reply yet: part of the next request, not of the history.
 
     id is its stored row; the process that wrote it owns it while that process lives.
@@ -119,19 +119,19 @@ class Draft:
 
 @dataclass
 class Conversation:
-    """System prompt plus alternating user/assistant messages, and the unsent draft if there is one."""
+    """System prompt plus alternating user/assistant messages, and the unsent message if there is one."""
 
     system: str | None = None
     messages: list[Message] = field(default_factory=list)
-    pending: Draft | None = None
+    unsent: UnsentMessage | None = None
     _estimate: tuple[Any, int] = field(default=(None, 0), compare=False, repr=False)
 
     def payload(self) -> list[dict[str, str]]:
         """The whole conversation in the API's shape: system first, then the turns, files inlined."""
         out = [{"role": "system", "content": self.system}] if self.system else []
         out += [{"role": m.role, "content": sent(m.content, m.meta)} for m in self.messages if m.role != "system"]
-        if self.pending is not None:
-            out.append({"role": "user", "content": sent(self.pending.text, self.pending.meta)})
+        if self.unsent is not None:
+            out.append({"role": "user", "content": sent(self.unsent.text, self.unsent.meta)})
         return out
 
     def exchanges(self) -> list[tuple[Message, Message | None]]:
@@ -188,13 +188,13 @@ class Conversation:
         """
         last = self.messages[-1] if self.messages else None
         usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
-        if isinstance(usage, dict) and self.pending is None:
+        if isinstance(usage, dict) and self.unsent is None:
             total, prompt, completion = (usage.get(k) for k in ("total_tokens", "prompt_tokens", "completion_tokens"))
             if isinstance(total, int) and 0 <= total < 10**9:
                 return total
             if isinstance(prompt, int) and isinstance(completion, int) and 0 <= prompt + completion < 10**9:
                 return prompt + completion
-        key = (len(self.messages), id(last), self.system, id(self.pending))
+        key = (len(self.messages), id(last), self.system, id(self.unsent))
         if self._estimate[0] != key:
             self._estimate = (key, self.estimate_tokens())
         return self._estimate[1]
@@ -208,10 +208,10 @@ class Conversation:
             "version": FORMAT_VERSION,
             "system": self.system,
             "messages": [m.to_dict() for m in self.messages],
-            "pending": self.pending.text if self.pending is not None else None,
+            "pending": self.unsent.text if self.unsent is not None else None,
         }
-        if self.pending is not None and self.pending.meta:
-            data["pending_meta"] = self.pending.meta  # its attached files
+        if self.unsent is not None and self.unsent.meta:
+            data["pending_meta"] = self.unsent.meta  # its attached files
         return data
 
     @classmethod
@@ -221,8 +221,8 @@ class Conversation:
         version = data.get("version", FORMAT_VERSION)
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise ValueError(f"conversation format version {version!r} is newer than this segchat understands")
-        system, pending = data.get("system"), data.get("pending")
-        for name, value in (("system", system), ("pending", pending)):
+        system, unsent = data.get("system"), data.get("pending")
+        for name, value in (("system", system), ("pending", unsent)):
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"'{name}' must be text")
         messages = data.get("messages", [])
@@ -231,5 +231,5 @@ class Conversation:
         meta = data.get("pending_meta", {})
         if not isinstance(meta, dict):
             raise ValueError("'pending_meta' must be an object")
-        draft = Draft(whole_text(pending), meta=dict(meta)) if pending is not None else None
-        return cls(whole_text(system) if system else system, [Message.from_dict(m) for m in messages], draft)
+        unsent = UnsentMessage(whole_text(unsent), meta=dict(meta)) if unsent is not None else None
+        return cls(whole_text(system) if system else system, [Message.from_dict(m) for m in messages], unsent)

@@ -12,12 +12,12 @@ from decimal import Decimal
 from segchat.errors import SessionNotFound, StoreError
 from segchat.private_files import private_dir
 from segchat.store.meta import text as meta_text
-from segchat.store.pending import Unsent
 from segchat.store.schema import aside_name, open_database
 from segchat.store.session_row import INFO as _INFO
 from segchat.store.session_row import LISTING as _LISTING
 from segchat.store.session_row import SessionInfo, check_name, make_title
 from segchat.store.session_row import info as _info
+from segchat.store.unsent import Unsent
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ class Store(Unsent):
     # -- messages -----------------------------------------------------------------------------
 
     def load(self, session_id: int, *, adopt: bool = True, lazy: bool = False) -> Conversation:
-        """The whole conversation; with adopt, the newest unsent message this process may take as pending.
+        """The whole conversation; with adopt, the newest unsent message this process may take over.
 
         lazy: each meta stays its stored text until first used (see stored.build); Conversation.read_metas
         reads what is left, a damaged one raising the error it would raise here.
@@ -198,8 +198,8 @@ class Store(Unsent):
         finally:
             if collecting:
                 gc.enable()
-        drafts = self.pending(session_id) if adopt else []
-        return Conversation(info.system, messages, drafts[-1] if drafts else None)
+        unsent_messages = self.unsent(session_id) if adopt else []
+        return Conversation(info.system, messages, unsent_messages[-1] if unsent_messages else None)
 
     def rows(self, session_id: int) -> list[tuple[str, str, str | None]]:
         """A session's messages as stored (role, content, meta as JSON), oldest first: for showing them."""
@@ -219,7 +219,7 @@ class Store(Unsent):
         row = self._db.execute("SELECT max(id) FROM messages WHERE session_id=?", (session_id,)).fetchone()
         return row[0] or 0
 
-    def add_exchange(self, session_id: int, messages: list[Message], *, pending_id: int | None = None,
+    def add_exchange(self, session_id: int, messages: list[Message], *, unsent_id: int | None = None,
                      replace: list[int] | None = None, **fields: Any) -> int:
         """Append a user message and its reply in one durable transaction; returns the last id.
 
@@ -237,8 +237,8 @@ class Store(Unsent):
                     (session_id, message.role, message.content, message.created,
                      meta_text(message.meta) if message.meta else None)).lastrowid
                 message.id = last
-            if pending_id is not None:
-                self._db.execute("DELETE FROM pending WHERE id=?", (pending_id,))
+            if unsent_id is not None:
+                self._db.execute("DELETE FROM pending WHERE id=?", (unsent_id,))
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
             if "title" not in values and title_row and not title_row[0] and messages:
                 values["title"] = make_title(messages[0].content)

@@ -1,4 +1,4 @@
-"""Which process owns a pending message: this one's token, and whether another's owner still lives."""
+"""Which process owns an unsent message: this one's token, and whether another's owner still lives."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers
 if TYPE_CHECKING:
     from typing import Any
 
-    from segchat.model.conversation import Draft
+    from segchat.model.conversation import UnsentMessage
     from segchat.store import Store
     from segchat.store.session_row import SessionInfo
     from segchat.ui.render import Renderer
@@ -101,7 +101,7 @@ def _head(role: str) -> bytes:
     return b"## You\n\n" if role == "user" else b"## Model\n\n"
 
 
-def show(store: Store, info: SessionInfo, pending: Draft | None, renderer: Renderer) -> None:
+def show(store: Store, info: SessionInfo, unsent: UnsentMessage | None, renderer: Renderer) -> None:
     """What transcript.of_rows() and Renderer.plain() print, byte for byte; the stored text is not decoded
     nor encoded when sanitising and redaction would leave it as it is (the usual case)."""
     parts, rows = store.markdown(info.id)
@@ -109,12 +109,12 @@ def show(store: Store, info: SessionInfo, pending: Draft | None, renderer: Rende
             or not all(_utf8(part) for part in parts if part is not None) or secret_across_lines()):
         # Content that is not UTF-8 text (or holds a NUL, when _ALL made the text), or a secret that holds a
         # line break: shown (or refused) exactly as it always was, the straightforward way.
-        renderer.plain([sanitize(piece) for piece in transcript.of_rows(info, store.rows(info.id), pending)])
+        renderer.plain([sanitize(piece) for piece in transcript.of_rows(info, store.rows(info.id), unsent)])
         return
     made = [_joined(transcript.message(role, content, transcript.shown_meta(info, meta)))
             for role, content, meta in rows]
     head = _joined(transcript.head(info, info.system))
-    tail = _joined(transcript.unsent(pending)) if pending else ""
+    tail = _joined(transcript.unsent_part(unsent)) if unsent else ""
     # Each part begins or ends at a line break, and neither sanitising (but for "\r\n", which it is not left
     # with) nor what redaction looks for reads across one (a secret that holds one is read whole, above): the
     # parts looked at one by one are the whole text.

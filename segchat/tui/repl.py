@@ -153,7 +153,7 @@ class Repl:
         if files:
             self.renderer.notice("with " + ", ".join(describe(f) for f in files))
         if self._turn(lambda sure: self.chat.send(text, self.run_request, files=files, confirmed=sure), text) or \
-                self.chat.conversation.pending is not None:
+                self.chat.conversation.unsent is not None:
             self.attached = []  # they went with the message (or wait with it, unsent, for /retry)
 
     def attach(self, files: list[Attachment]) -> None:
@@ -182,8 +182,8 @@ class Repl:
             self._next_input = text or ""
             return False
         except Cancelled:
-            pending = self.chat.conversation.pending
-            if pending is not None and pending.meta.get("job"):
+            unsent = self.chat.conversation.unsent
+            if unsent is not None and unsent.meta.get("job"):
                 self.renderer.notice("stopped waiting; the queued request goes on at Segmind: /retry fetches its "
                                      "reply without paying again")
             else:
@@ -191,12 +191,12 @@ class Repl:
             return False
         except CreditsError as exc:
             self.renderer.error(words.error(exc))
-            pending = self.chat.conversation.pending
-            self._next_input = pending.text if pending is not None else text or ""
-            if pending is not None:
-                self.attached = attachments.of(pending.meta)  # back with the text, for when credits are topped up
+            unsent = self.chat.conversation.unsent
+            self._next_input = unsent.text if unsent is not None else text or ""
+            if unsent is not None:
+                self.attached = attachments.of(unsent.meta)  # back with the text, for when credits are topped up
             if self._next_input:
-                self.chat.forget_pending()
+                self.chat.forget_unsent()
             return False
         except BudgetError as exc:
             self.renderer.error(words.error(exc))
@@ -204,7 +204,7 @@ class Repl:
             return False
         except APIError as exc:
             self.renderer.error(words.error(exc))
-            if self.chat.conversation.pending is not None and not isinstance(exc, AmbiguousError):
+            if self.chat.conversation.unsent is not None and not isinstance(exc, AmbiguousError):
                 self.renderer.notice("the message was not answered; /retry sends it again")
             return False
         if turn is None:
@@ -230,8 +230,8 @@ class Repl:
 
     def recover(self) -> None:
         """An unsent message with a queued job: its reply may be ready, paid for already; fetch it first."""
-        pending = self.chat.conversation.pending
-        if pending is not None and pending.meta.get("job"):
+        unsent = self.chat.conversation.unsent
+        if unsent is not None and unsent.meta.get("job"):
             self.renderer.notice("your last message went to Segmind's queue; asking for its reply…")
             self._turn(lambda sure: self.chat.recover(self.run_request), None)
 
@@ -254,8 +254,8 @@ class Repl:
                     r.exchange("assistant", reply.content)
         if conversation.system:
             r.exchange("system", conversation.system, limit=200)
-        if conversation.pending:
-            r.warning(f"unsent message from last time: {conversation.pending.text[:200]!r}; /retry sends it")
+        if conversation.unsent:
+            r.warning(f"unsent message from last time: {conversation.unsent.text[:200]!r}; /retry sends it")
         if not pairs:
             r.notice("segchat — Enter sends, Alt-Enter adds a line, /help lists commands, Ctrl-D quits")
 

@@ -19,7 +19,7 @@ from support.store_rows import listed
 
 from segchat import errors
 from segchat.app import sessions
-from segchat.model.conversation import Draft, Message
+from segchat.model.conversation import Message, UnsentMessage
 from segchat.store import _INFO, Store, _info
 from segchat.ui.render import Renderer, safe
 
@@ -49,14 +49,14 @@ def tricky_store(store: Store) -> None:
         if n % 4 != 3:
             store.add_exchange(info.id, [Message("user", f"q {n}"), Message("assistant", f"a {n}")])
         if n % 3 == 0:
-            store.add_pending(info.id, Draft(f"unsent {n}"))
+            store.add_unsent(info.id, UnsentMessage(f"unsent {n}"))
         spent, balance = FIGURES[n % len(FIGURES)]
         store._db.execute("UPDATE sessions SET title=?, spent=?, balance=?, unpriced=?, updated=? WHERE id=?",
                           (title, spent, balance, n % 2, 1_700_000_000 + 60 * (n % 5), info.id))
     store.create("empty")  # neither a message nor an unsent one
     store.add_exchange(store.create("other-process").id, [Message("user", "hi")])
     for n in range(3):  # unsent messages of a session with none sent, and a second one of s0
-        store.add_pending(store.get(1 + n).id, Draft("again"))
+        store.add_unsent(store.get(1 + n).id, UnsentMessage("again"))
 
 
 def reference_sessions(store: Store) -> list:

@@ -22,7 +22,7 @@ from segchat.engine.chat import Chat
 from segchat.errors import StoreError
 from segchat.model import attachments
 from segchat.model.attachments import describe
-from segchat.model.conversation import Conversation, Draft, Message
+from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.providers.segmind import Segmind
 from segchat.tui.repl import PREVIEW_EXCHANGES, Repl
 from segchat.ui.render import Renderer
@@ -109,8 +109,8 @@ def old_show_context(chat, r) -> None:
                 r.exchange("assistant", reply.content)
     if conversation.system:
         r.exchange("system", conversation.system, limit=200)
-    if conversation.pending:
-        r.warning(f"unsent message from last time: {conversation.pending.text[:200]!r}; /retry sends it")
+    if conversation.unsent:
+        r.warning(f"unsent message from last time: {conversation.unsent.text[:200]!r}; /retry sends it")
     if not pairs:
         r.notice("segchat — Enter sends, Alt-Enter adds a line, /help lists commands, Ctrl-D quits")
 
@@ -120,11 +120,11 @@ FILE = {"attachments": [{"name": "notes.txt", "text": "a line\n" * 3}]}
 
 @given(st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), st.booleans()), max_size=14),
        st.booleans(), st.booleans())
-def test_the_preview_is_written_as_before(rows, system, pending):
+def test_the_preview_is_written_as_before(rows, system, unsent):
     chat = SimpleNamespace(session=SimpleNamespace(name="s"), conversation=Conversation(
         "be brief" if system else None, [Message(role, f"{role} {n}", meta=dict(FILE) if filed else {})
                                          for n, (role, filed) in enumerate(rows)],
-        Draft("left over") if pending else None))
+        UnsentMessage("left over") if unsent else None))
     new, old = io.StringIO(), io.StringIO()
     Repl.show_context(SimpleNamespace(chat=chat, renderer=Renderer(out=new, rich_output=True)))  # type: ignore
     old_show_context(chat, Renderer(out=old, rich_output=True))

@@ -15,7 +15,7 @@ from segchat import errors
 from segchat.app import sessions, transcript
 from segchat.figures import fmt_spent
 from segchat.model.attachments import describe, of
-from segchat.model.conversation import Conversation, Draft, Message
+from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.store import Store
 from segchat.ui.render import Renderer, safe, sanitize
 
@@ -39,8 +39,8 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
     for message in conversation.messages:
         who = "You" if message.role == "user" else "Model (interrupted)" if message.interrupted else "Model"
         lines += [f"## {who}", "", message.content, "", *attached(message.meta)]
-    if conversation.pending:
-        lines += ["## You (not sent)", "", conversation.pending.text, "", *attached(conversation.pending.meta)]
+    if conversation.unsent:
+        lines += ["## You (not sent)", "", conversation.unsent.text, "", *attached(conversation.unsent.meta)]
     return sanitize("\n".join(lines))
 
 
@@ -98,8 +98,8 @@ def long_conversation(tricky: str) -> Conversation:
         if n % 90 == 0:
             meta = {"attachments": [{"name": f"f{n}.txt", "text": "file body\n"}]}
         messages.append(Message("user" if n % 2 == 0 else "assistant", body, float(n), meta))
-    pending = Draft("not sent \x1b[2J", meta={"attachments": [{"name": "p.md", "text": "x"}]})
-    return Conversation("system \u202e prompt\r\n", messages, pending)
+    unsent = UnsentMessage("not sent \x1b[2J", meta={"attachments": [{"name": "p.md", "text": "x"}]})
+    return Conversation("system \u202e prompt\r\n", messages, unsent)
 
 
 @pytest.mark.parametrize("tricky", ["", "\r", "\r\n", "\u200d", "\u200d👍", "👨\u200d👩", "\ud800", "日本語",

@@ -10,7 +10,7 @@ from support.store_rows import listed
 from segchat.engine.chat import Chat
 from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
 from segchat.figures import Ledger
-from segchat.model.conversation import Draft, Message
+from segchat.model.conversation import Message, UnsentMessage
 from segchat.providers.segmind import Segmind as ChatClient
 from segchat.ui import wording as words
 
@@ -61,10 +61,10 @@ def test_failure_leaves_history_untouched_and_keeps_the_message(make_chat, fake,
     with pytest.raises(NotFoundError):
         chat.send("second")
     assert [m.content for m in chat.conversation.messages] == ["first", "echo: first"]
-    assert chat.conversation.pending.text == "second" and store.load(chat.session.id).pending.text == "second"
+    assert chat.conversation.unsent.text == "second" and store.load(chat.session.id).unsent.text == "second"
     turn = chat.send(None)  # /retry
     assert turn.reply.content == "echo: second"
-    assert store.load(chat.session.id).pending is None
+    assert store.load(chat.session.id).unsent is None
     assert len(store.load(chat.session.id).messages) == 4
 
 
@@ -74,7 +74,7 @@ def test_new_message_replaces_an_unsent_one(make_chat, fake, store):
     with pytest.raises(CreditsError):
         chat.send("lost cause")
     chat.send("fresh")
-    assert store.pending(chat.session.id) == [] and chat.conversation.pending is None
+    assert store.unsent(chat.session.id) == [] and chat.conversation.unsent is None
 
 
 def test_regenerate_replaces_the_last_reply(make_chat, fake, store):
@@ -200,14 +200,14 @@ def test_a_slow_balance_fetch_never_overwrites_a_newer_balance(make_chat, fake):
 
 def test_a_one_shot_leaves_an_earlier_unsent_message_alone(config, store, fake):
     info = store.create("s")
-    store.add_pending(info.id, Draft("typed before a crash"))
+    store.add_unsent(info.id, UnsentMessage("typed before a crash"))
     client = ChatClient(config.base_url, config.model, "test-key-12345")
-    chat = Chat(config, client, store, store.get(info.id), adopt_pending=False)
+    chat = Chat(config, client, store, store.get(info.id), adopt_unsent=False)
     chat.send("a quick question")
     assert fake.chat_requests()[0].body["messages"] == [{"role": "user", "content": "a quick question"}]
-    assert store.load(info.id).pending.text == "typed before a crash"
+    assert store.load(info.id).unsent.text == "typed before a crash"
     repl_chat = Chat(config, client, store, store.get(info.id))
-    assert repl_chat.conversation.pending.text == "typed before a crash"
+    assert repl_chat.conversation.unsent.text == "typed before a crash"
 
 
 def test_sessions_that_never_got_a_message_are_not_kept(make_chat, store):

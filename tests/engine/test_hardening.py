@@ -80,10 +80,10 @@ def test_undo_removes_this_chats_exchange_not_the_newest_rows(make_chat, fake, s
 LIVE_WRITER = """
 import sys, time
 from pathlib import Path
-from segchat.model.conversation import Draft
+from segchat.model.conversation import UnsentMessage
 from segchat.store import Store
 store = Store(Path(sys.argv[1]))
-store.add_pending(store.find("shared").id, Draft("a live process's message"))
+store.add_unsent(store.find("shared").id, UnsentMessage("a live process's message"))
 print("written", flush=True)
 time.sleep(30)
 """
@@ -96,8 +96,8 @@ def test_a_live_processs_unsent_message_is_neither_adopted_nor_deleted(make_chat
     try:
         assert child.stdout.readline() == b"written\n"
         chat = Chat(config, make_chat().provider, store, info)
-        assert chat.conversation.pending is None
-        chat.forget_pending()
+        assert chat.conversation.unsent is None
+        chat.forget_unsent()
         assert [d.text for d in Store(store.path)._db.execute("SELECT content FROM pending").fetchall()] \
             if False else store._db.execute("SELECT content FROM pending").fetchall() == [
                 ("a live process's message",)]
@@ -105,7 +105,7 @@ def test_a_live_processs_unsent_message_is_neither_adopted_nor_deleted(make_chat
         child.kill()
         child.wait()
     later = Chat(config, make_chat().provider, store, store.get(info.id))  # its writer has ended: ours now
-    assert later.conversation.pending.text == "a live process's message"
+    assert later.conversation.unsent.text == "a live process's message"
 
 
 # -- 5. numbers from outside -------------------------------------------------------------------

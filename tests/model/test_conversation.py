@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segchat.model.conversation import Conversation, Draft, Message
+from segchat.model.conversation import Conversation, Message, UnsentMessage
 
 
 def convo() -> Conversation:
@@ -18,7 +18,7 @@ def convo() -> Conversation:
 
 def test_payload_is_the_whole_conversation_system_first():
     c = convo()
-    c.pending = Draft("next")
+    c.unsent = UnsentMessage("next")
     assert c.payload() == [
         {"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and?"},
@@ -50,9 +50,10 @@ messages = st.builds(Message, st.sampled_from(["user", "assistant"]), st.text(),
                      st.dictionaries(st.text(max_size=5), st.one_of(st.text(), st.integers())))
 
 
-@given(st.one_of(st.none(), st.text(min_size=1)), st.lists(messages), st.one_of(st.none(), st.builds(Draft, st.text())))
-def test_json_round_trip_is_lossless(system, msgs, pending):
-    original = Conversation(system, msgs, pending)
+@given(st.one_of(st.none(), st.text(min_size=1)), st.lists(messages),
+       st.one_of(st.none(), st.builds(UnsentMessage, st.text())))
+def test_json_round_trip_is_lossless(system, msgs, unsent):
+    original = Conversation(system, msgs, unsent)
     again = Conversation.from_dict(json.loads(json.dumps(original.to_dict(), ensure_ascii=True)))
     assert again == original
 

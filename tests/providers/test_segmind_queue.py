@@ -120,12 +120,12 @@ def test_ctrl_c_keeps_the_job_and_retry_recovers_without_paying_again(queued_cha
     threading.Timer(0.6, _thread.interrupt_main).start()
     repl.send("a question worth money")
     assert "goes on at Segmind" in out.getvalue()
-    stored = store.pending(chat.session.id)
+    stored = store.unsent(chat.session.id)
     assert stored and stored[0].meta["job"]["request_id"] in fake.jobs
     repl.retry()
     assert [m.content for m in chat.conversation.messages] == ["a question worth money",
                                                                  "queued echo: a question worth money"]
-    assert len(submits(fake)) == 1 and store.pending(chat.session.id) == []
+    assert len(submits(fake)) == 1 and store.unsent(chat.session.id) == []
     assert "job" not in chat.conversation.messages[0].meta
 
 
@@ -134,7 +134,7 @@ def test_a_failed_job_leaves_the_message_unsent(queued_chat, fake):
     fake.script_jobs({"states": ["FAILED"], "error": "out of capacity"})
     out = run(chat, "q" + ENTER)
     assert "out of capacity" in out and "/retry sends it again" in out
-    assert chat.conversation.pending.text == "q" and "job" not in chat.conversation.pending.meta
+    assert chat.conversation.unsent.text == "q" and "job" not in chat.conversation.unsent.meta
 
 
 # -- kill -9 during a job, then recovery --------------------------------------------------------------

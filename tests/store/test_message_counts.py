@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.store_rows import listed
 
-from segchat.model.conversation import Draft, Message
+from segchat.model.conversation import Message, UnsentMessage
 from segchat.store import Store
 from segchat.store.schema import MIGRATIONS
 
@@ -61,7 +61,7 @@ def test_counts_follow_every_change_of_messages(tmp_path_factory, steps):
                 store.delete(f"s{which}")
                 ids[which] = None
             elif step == "unsent":
-                store.add_pending(session, Draft(f"draft {n}"))
+                store.add_unsent(session, UnsentMessage(f"draft {n}"))
             elif step == "other":
                 other.add_exchange(session, pair(n))
             assert store._db.execute(DRIFT).fetchall() == []

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from segchat import errors
 from segchat.app import sessions, transcript
-from segchat.model.conversation import Draft, Message
+from segchat.model.conversation import Message, UnsentMessage
 from segchat.store import showing
 from segchat.text.sanitize import leaves, unplain
 from segchat.ui.render import Renderer, sanitize
@@ -38,8 +38,8 @@ def straightforward(store: Any, name: str) -> tuple[str, str | None]:
     out = io.StringIO()
     try:
         info = store.find(name)
-        drafts = store.pending(info.id)
-        pieces = transcript.of_rows(info, store.rows(info.id), drafts[-1] if drafts else None)
+        unsent_messages = store.unsent(info.id)
+        pieces = transcript.of_rows(info, store.rows(info.id), unsent_messages[-1] if unsent_messages else None)
         Renderer(out=out, rich_output=False).plain([sanitize(piece) for piece in pieces])
     except Exception as exc:  # noqa: BLE001 - the same failure is expected of both
         return out.getvalue(), f"{type(exc).__name__}: {exc}"
@@ -60,7 +60,7 @@ def shown(store: Any, name: str, *, as_bytes: bool) -> tuple[str, str | None]:
     return (raw.getvalue().decode() if as_bytes else out.getvalue()), error
 
 
-def make_session(store: Any, messages: list, pending: tuple[str, dict] | None = None, system: str | None = None,
+def make_session(store: Any, messages: list, unsent: tuple[str, dict] | None = None, system: str | None = None,
                  title: str = "") -> str:
     name = f"s{next(names)}"
     info = store.create(name, model="m", system=system)
@@ -75,8 +75,8 @@ def make_session(store: Any, messages: list, pending: tuple[str, dict] | None = 
             kind, value = meta.split(":", 1)
             store._db.execute("UPDATE messages SET meta=? WHERE id=?",
                               (value if kind == "raw" else value.encode(), row_id))
-    if pending:
-        store.add_pending(info.id, Draft(pending[0], meta=pending[1]))
+    if unsent:
+        store.add_unsent(info.id, UnsentMessage(unsent[0], meta=unsent[1]))
     return name
 
 
@@ -94,7 +94,7 @@ def assert_same(store: Any, name: str) -> None:
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(MESSAGES, st.one_of(st.none(), st.tuples(TEXT, st.sampled_from([{}, {"attachments": [{"name": "p.md"}]}]))),
        st.one_of(st.none(), TEXT), TEXT, st.booleans(), st.booleans())
-def test_show_prints_what_the_straightforward_way_printed(store, monkeypatch, messages, pending, system, title,
+def test_show_prints_what_the_straightforward_way_printed(store, monkeypatch, messages, unsent, system, title,
                                                           secret, at_once):
     """Either way SQLite makes it: a query per run of messages it writes, or one for them all."""
     monkeypatch.setattr(showing, "RUNS_UP_TO", -1 if at_once else 32)
@@ -102,7 +102,7 @@ def test_show_prints_what_the_straightforward_way_printed(store, monkeypatch, me
     monkeypatch.setattr(errors, "_longest_first", list(errors._longest_first))
     if secret:
         errors.register_secret("sk-live-secret")
-    assert_same(store, make_session(store, messages, pending, system or None, title))
+    assert_same(store, make_session(store, messages, unsent, system or None, title))
 
 
 @pytest.mark.parametrize("runs_up_to", [32, -1])

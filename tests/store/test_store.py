@@ -14,7 +14,7 @@ from support.store_rows import listed
 
 from segchat.app import sessions
 from segchat.errors import SessionNotFound, StoreError
-from segchat.model.conversation import Draft, Message
+from segchat.model.conversation import Message, UnsentMessage
 from segchat.store import Store, check_name, make_title
 from segchat.ui.render import Renderer
 
@@ -44,10 +44,10 @@ def test_exchange_round_trip_and_title(store):
 
 def test_pending_survives_and_is_cleared_by_its_exchange(store):
     info = store.create("p")
-    pid = store.add_pending(info.id, Draft("unsent"))
-    assert store.load(info.id).pending.text == "unsent"
-    store.add_exchange(info.id, pair(1), pending_id=pid)
-    assert store.load(info.id).pending is None
+    pid = store.add_unsent(info.id, UnsentMessage("unsent"))
+    assert store.load(info.id).unsent.text == "unsent"
+    store.add_exchange(info.id, pair(1), unsent_id=pid)
+    assert store.load(info.id).unsent is None
 
 
 @pytest.mark.parametrize("name", ["../../x", "a/b", "a\x00b", "..", "", "x" * 65, "123", "a\nb", ".hidden"])
@@ -83,7 +83,7 @@ def test_list_is_newest_first_and_leaves_out_empty_sessions(store):
     first = store.create("first")
     second = store.create("second")
     store.create("empty")
-    store.add_pending(second.id, Draft("typed, never answered"))
+    store.add_unsent(second.id, UnsentMessage("typed, never answered"))
     store.add_exchange(first.id, pair(1))
     shown = listed(store)
     assert [s.name for s in shown] == ["first", "second"] and [s.unsent for s in shown] == [0, 1]
@@ -91,7 +91,7 @@ def test_list_is_newest_first_and_leaves_out_empty_sessions(store):
 
 def test_the_listing_marks_unsent_messages_and_survives_damaged_figures(store):
     info = store.create("odd")
-    store.add_pending(info.id, Draft("still waiting"))
+    store.add_unsent(info.id, UnsentMessage("still waiting"))
     store._db.execute("UPDATE sessions SET balance='not a number', spent='1e999999999' WHERE id=?", (info.id,))
     out = io.StringIO()
     sessions.list_sessions(store, Renderer(out=out, rich_output=False))
@@ -166,7 +166,7 @@ def test_json_export_import_round_trip(store, tmp_path):
     info = store.create("orig", model="m", system="be kind \x1b")
     store.add_exchange(info.id, pair(1) + pair(2), spent="0.0125")
     store.update(info.id, title="custom title")
-    store.add_pending(info.id, Draft("not yet sent"))
+    store.add_unsent(info.id, UnsentMessage("not yet sent"))
     exported = sessions.export_session(store, "orig", "json")
     assert "\x1b" not in exported  # escaped in the file, harmless to cat
     path = tmp_path / "e.json"
@@ -280,4 +280,4 @@ def test_a_version_1_store_gains_owners_and_profiles_keeping_its_data(tmp_path):
     store = Store(path)
     info = store.find("old")
     assert info.profile is None and [m.content for m in store.load(info.id).messages] == ["hello"]
-    assert store.load(info.id).pending.text == "left unsent"  # no owner recorded: free to take
+    assert store.load(info.id).unsent.text == "left unsent"  # no owner recorded: free to take

@@ -188,7 +188,7 @@ def test_ctrl_c_during_a_request_cancels_at_once(make_chat, fake):
     repl.send("slow question")
     assert time.monotonic() - started < 1.5
     assert "cancelled" in out.getvalue()
-    assert chat.conversation.messages == [] and chat.conversation.pending.text == "slow question"
+    assert chat.conversation.messages == [] and chat.conversation.unsent.text == "slow question"
     repl.retry()
     assert [m.content for m in chat.conversation.messages] == ["slow question", "echo: slow question"]
 

@@ -90,8 +90,8 @@ def cmd_quit(ctx: Context, arg: str) -> None:
 
 
 def cmd_undo(ctx: Context, arg: str) -> None:
-    if ctx.chat.conversation.pending is not None:
-        ctx.chat.forget_pending()
+    if ctx.chat.conversation.unsent is not None:
+        ctx.chat.forget_unsent()
         ctx.renderer.notice("dropped the unsent message")
         return
     removed = ctx.chat.undo()
@@ -102,8 +102,8 @@ def cmd_undo(ctx: Context, arg: str) -> None:
 
 def cmd_edit(ctx: Context, arg: str) -> None:
     chat = ctx.chat
-    if chat.conversation.pending is not None:
-        last = chat.conversation.pending.text
+    if chat.conversation.unsent is not None:
+        last = chat.conversation.unsent.text
     else:
         message = chat.conversation.last("user")
         if message is None:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import sqlite3
     from typing import Any, Callable
 
-    from segchat.model.conversation import Draft
+    from segchat.model.conversation import UnsentMessage
 
 
 class Unsent:
@@ -23,43 +23,43 @@ class Unsent:
     _db: sqlite3.Connection
     _tx: Callable[[], contextlib.AbstractContextManager[None]]
 
-    def add_pending(self, session_id: int, draft: Draft) -> int:
+    def add_unsent(self, session_id: int, unsent: UnsentMessage) -> int:
         """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
-        meta = meta_text(draft.meta) if draft.meta else None
+        meta = meta_text(unsent.meta) if unsent.meta else None
         with self._tx():
             cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
-                                   (session_id, draft.text, time.time(), owner.token(), meta))
-        draft.id = cur.lastrowid
-        return draft.id
+                                   (session_id, unsent.text, time.time(), owner.token(), meta))
+        unsent.id = cur.lastrowid
+        return unsent.id
 
-    def pending(self, session_id: int) -> list[Draft]:
+    def unsent(self, session_id: int) -> list[UnsentMessage]:
         """Unsent messages this process may take: its own, and those whose writer has ended."""
         rows = self._db.execute("SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id",
                                 (session_id,)).fetchall()
-        if not rows:  # the usual case: no need for this process's token (socket) nor for Draft (dataclasses)
+        if not rows:  # the usual case: no need for this process's token (socket) nor for UnsentMessage (dataclasses)
             return []
-        from segchat.model.conversation import Draft
+        from segchat.model.conversation import UnsentMessage
 
-        me, drafts = owner.token(), []
+        me, unsent_messages = owner.token(), []
         for row_id, content, who, meta in rows:
             if who == me or not owner.alive(who):
                 try:
-                    drafts.append(Draft(content, row_id, parse_meta(meta) if meta else {}))
+                    unsent_messages.append(UnsentMessage(content, row_id, parse_meta(meta) if meta else {}))
                 except ValueError:
-                    drafts.append(Draft(content, row_id))
-        return drafts
+                    unsent_messages.append(UnsentMessage(content, row_id))
+        return unsent_messages
 
-    def update_pending(self, pending_id: int, meta: dict[str, Any]) -> None:
-        """A pending message's record changed (a queued job's id), written durably."""
+    def update_unsent(self, unsent_id: int, meta: dict[str, Any]) -> None:
+        """An unsent message's record changed (a queued job's id), written durably."""
         with self._tx():
             self._db.execute("UPDATE pending SET meta=? WHERE id=?",
-                             (meta_text(meta) if meta else None, pending_id))
+                             (meta_text(meta) if meta else None, unsent_id))
 
-    def claim_pending(self, pending_ids: list[int]) -> None:
+    def claim_unsent(self, unsent_ids: list[int]) -> None:
         """Take over unsent messages left by an ended process."""
         with self._tx():
-            self._db.executemany("UPDATE pending SET owner=? WHERE id=?", [(owner.token(), i) for i in pending_ids])
+            self._db.executemany("UPDATE pending SET owner=? WHERE id=?", [(owner.token(), i) for i in unsent_ids])
 
-    def drop_pending(self, pending_ids: list[int]) -> None:
+    def drop_unsent(self, unsent_ids: list[int]) -> None:
         with self._tx():
-            self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in pending_ids])
+            self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in unsent_ids])
