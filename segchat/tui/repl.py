@@ -25,6 +25,7 @@ from segchat.figures import fmt_credits
 from segchat.model import attachments
 from segchat.model.attachments import Attachment, describe
 from segchat.net.deadline import Call
+from segchat.private_files import private_dir, private_file
 from segchat.store import SessionInfo
 from segchat.tui.commands.registry import Registry, build_registry
 from segchat.tui.keybindings import build_key_bindings
@@ -294,8 +295,6 @@ def _cost_line(turn: Turn, chat: Chat) -> str:
 def _history(path: str | Path | None) -> Any:
     if path is None:
         return InMemoryHistory()
-    from segchat.private_files import private_dir, private_file
-
     private_dir(os.path.dirname(os.fspath(path)))
     private_file(path)  # FileHistory would create it 0644; what people type is theirs alone
     return FileHistory(str(path))

@@ -8,28 +8,28 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 if TYPE_CHECKING:
-    from segchat.tui.commands.host import Context
+    from segchat.tui.commands.host import CommandHost
 
 
-def suggest(ctx: Context, text: str) -> tuple[list[str], int]:
+def suggest(host: CommandHost, text: str) -> tuple[list[str], int]:
     """Candidates for the text before the cursor, and how many characters they replace."""
     if not text.startswith("/") or "\n" in text:
         return [], 0
     name, space, arg = text[1:].partition(" ")
-    registry = ctx.registry
+    registry = host.registry
     if not space:
         return sorted(f"/{n}" for n in registry.names() if n.startswith(name)), len(text)
     command = registry.get(name)
     if command is None or command.complete is None:
         return [], 0
-    return [c for c in command.complete(ctx) if c.startswith(arg) and c != arg], len(arg)
+    return [c for c in command.complete(host) if c.startswith(arg) and c != arg], len(arg)
 
 
 class SlashCompleter(Completer):
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
+    def __init__(self, host: CommandHost) -> None:
+        self.host = host
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
-        words, replace = suggest(self.ctx, document.text_before_cursor)
+        words, replace = suggest(self.host, document.text_before_cursor)
         for word in words:
             yield Completion(word, start_position=-replace)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from prompt_toolkit.application import get_app
+
 from segchat.engine.chat import Chat
 from segchat.figures import fmt_credits, fmt_spent
 from segchat.ui.render import sanitize
@@ -20,8 +22,6 @@ def fmt_tokens(count: int) -> str:
 
 
 def _columns() -> int:
-    from prompt_toolkit.application import get_app
-
     try:
         return get_app().output.get_size().columns
     except Exception:  # no terminal to ask: assume room enough

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from segchat.ui.render import Renderer
 
 
-class Context(Protocol):
+class CommandHost(Protocol):
     """Implemented by the REPL; commands never see more of it than this."""
 
     chat: Chat

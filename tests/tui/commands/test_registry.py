@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from segchat.errors import UsageError
-from segchat.tui.commands.registry import Command, Registry, build_registry, code_blocks
+from segchat.tui.commands.registry import Command, Registry, build_registry
 
 
 def test_every_command_has_help_ending_in_a_period_and_unique_names():
@@ -31,9 +31,3 @@ def test_unknown_command_suggests_the_nearest():
         build_registry().dispatch(None, "/rety")
     with pytest.raises(UsageError, match="/help lists"):
         build_registry().dispatch(None, "/zzzzzz")
-
-
-def test_code_blocks():
-    text = "intro\n```python\na = 1\nb = 2\n```\nmiddle\n~~~\nshell\n~~~\n```\nunclosed"
-    assert code_blocks(text) == ["a = 1\nb = 2", "shell"]
-    assert code_blocks("no code") == []
