@@ -255,7 +255,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str], path: Where, warn
         raise _Invalid("api_key_env", f"{str(key_env)[:40]!r} is not an environment variable name")
     api_key = values.get("api_key")
     if api_key is not None:
-        api_key = check_api_key(api_key, sources.get("api_key", ""))
+        api_key = check_api_key(api_key)
     system = values.get("system")
     if system is not None and not isinstance(system, str):
         raise _Invalid("system", "expected text")
