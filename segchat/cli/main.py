@@ -21,6 +21,7 @@ from segchat.errors import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
     from segchat.cli.terminal import Tty
     from segchat.config.roles import Role
@@ -112,8 +113,9 @@ def _run(args: argparse.Namespace) -> int:
 
     check_arguments(args)
     from segchat.config import settings as cfg
+    from segchat.config.paths import config_path
 
-    path = cfg.config_path(args.config)
+    path = config_path(args.config)
     if args.config_path:
         print(path)
         return EXIT_OK
@@ -190,12 +192,14 @@ def _chat(args: argparse.Namespace, config: Config, path: str, flags: dict, role
             _collect_again()
             return ask(chat, prompt, files, balance)
         assert tty is not None  # checked above: a chat needs a terminal
-        return _repl(chat, tty, os.path.join(_data_dirs()[1], "history"), files)
+        from segchat.config.paths import history_path
+
+        return _repl(chat, tty, history_path(), files)
     finally:
         chat.close()
 
 
-def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
+def _repl(chat: Chat, tty: Tty, history: Path, files: list[Attachment]) -> int:
     """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
     import contextlib
     import threading
@@ -255,16 +259,11 @@ def _terminal() -> Tty | None:
     return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
 
 
-def _data_dirs() -> tuple[str, str]:
-    from segchat.config.paths import user_dir
-
-    return user_dir("data"), user_dir("state")
-
-
 def _store() -> Store:
+    from segchat.config.paths import store_path
     from segchat.store import Store
 
-    store = Store(os.path.join(_data_dirs()[0], "sessions.db"))
+    store = Store(store_path())
     for notice in store.notices:
         _stderr(f"segchat: warning: {_clean(notice)}")
     return store

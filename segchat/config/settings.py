@@ -81,17 +81,6 @@ KEYS = [name for name in Config.FIELDS
 PROFILE_KEYS = [k for k in KEYS if k != "profile"]
 
 
-def config_path(explicit: str | None = None) -> str:
-    """The user's config file: --config, then SEGCHAT_CONFIG, then the platform's config dir."""
-    if explicit:
-        return os.path.expanduser(explicit)
-    if os.environ.get("SEGCHAT_CONFIG"):
-        return os.path.expanduser(os.environ["SEGCHAT_CONFIG"])
-    from segchat.config.paths import user_dir
-
-    return os.path.join(user_dir("config"), "config.toml")
-
-
 def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None,
          profile: str | None = None, role: tuple[str, dict[str, Any]] | None = None) -> Config:
     """Merge defaults, the file at path (if any), its profile, env, a role's settings and flags; validate.

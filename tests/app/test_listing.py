@@ -9,7 +9,6 @@ import subprocess
 import sys
 import unicodedata
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -110,9 +109,9 @@ def test_piped_list_from_the_command_line(cli_env, monkeypatch):
     from support.cli import KEY
 
     errors.register_secret(KEY)  # segchat registers the key it was given; so does the reference
-    from segchat.cli.main import _data_dirs
+    from segchat.config.paths import store_path
 
-    store = Store(Path(_data_dirs()[0]) / "sessions.db")
+    store = Store(store_path())
     tricky_store(store)
     store.update(store.find("s1").id, title=f"the real key {KEY} and a tab\tin the title")
     expected = reference_table(*listing_rows(store))
@@ -207,9 +206,9 @@ def test_terminal_table_shows_the_safe_text():
 
 def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
     """On a pseudo-terminal, read back through a terminal emulator: every id starts in the id column."""
-    from segchat.cli.main import _data_dirs
+    from segchat.config.paths import store_path
 
-    store = Store(Path(_data_dirs()[0]) / "sessions.db")
+    store = Store(store_path())
     for n, title in enumerate(["日本語のタイトル", "plain", "漢字", "café"]):
         info = store.create(f"row{n}")
         store.add_exchange(info.id, [Message("user", title)], spent=Decimal(n))

@@ -47,17 +47,6 @@ def test_a_config_file_that_cannot_be_looked_at_is_an_error_not_absent(tmp_path)
         cfg.load(tmp_path / ("x" * 300))
 
 
-def test_config_path_sources(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEGCHAT_CONFIG", str(tmp_path / "env.toml"))
-    assert cfg.config_path() == str(tmp_path / "env.toml")
-    assert cfg.config_path(str(tmp_path / "flag.toml")) == str(tmp_path / "flag.toml")
-    monkeypatch.setenv("SEGCHAT_CONFIG", "~/in-home.toml")
-    assert cfg.config_path() == os.path.join(os.environ["HOME"], "in-home.toml")
-    assert cfg.config_path("~/flag.toml") == os.path.join(os.environ["HOME"], "flag.toml")
-    monkeypatch.delenv("SEGCHAT_CONFIG")
-    assert cfg.config_path() == str(Path(os.environ["XDG_CONFIG_HOME"]) / "segchat" / "config.toml")
-
-
 @pytest.mark.parametrize("text, needle", [
     ('model = "x"\ntemperature = = 1\n', "line 2"),
     ('model = "unterminated\n', "line 1"),
