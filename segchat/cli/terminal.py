@@ -6,6 +6,7 @@ import getpass
 import sys
 from typing import IO
 
+from segchat.config.settings import KEY_ENV
 from segchat.errors import UsageError
 
 MAX_PIPED = 4 * 2**20  # far beyond a 128K-token context; stops `yes | segchat` from reading forever
@@ -77,7 +78,7 @@ def ask_api_key(tty: Tty, replacing: bool = False) -> str:
     except EOFError:
         key = ""
     if not key.strip():
-        raise UsageError("no API key given; set SEGMIND_API_KEY or run segchat again to enter one")
+        raise UsageError(f"no API key given; set {KEY_ENV} or run segchat again to enter one")
     return key
 
 
