@@ -51,37 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         # A terminal or pipe that cannot encode a character gets a replacement, not a traceback.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    if argv == ["--version"]:
-        # Answered before argparse and its parser are built: scripts ask this often, and it should cost nothing.
+    if argv == ["--version"]:  # answered before the parser is built: scripts ask this often
         print(f"segchat {__version__}")
         return EXIT_OK
-    if argv in (["--help"], ["-h"]):
-        # Likewise, when a copy of argparse's help made for this width and Python exists (kept equal by a test).
-        from segchat.cli.args import prebuilt_help
-
-        text = prebuilt_help()
-        if text is not None:
-            try:  # as argparse prints it: to stdout (stderr when there is none), a failed write ignored
-                (sys.stdout or sys.stderr).write(text)
-            except (AttributeError, OSError):
-                pass
-            return EXIT_OK
     import gc
 
     # Start-up builds a great many objects that all live on (modules, a resumed conversation): the collector's
     # passes over them cost more than anything else before the prompt. It runs again once the prompt is up
     # (or a one-shot sends), with what start-up made frozen out of its way.
     gc.disable()
-    from segchat.cli.args import quick_args
+    from segchat.cli.args import parse_arguments
 
-    args = quick_args(argv)
-    if args is None:
-        from segchat.cli.args import build_parser
-        from segchat.cli.shell_completion import complete_if_asked
-
-        parser = build_parser()
-        complete_if_asked(parser)
-        args = parser.parse_args(argv)
+    args = parse_arguments(argv)
     try:
         return _run(args)
     except SegchatError as exc:

@@ -226,29 +226,6 @@ def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
         term.close()
 
 
-@pytest.mark.parametrize("argv", [["--list"], ["--show", "big"], ["--search", "two words"], ["--show", "7"]])
-def test_quick_arguments_are_argparse_s(argv):
-    """--list, --show SESSION and --search TEXT skip building the parser, with the same result."""
-    from segchat.cli import args
-
-    quick = args.quick_args(argv)
-    assert quick is not None and vars(quick) == vars(args.build_parser().parse_args(argv))
-
-
-@pytest.mark.parametrize("argv", [["--lis"], ["--list", "--debug"], ["--show"], ["--show", "-x"], ["--show", ""],
-                                  ["--show=big"], ["--search", "a", "b"], [], ["question"]])
-def test_anything_else_goes_to_argparse(argv):
-    from segchat.cli import args
-
-    assert args.quick_args(argv) is None
-
-
-def test_defaults_are_argparse_s():
-    from segchat.cli import args
-
-    assert args.DEFAULTS == vars(args.build_parser().parse_args([]))
-
-
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "utf-16"])
 def test_a_piped_table_reaches_a_stream_in_any_encoding(encoding):
     """Written as UTF-8 bytes when the stream is UTF-8, as text otherwise: the same characters either way."""
@@ -311,10 +288,3 @@ def test_a_column_of_figures_is_shown_as_each_one_is(values):
     from segchat.store.session_row import figure_text, figures_text
 
     assert figures_text(values) == [figure_text(value) for value in values]
-
-
-def test_shell_completion_still_goes_through_argparse(monkeypatch):
-    from segchat.cli import args
-
-    monkeypatch.setenv("_ARGCOMPLETE", "1")
-    assert args.quick_args(["--list"]) is None
