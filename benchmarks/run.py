@@ -47,10 +47,10 @@ sys.stdout.write("\\n\\n".join(r[0] for r in rows) + "\\n")
 """
 TARGETS = {
     "start-up": 1.15,
-    "--version": 1.8,
-    "--help": 1.5,
+    "--version": 2.0,
+    "--help": 3.0,
     "--list on a terminal": 1.5,
-    "--list piped": 4.0,
+    "--list piped": 8.0,
     "--search common word": 1.5,
     "--show 10,000 messages": 1.3,
     "/history 10,000 messages": 1.1,
