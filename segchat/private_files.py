@@ -6,32 +6,22 @@ import errno
 import os
 import re
 import stat
+import tempfile
+from pathlib import Path
 
 from segchat.errors import ConfigError
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
-if TYPE_CHECKING:
-    from os import PathLike
-
-    Where = str | PathLike[str]
-
-# Paths are str here and wherever the store and the settings are opened: importing pathlib (and the urllib it
-# imports) costs more than the rest of a `segchat --list`. A pathlib.Path is taken wherever a path is.
+Where = str | os.PathLike[str]  # a path, as str or pathlib.Path
 
 
 def private_dir(path: Where) -> None:
     """Make path (and missing parents) mode 0700; a directory that already exists is left as it is."""
-    path = os.fspath(path) or "."  # the directory of a bare file name
-    missing, at = [], path
-    while at and not os.path.exists(at):
-        missing.append(at)
-        at, parent = os.path.dirname(at), at
-        if at == parent:
-            break
-    os.makedirs(path, exist_ok=True)
-    for created in missing:
-        if os.name == "posix":
-            os.chmod(created, 0o700)
+    path = Path(path)
+    missing = [at for at in (path, *path.parents) if not at.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        for created in missing:
+            created.chmod(0o700)
 
 
 def private_file(path: Where) -> None:
@@ -40,10 +30,10 @@ def private_file(path: Where) -> None:
 
 
 def present(path: Where, file: bool = False) -> bool:
-    """Whether path is there (as a file, with file), as pathlib tells it: a ConfigError where that cannot be
-    told (no permission to look), rather than going on as if there were no config file."""
+    """Whether path is there (as a file, with file): a ConfigError where that cannot be told (no permission to
+    look), rather than going on as if there were no config file."""
     try:
-        mode = os.stat(path).st_mode
+        mode = Path(path).stat().st_mode
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
             return False
@@ -52,9 +42,8 @@ def present(path: Where, file: bool = False) -> bool:
 
 
 def read_text(path: Where) -> str:
-    try:
-        with open(path, "rb") as handle:  # utf-8-sig: editors on some systems add a BOM, which tomllib rejects
-            return handle.read().decode("utf-8-sig")
+    try:  # utf-8-sig: editors on some systems add a BOM, which tomllib rejects
+        return Path(path).read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
@@ -82,12 +71,9 @@ def atomic_write(path: Where, text: str) -> None:
 
     A symlinked file is written where the link points: the link stays a link.
     """
-    import tempfile
-
-    path = os.path.realpath(path)
-    directory = os.path.dirname(path)
-    private_dir(directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    path = Path(path).resolve()
+    private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -95,10 +81,7 @@ def atomic_write(path: Where, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -106,7 +89,7 @@ def key_file_warnings(path: Where) -> list[str]:
     """A file holding the key that others can read: what to do about it."""
     if os.name != "posix":
         return []
-    mode = os.stat(path).st_mode & 0o777
+    mode = Path(path).stat().st_mode & 0o777
     if mode & 0o077:
         return [f"{path} holds your API key and is readable by others (mode {mode:o}); run: chmod 600 {path}"]
     return []

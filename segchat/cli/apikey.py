@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from segchat.cli.terminal import ask_api_key
+from segchat.config.validate import check_api_key
 from segchat.errors import APIError, AuthError, ConfigError, UsageError
+from segchat.private_files import save_api_key
+from segchat.providers.segmind import Segmind
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,8 +21,6 @@ TRIES = 3
 
 def verify(config: Config, key: str, **test_hooks: Any) -> str | None:
     """None when the key works; the reason when it could not be checked. A rejected key raises AuthError."""
-    from segchat.providers.segmind import Segmind
-
     provider = Segmind(config.base_url, config.model, key, timeout=min(config.timeout, 15.0), retries=0,
                        key_source="the key you typed", **test_hooks)
     try:
@@ -34,10 +36,6 @@ def verify(config: Config, key: str, **test_hooks: Any) -> str | None:
 
 def obtain(config: Config, path: str | Path, tty: Tty | None, *, replacing: bool = False) -> Config:
     """Ask for the key until the server accepts it (or cannot be asked), then save it beside the config."""
-    from segchat.cli.terminal import ask_api_key
-    from segchat.config.validate import check_api_key
-    from segchat.private_files import save_api_key
-
     if config.provider != "segmind":
         raise ConfigError(f"--set-key stores a Segmind key; for the {config.provider} provider, "
                           f"{config.key_hint()}")

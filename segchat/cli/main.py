@@ -1,9 +1,17 @@
-"""Command line: parse argv, build everything, run the REPL or one question; the one error boundary."""
+"""Command line: parse argv, build everything, run the REPL or one question; the one error boundary.
+
+One pass down: the arguments, then the settings (config file, profile, role, environment, flags), then the
+session store and the provider, then the engine, then the terminal UI or the one-shot question. Each stage
+imports what it needs where it starts: `segchat --version` loads nothing but this module, `--help` only the
+parser, `--list` no engine nor UI.
+"""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 from segchat import __version__
 from segchat.errors import (
@@ -16,9 +24,8 @@ from segchat.errors import (
     UsageError,
     redact,
 )
+from segchat.text.sanitize import sanitize
 
-# Only what `segchat --version` needs is imported up here; the rest loads on demand (start-up time).
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     import argparse
 
@@ -36,51 +43,25 @@ EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPI
 def run() -> None:
     """The program: main(), then the exit (the console script and `python -m segchat` call this)."""
     status = main()
-    import gc
-
-    # Everything still alive lives until the exit: left out of the interpreter's final collection, which
-    # would otherwise walk every module's objects (a tenth of a `segchat --list`).
+    # What is still alive lives until the exit: frozen, it is left out of the interpreter's final collection.
     gc.freeze()
     raise SystemExit(status)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run segchat with argv (default: the command line's); the exit status. The one error boundary: whatever
+    goes wrong ends as one line on stderr (a redacted traceback only with --debug)."""
     argv = sys.argv[1:] if argv is None else argv
     for stream in (sys.stdout, sys.stderr):
         # A terminal or pipe that cannot encode a character gets a replacement, not a traceback.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    if argv == ["--version"]:
-        # Answered before argparse and its parser are built: scripts ask this often, and it should cost nothing.
+    if argv == ["--version"]:  # answered before the parser is built: scripts ask this often
         print(f"segchat {__version__}")
         return EXIT_OK
-    if argv in (["--help"], ["-h"]):
-        # Likewise, when a copy of argparse's help made for this width and Python exists (kept equal by a test).
-        from segchat.cli.args import prebuilt_help
+    from segchat.cli.args import parse_arguments
 
-        text = prebuilt_help()
-        if text is not None:
-            try:  # as argparse prints it: to stdout (stderr when there is none), a failed write ignored
-                (sys.stdout or sys.stderr).write(text)
-            except (AttributeError, OSError):
-                pass
-            return EXIT_OK
-    import gc
-
-    # Start-up builds a great many objects that all live on (modules, a resumed conversation): the collector's
-    # passes over them cost more than anything else before the prompt. It runs again once the prompt is up
-    # (or a one-shot sends), with what start-up made frozen out of its way.
-    gc.disable()
-    from segchat.cli.args import quick_args
-
-    args = quick_args(argv)
-    if args is None:
-        from segchat.cli.args import build_parser
-        from segchat.cli.shell_completion import complete_if_asked
-
-        parser = build_parser()
-        complete_if_asked(parser)
-        args = parser.parse_args(argv)
+    args = parse_arguments(argv)
     try:
         return _run(args)
     except SegchatError as exc:
@@ -108,35 +89,39 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The settings, then what the arguments ask for: a printout, a session action, or a chat."""
     from segchat.cli.session_flags import check_arguments, manage
+    from segchat.cli.shell_completion import script
+    from segchat.cli.terminal import find_tty
+    from segchat.config import roles
+    from segchat.config.paths import config_path
+    from segchat.config.settings import load
+    from segchat.private_files import present
+    from segchat.ui.render import Renderer
 
     check_arguments(args)
-    from segchat.config import settings as cfg
-
-    path = cfg.config_path(args.config)
+    path = config_path(args.config)
     if args.config_path:
         print(path)
         return EXIT_OK
     if args.completion:
-        from segchat.cli.shell_completion import script
-
         sys.stdout.write(script(args.completion))
         return EXIT_OK
-    from segchat.private_files import present
-
     if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not present(path, file=True):
         given = "--config" if args.config else "SEGCHAT_CONFIG"
         raise ConfigError(f"{given} {path}: no such file")
     if args.roles:
-        return _list_roles(path)
-    role = None
-    if args.role:
-        from segchat.config import roles
-
-        role = roles.load(path, args.role)
+        out = Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+        rows = roles.listing(path)
+        if rows:
+            out.table(("role", "first line"), rows)
+        else:
+            out.notice(f"no roles yet; write one as {roles.folder(path)}/NAME.md")
+        return EXIT_OK
+    role = roles.load(path, args.role) if args.role else None
     flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
                                            "timeout", "max_credits", "queue")}
-    config = cfg.load(path, flags, role=(role.name, role.settings) if role else None)
+    config = load(path, flags, role=(role.name, role.settings) if role else None)
     if args.max_credits is not None and not config.has_credits:
         raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")
     for warning in config.warnings:
@@ -144,16 +129,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.set_key:
         from segchat.cli.apikey import obtain
 
-        obtain(config, path, _terminal(), replacing=True)
+        obtain(config, path, find_tty(), replacing=True)
         return EXIT_OK
     if manage(args, _store):  # after the settings: they register the key, which every output then hides
         return EXIT_OK
     return _chat(args, config, path, flags, role)
 
 
-def _chat(args: argparse.Namespace, config: Config, path: str, flags: dict, role: Role | None) -> int:
+def _chat(args: argparse.Namespace, config: Config, path: str, flags: dict[str, Any], role: Role | None) -> int:
+    """The question and its files, the store and the provider, the engine; then the one-shot or the REPL."""
     from segchat.app.session_choice import build_chat, open_session
-    from segchat.cli.terminal import open_tty, system_prompt
+    from segchat.cli.apikey import obtain
+    from segchat.cli.oneshot import ask, prefetch_balance
+    from segchat.cli.terminal import find_tty, open_tty, system_prompt
     from segchat.model import attachments
 
     prompt = " ".join(args.prompt).strip()
@@ -163,43 +151,38 @@ def _chat(args: argparse.Namespace, config: Config, path: str, flags: dict, role
         if any("\udc80" <= c <= "\udcff" for c in value):  # bytes that were not UTF-8, as Python keeps them
             raise UsageError(f"{name} is not UTF-8 text; convert it first, e.g. with iconv -t UTF-8")
     files = [attachments.read(name, sys.stdin.buffer if sys.stdin else None) for name in args.file]
-    given = role.system if role else None
-    system = system_prompt(args.system, args.system_file, piped="-" not in args.file, role=given)
+    system = system_prompt(args.system, args.system_file, piped="-" not in args.file,
+                           role=role.system if role else None)
     attachments.fits(files, len(system or config.system or "") // 4, config.context_window)
-    tty = None if prompt else _terminal()
+    tty = None if prompt else find_tty()
     if not prompt and tty is None:
         raise UsageError("no PROMPT given and no terminal to chat on; pass the question as arguments: "
                          "segchat \"your question\"")
     store = _store()
     info, config = open_session(config, store, args, system, path, flags, role)
-    balance = None
-    if prompt and config.has_credits and config.api_key:
-        from segchat.cli.oneshot import prefetch_balance
-
-        # From the session's own profile (its account); overlaps building the chat.
-        balance = prefetch_balance(config)
+    # Asked from the session's own profile (its account) while the chat is built.
+    balance = prefetch_balance(config) if prompt and config.has_credits and config.api_key else None
     if config.api_key is None and config.provider == "segmind":
-        from segchat.cli.apikey import obtain
-
         config = obtain(config, path, tty or open_tty())
     chat = build_chat(config, store, args, info, role)
     try:
         if prompt:
-            from segchat.cli.oneshot import ask
-
-            _collect_again()
             return ask(chat, prompt, files, balance)
         assert tty is not None  # checked above: a chat needs a terminal
-        return _repl(chat, tty, os.path.join(_data_dirs()[1], "history"), files)
+        return _repl(chat, tty, files)
     finally:
         chat.close()
 
 
-def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
+def _repl(chat: Chat, tty: Tty, files: list[Attachment]) -> int:
     """Run the chat on tty; the balance (or the model list) is fetched once the prompt is up."""
     import contextlib
     import threading
 
+    from prompt_toolkit.input import create_input
+    from prompt_toolkit.output import create_output
+
+    from segchat.config.paths import history_path
     from segchat.net.deadline import Call
     from segchat.tui.repl import Repl
     from segchat.ui.render import Renderer, preload
@@ -207,12 +190,9 @@ def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
     if tty.reader is sys.stdin:
         renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}
     else:
-        from prompt_toolkit.input import create_input
-        from prompt_toolkit.output import create_output
-
         renderer = Renderer(out=tty.writer, rich_output=True, code_theme=chat.config.code_theme)
         repl_io = {"input": create_input(tty.reader), "output": create_output(tty.writer)}
-    repl = Repl(chat, renderer, history=history, **repl_io)
+    repl = Repl(chat, renderer, history=history_path(), **repl_io)
     repl.attach(files)
 
     def after_start() -> None:
@@ -229,53 +209,18 @@ def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
         preload()
 
     # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.
-    def on_ready() -> None:
-        _collect_again()
-        threading.Thread(target=after_start, daemon=True).start()
-
-    return repl.run(on_ready=on_ready)
-
-
-def _list_roles(path: str) -> int:
-    from segchat.config import roles
-    from segchat.ui.render import Renderer
-
-    out = Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
-    rows = roles.listing(path)
-    if rows:
-        out.table(("role", "first line"), rows)
-    else:
-        out.notice(f"no roles yet; write one as {roles.folder(path)}/NAME.md")
-    return EXIT_OK
-
-
-def _terminal() -> Tty | None:
-    from segchat.cli.terminal import is_tty, open_tty, stdio_tty
-
-    return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
-
-
-def _data_dirs() -> tuple[str, str]:
-    from segchat.config.paths import user_dir
-
-    return user_dir("data"), user_dir("state")
+    return repl.run(on_ready=lambda: threading.Thread(target=after_start, daemon=True).start())
 
 
 def _store() -> Store:
+    """The session store, its notices (a damaged file set aside, ...) said on stderr."""
+    from segchat.config.paths import store_path
     from segchat.store import Store
 
-    store = Store(os.path.join(_data_dirs()[0], "sessions.db"))
+    store = Store(store_path())
     for notice in store.notices:
         _stderr(f"segchat: warning: {_clean(notice)}")
     return store
-
-
-def _collect_again() -> None:
-    """The collector back on, start-up's objects frozen: they stay for the whole run anyway."""
-    import gc
-
-    gc.freeze()
-    gc.enable()
 
 
 def _quiet_stdout() -> None:
@@ -287,8 +232,6 @@ def _quiet_stdout() -> None:
 
 
 def _clean(text: str) -> str:
-    from segchat.ui.render import sanitize
-
     return sanitize(redact(text))
 
 

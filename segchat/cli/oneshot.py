@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from segchat import providers
+from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Cancelled
+from segchat.text.sanitize import safe
+from segchat.ui import progress
+from segchat.ui import wording as words
+from segchat.ui.render import Renderer
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -18,20 +25,11 @@ if TYPE_CHECKING:
 
 def _say(text: str) -> None:
     """A one-shot's notice: on stderr, so stdout stays the reply alone."""
-    from segchat.ui.render import safe
-
     print(f"segchat: {safe(text)}", file=sys.stderr, flush=True)
 
 
 def _recover(chat: Chat, spinner: Any) -> None:
     """Replies of this session's earlier queued messages, fetched (not paid again) and kept before asking more."""
-    import io
-
-    from segchat.errors import APIError, Cancelled
-    from segchat.ui import progress
-    from segchat.ui import wording as words
-    from segchat.ui.render import Renderer
-
     # stdout is this question's answer alone: a recovered reply is stored, and --show shows it.
     quiet = Renderer(out=io.StringIO(), rich_output=False)
     for unsent in chat.stranded():
@@ -48,10 +46,6 @@ def _recover(chat: Chat, spinner: Any) -> None:
 
 def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
     """Start asking for the balance now (overlapping start-up); the returned wait() gives it, or None."""
-    import threading
-
-    from segchat import providers
-
     found: list[Decimal | None] = []
 
     def fetch() -> None:
@@ -78,10 +72,6 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
 
     balance: the starting balance (see prefetch_balance), so this turn's cost is known.
     """
-    from segchat.ui import progress
-    from segchat.ui import wording as words
-    from segchat.ui.render import Renderer
-
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
     renderer = Renderer(rich_output=not plain, code_theme=chat.config.code_theme)
     # The wait is shown on stderr, and only when it is a terminal: stdout stays the reply alone.

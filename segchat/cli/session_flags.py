@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
+from segchat.app import sessions
 from segchat.errors import UsageError
+from segchat.ui.render import Renderer
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Callable
+
+    from segchat.store import Store
 
 ACTIONS = ("list", "show", "export", "import_file", "delete", "rename", "search")
 
@@ -50,13 +54,10 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise UsageError(f"{action} does not take {what}")
 
 
-def manage(args: argparse.Namespace, open_store: Callable[[], Any]) -> bool:
+def manage(args: argparse.Namespace, open_store: Callable[[], Store]) -> bool:
     """Run the management action asked for; False when none was."""
     if all(getattr(args, name) in (None, False) for name in ACTIONS):
         return False
-    from segchat.app import sessions
-    from segchat.ui.render import Renderer
-
     store, out = open_store(), Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     if args.list:
         sessions.list_sessions(store, out)
@@ -66,8 +67,6 @@ def manage(args: argparse.Namespace, open_store: Callable[[], Any]) -> bool:
         sys.stdout.write(sessions.export_session(store, args.export, args.format or "md"))
         sys.stdout.flush()
     elif args.import_file is not None:
-        from pathlib import Path
-
         info = sessions.import_session(store, Path(args.import_file), args.session)
         out.notice(f"imported as session '{info.name}' ({info.count} messages)")
     elif args.delete is not None:

@@ -1,8 +1,19 @@
-"""Shell completion: the script for bash, zsh or fish, and the names completed where a flag takes one."""
+"""Shell completion: the script for bash, zsh or fish, and the names completed where a flag takes one.
+
+argcomplete is imported only when a script is asked for or the shell asks for completions. Completing never
+prints a traceback into the user's shell line: whatever cannot be read completes nothing.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import tomllib
 from typing import Any
+
+from segchat.config import roles
+from segchat.config.paths import config_path, store_path
 
 
 def script(shell: str) -> str:
@@ -13,51 +24,40 @@ def script(shell: str) -> str:
 
 
 def complete_if_asked(parser: Any) -> None:
-    """When the shell is asking for completions, answer and exit; otherwise cost nothing."""
-    import os
-
+    """When the shell is asking for completions, answer and exit; otherwise do nothing."""
     if "_ARGCOMPLETE" in os.environ:
         import argcomplete
 
         argcomplete.autocomplete(parser)
 
 
-def _config_path(parsed_args: Any) -> Any:
-    from segchat.config.settings import config_path
-
-    return config_path(getattr(parsed_args, "config", None))
-
-
 def session_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:
-    from pathlib import Path
-
-    from segchat.config.paths import user_dir
-
-    path = Path(user_dir("data")) / "sessions.db"
-    if not path.exists():
-        return []
+    """The saved sessions' names, newest first, read from the store without creating or migrating it."""
     try:
-        import sqlite3
-
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:  # never creates or migrates
-            return [r[0] for r in db.execute("SELECT name FROM sessions ORDER BY updated DESC")
-                    if r[0].startswith(prefix)]
-    except Exception:  # completion must never print a traceback into the user's shell line
+        uri = f"{store_path().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=1)) as db:
+            names = [row[0] for row in db.execute("SELECT name FROM sessions ORDER BY updated DESC")]
+    except Exception:
         return []
+    return [name for name in names if isinstance(name, str) and name.startswith(prefix)]
 
 
 def role_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:
-    from segchat.config import roles
-
-    return [n for n in roles.names(_config_path(parsed_args)) if n.startswith(prefix)]
+    try:
+        return [n for n in roles.names(_config_file(parsed_args)) if n.startswith(prefix)]
+    except Exception:
+        return []
 
 
 def profile_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:
-    import tomllib
-
     try:
-        with open(_config_path(parsed_args), "rb") as handle:
+        with open(_config_file(parsed_args), "rb") as handle:
             tables = tomllib.load(handle).get("profiles", {})
     except Exception:
         return []
     return [n for n in tables if isinstance(n, str) and n.startswith(prefix)] if isinstance(tables, dict) else []
+
+
+def _config_file(parsed_args: Any) -> str:
+    """The config file the command line being completed names (--config), else the user's."""
+    return config_path(getattr(parsed_args, "config", None))

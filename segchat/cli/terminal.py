@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import IO
 
+from segchat.config.settings import KEY_ENV
 from segchat.errors import UsageError
 
 MAX_PIPED = 4 * 2**20  # far beyond a 128K-token context; stops `yes | segchat` from reading forever
@@ -67,6 +69,12 @@ def stdio_tty() -> Tty:
     return Tty(sys.stdin, sys.stdout)
 
 
+def find_tty() -> Tty | None:
+    """The terminal to chat on: standard input and output when both are one, else the controlling terminal
+    (standard input or output is a pipe); None when there is none."""
+    return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
+
+
 def ask_api_key(tty: Tty, replacing: bool = False) -> str:
     """Hidden input on the terminal; the key never echoes nor enters the prompt history."""
     if not replacing:
@@ -77,9 +85,8 @@ def ask_api_key(tty: Tty, replacing: bool = False) -> str:
     except EOFError:
         key = ""
     if not key.strip():
-        raise UsageError("no API key given; set SEGMIND_API_KEY or run segchat again to enter one")
+        raise UsageError(f"no API key given; set {KEY_ENV} or run segchat again to enter one")
     return key
-
 
 
 def system_prompt(system: str | None, system_file: str | None, *, piped: bool = True,
@@ -100,8 +107,6 @@ def system_prompt(system: str | None, system_file: str | None, *, piped: bool = 
 
 def _read_prompt_file(name: str) -> str | None:
     """A prompt file, with the same size cap as piped input."""
-    import os
-
     try:
         with open(os.path.expanduser(name), "rb") as handle:
             data = handle.read(MAX_PIPED + 1)

@@ -1,30 +1,35 @@
-"""Where segchat keeps its config, sessions and state: the platform's user directories."""
+"""Where segchat keeps its files: the config file, the session store and the input history.
+
+The directories are the platform's user directories, as platformdirs gives them (on Linux it honours the
+XDG_CONFIG_HOME, XDG_DATA_HOME and XDG_STATE_HOME variables that hold an absolute path).
+"""
 
 from __future__ import annotations
 
 import os
-import sys
+from pathlib import Path
+
+import platformdirs
 
 APP = "segchat"
-_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "data": ("XDG_DATA_HOME", ".local/share"),
-        "state": ("XDG_STATE_HOME", ".local/state")}
 
 
-def user_dir(kind: str) -> str:
-    """The user's "config", "data" or "state" directory for segchat.
+def config_path(explicit: str | None = None) -> str:
+    """The user's config file: explicit (--config), then $SEGCHAT_CONFIG, then config.toml in the config dir.
 
-    On Linux with the XDG variable (or else HOME) an absolute path, that is the directory, exactly as
-    platformdirs gives it (a test compares the two). Every other case goes to platformdirs, whose import
-    costs more than the rest of a `segchat --list`.
+    A path given is kept as it was written (~ expanded): messages show it so.
     """
-    variable, default = _XDG[kind]
-    if sys.platform == "linux":
-        base = os.environ.get(variable, "")
-        if not base:
-            home = os.environ.get("HOME", "")
-            base = os.path.join(home, default) if home.startswith("/") else ""
-        if base.startswith("/"):
-            return os.path.join(base, APP)
-    import platformdirs
+    given = explicit or os.environ.get("SEGCHAT_CONFIG")
+    if given:
+        return os.path.expanduser(given)
+    return os.path.join(platformdirs.user_config_dir(APP), "config.toml")
 
-    return getattr(platformdirs, f"user_{kind}_dir")(APP)
+
+def store_path() -> Path:
+    """The session store: sessions.db in the user's data directory."""
+    return platformdirs.user_data_path(APP) / "sessions.db"
+
+
+def history_path() -> Path:
+    """What was typed at the prompt, for recalling it in later runs: history in the user's state directory."""
+    return platformdirs.user_state_path(APP) / "history"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,6 @@ def _split(path: Path, text: str) -> tuple[dict[str, Any], str]:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "+++")
     except StopIteration:
         raise UsageError(f"the role {path}: the front matter that starts with +++ on line 1 never ends") from None
-    import tomllib
-
     try:
         settings = tomllib.loads("\n".join(lines[1:end]))
     except tomllib.TOMLDecodeError as exc:

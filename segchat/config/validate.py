@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from typing import Any
+from urllib.parse import urlsplit
 
 from segchat.errors import ConfigError, register_secret
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
-if TYPE_CHECKING:
-    from typing import Any
-
-# Patterns compiled by re when first used (and kept in its cache): a run checks a setting or two, not all.
-_KEY = r"[\x21-\x7e]{8,256}"
-_SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_KEY = re.compile(r"[\x21-\x7e]{8,256}")
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
-_MODEL_ID = r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}"
-# The usual base URLs, told valid without urllib and ipaddress (importing them costs more than reading a session):
-# https to a host name or IPv4 address, or http to localhost or 127.0.0.1; a port; a path of printable ASCII.
-_PLAIN_URL = r"(?:https://[A-Za-z0-9.-]+|http://(?:localhost|127\.0\.0\.1))(?::([0-9]{1,5}))?(?:/[!\"$->@-~]*)?"
+_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}")
 
 
 class Invalid(ConfigError):
@@ -28,12 +23,12 @@ class Invalid(ConfigError):
         self.key, self.reason = key, reason
 
 
-def check_api_key(value: Any, source: str = "") -> str:
+def check_api_key(value: Any) -> str:
     """Strip and validate a key; the error never contains the key itself."""
     if not isinstance(value, str):
         raise Invalid("api_key", "expected text")
     key = value.strip()
-    if not re.fullmatch(_KEY, key):
+    if not _KEY.fullmatch(key):
         raise Invalid("api_key", "is not a valid API key (8-256 printable ASCII characters, no spaces)")
     register_secret(key)
     return key
@@ -42,28 +37,19 @@ def check_api_key(value: Any, source: str = "") -> str:
 def check_model(value: Any, provider: str = "segmind") -> str:
     """A Segmind slug goes into the URL's path, so it is strict; other ids travel in the body."""
     if provider == "segmind":
-        if not isinstance(value, str) or not re.fullmatch(_SLUG, value):
+        if not isinstance(value, str) or not _SLUG.fullmatch(value):
             raise Invalid("model", f"{str(value)[:60]!r} is not a model slug (letters, digits, '.', '_', '-')")
-    elif not isinstance(value, str) or not re.fullmatch(_MODEL_ID, value) or ".." in value:
+    elif not isinstance(value, str) or not _MODEL_ID.fullmatch(value) or ".." in value:
         raise Invalid("model", f"{str(value)[:60]!r} is not a model id (letters, digits and . _ : / @ + -)")
     return value
 
 
 def check_base_url(value: Any) -> str:
-    """Only https, or http to this machine: the API key travels in a header."""
+    """The URL without surrounding spaces or a trailing slash. Only https, or http to this machine (localhost or
+    a loopback address): the API key travels in a header. No query or fragment: requests append paths to it."""
     if not isinstance(value, str):
         raise Invalid("base_url", "expected a URL")
     text = value.strip()
-    plain = re.fullmatch(_PLAIN_URL, text)
-    if plain and int(plain[1] or 0) <= 65535:
-        return text.rstrip("/")
-    return _checked_url(value, text)
-
-
-def _checked_url(value: str, text: str) -> str:
-    """check_base_url() of any URL, as urllib reads it."""
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
@@ -85,8 +71,6 @@ def _checked_url(value: str, text: str) -> str:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
-    import ipaddress
-
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

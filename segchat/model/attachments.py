@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 from segchat.errors import UsageError
-from segchat.model.record import Record
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
-if TYPE_CHECKING:
-    from typing import Any, BinaryIO
+from segchat.text.sanitize import whole_text
 
 MAX_FILE = 4 * 2**20  # a 128K-token context holds about 512 KB of text; this stops `-f /dev/zero` early
 
 
-class Attachment(Record):
+@dataclass(frozen=True, slots=True)
+class Attachment:
     """A text file as it will be sent: its name (as the user gave it) and its text."""
 
     name: str
@@ -36,8 +35,6 @@ class Attachment(Record):
     def from_dict(cls, data: Any) -> Attachment:
         if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not isinstance(data.get("text"), str):
             raise ValueError("an attachment must be an object with text 'name' and 'text'")
-        from segchat.text.sanitize import whole_text
-
         return cls(whole_text(data["name"]), whole_text(data["text"]))
 
 

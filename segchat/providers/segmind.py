@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from segchat.config.settings import KEY_ENV
 from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError
 from segchat.net.deadline import Call
 from segchat.providers.common import LazyHttp
@@ -12,7 +13,6 @@ if TYPE_CHECKING:
     from segchat.net.decoding import Balance, Reply
     from segchat.net.http import Answer
 
-KEY_ENV = "SEGMIND_API_KEY"
 # Suggestions for /model; any slug is accepted.
 MODEL_SLUGS = ["llama-v3p1-8b-instruct", "llama-v3p1-70b-instruct", "llama-v3p1-405b-instruct",
                "llama-v3-8b-instruct", "llama-v3-70b-instruct", "mixtral-8x7b-instruct", "mixtral-8x22b-instruct"]

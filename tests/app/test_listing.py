@@ -9,7 +9,6 @@ import subprocess
 import sys
 import unicodedata
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -110,9 +109,9 @@ def test_piped_list_from_the_command_line(cli_env, monkeypatch):
     from support.cli import KEY
 
     errors.register_secret(KEY)  # segchat registers the key it was given; so does the reference
-    from segchat.cli.main import _data_dirs
+    from segchat.config.paths import store_path
 
-    store = Store(Path(_data_dirs()[0]) / "sessions.db")
+    store = Store(store_path())
     tricky_store(store)
     store.update(store.find("s1").id, title=f"the real key {KEY} and a tab\tin the title")
     expected = reference_table(*listing_rows(store))
@@ -207,9 +206,9 @@ def test_terminal_table_shows_the_safe_text():
 
 def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
     """On a pseudo-terminal, read back through a terminal emulator: every id starts in the id column."""
-    from segchat.cli.main import _data_dirs
+    from segchat.config.paths import store_path
 
-    store = Store(Path(_data_dirs()[0]) / "sessions.db")
+    store = Store(store_path())
     for n, title in enumerate(["日本語のタイトル", "plain", "漢字", "café"]):
         info = store.create(f"row{n}")
         store.add_exchange(info.id, [Message("user", title)], spent=Decimal(n))
@@ -225,29 +224,6 @@ def test_list_on_a_real_terminal_lines_up_wide_titles(cli_env):
                 screen.display[y]
     finally:
         term.close()
-
-
-@pytest.mark.parametrize("argv", [["--list"], ["--show", "big"], ["--search", "two words"], ["--show", "7"]])
-def test_quick_arguments_are_argparse_s(argv):
-    """--list, --show SESSION and --search TEXT skip building the parser, with the same result."""
-    from segchat.cli import args
-
-    quick = args.quick_args(argv)
-    assert quick is not None and vars(quick) == vars(args.build_parser().parse_args(argv))
-
-
-@pytest.mark.parametrize("argv", [["--lis"], ["--list", "--debug"], ["--show"], ["--show", "-x"], ["--show", ""],
-                                  ["--show=big"], ["--search", "a", "b"], [], ["question"]])
-def test_anything_else_goes_to_argparse(argv):
-    from segchat.cli import args
-
-    assert args.quick_args(argv) is None
-
-
-def test_defaults_are_argparse_s():
-    from segchat.cli import args
-
-    assert args.DEFAULTS == vars(args.build_parser().parse_args([]))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "utf-16"])
@@ -312,10 +288,3 @@ def test_a_column_of_figures_is_shown_as_each_one_is(values):
     from segchat.store.session_row import figure_text, figures_text
 
     assert figures_text(values) == [figure_text(value) for value in values]
-
-
-def test_shell_completion_still_goes_through_argparse(monkeypatch):
-    from segchat.cli import args
-
-    monkeypatch.setenv("_ARGCOMPLETE", "1")
-    assert args.quick_args(["--list"]) is None

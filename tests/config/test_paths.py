@@ -1,42 +1,66 @@
-"""segchat's own lookup of the user directories gives what platformdirs gives, in every case it answers."""
+"""Where segchat keeps its files: the XDG variables honoured when they hold an absolute path, HOME's defaults
+otherwise; the config file named by --config or SEGCHAT_CONFIG."""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
-import platformdirs
 import pytest
 
-from segchat.config import paths as dirs
+from segchat.config.paths import config_path, history_path, store_path
 
-CASES = [
-    {},  # no XDG variable: HOME's defaults
-    {"XDG_CONFIG_HOME": "/x/conf", "XDG_DATA_HOME": "/x/data", "XDG_STATE_HOME": "/x/state"},
-    {"XDG_CONFIG_HOME": "", "XDG_DATA_HOME": "", "XDG_STATE_HOME": ""},  # empty: unset
-    {"XDG_CONFIG_HOME": "relative/c", "XDG_DATA_HOME": "rel", "XDG_STATE_HOME": "./s"},  # relative: ignored
-    {"XDG_CONFIG_HOME": "/trailing/", "XDG_DATA_HOME": "/with space/d", "XDG_STATE_HOME": "/ü/s"},
-    {"HOME": "/"},
-    {"HOME": "/home/someone/"},
-    {"HOME": "relative-home"},  # platformdirs then asks the password database
-]
+XDG = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+linux = pytest.mark.skipif(sys.platform != "linux", reason="the XDG variables are Linux's")
 
 
-@pytest.mark.parametrize("env", CASES)
-@pytest.mark.parametrize("kind", ["config", "data", "state"])
-def test_the_same_directory_as_platformdirs(monkeypatch, env, kind):
-    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    for variable in (*XDG, "SEGCHAT_CONFIG"):
         monkeypatch.delenv(variable, raising=False)
-    for variable, value in env.items():
+    (tmp_path / "me").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    return tmp_path / "me"
+
+
+@linux
+def test_the_xdg_variables_are_honoured(home, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "conf"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    assert config_path() == str(home / "conf" / "segchat" / "config.toml")
+    assert store_path() == home / "data" / "segchat" / "sessions.db"
+    assert history_path() == home / "state" / "segchat" / "history"
+
+
+@linux
+@pytest.mark.parametrize("value", ["", "relative/dir", "./here"])
+def test_an_empty_or_relative_xdg_variable_means_homes_default(home, monkeypatch, value):
+    for variable in XDG:
         monkeypatch.setenv(variable, value)
-    assert dirs.user_dir(kind) == getattr(platformdirs, f"user_{kind}_dir")("segchat")
+    assert config_path() == str(home / ".config" / "segchat" / "config.toml")
+    assert store_path() == home / ".local" / "share" / "segchat" / "sessions.db"
+    assert history_path() == home / ".local" / "state" / "segchat" / "history"
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the quick path is Linux's")
-def test_the_usual_case_does_not_import_platformdirs(tmp_path):
-    import subprocess
+def test_the_paths_are_absolute(home, monkeypatch):
+    monkeypatch.chdir(home)
+    for variable in XDG:
+        monkeypatch.setenv(variable, "relative")
+    assert Path(config_path()).is_absolute() and store_path().is_absolute() and history_path().is_absolute()
 
-    code = ("import sys; from segchat.config.paths import user_dir; print(user_dir('data')); "
-            "print('platformdirs' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}).stdout.split()
-    assert out == [str(tmp_path / ".local" / "share" / "segchat"), "False"]
+
+def test_nothing_is_created_by_asking(home):
+    store_path(), history_path(), config_path()
+    assert list(home.iterdir()) == []
+
+
+def test_the_config_file_named_by_flag_then_environment(home, monkeypatch):
+    monkeypatch.setenv("SEGCHAT_CONFIG", str(home / "env.toml"))
+    assert config_path() == str(home / "env.toml")
+    assert config_path(str(home / "flag.toml")) == str(home / "flag.toml")
+    monkeypatch.setenv("SEGCHAT_CONFIG", "~/in-home.toml")
+    assert config_path() == os.path.join(str(home), "in-home.toml")
+    assert config_path("~/flag.toml") == os.path.join(str(home), "flag.toml")
+    assert config_path("./kept//as/written.toml") == "./kept//as/written.toml"

@@ -91,6 +91,7 @@ def test_a_first_run_key_is_checked_before_it_is_saved(cli_env, fake, isolated_h
         t.wait_for("rejected that key")
         t.type("good-key-456\r")
         t.wait_for("Saved to")
+        t.wait_for("credits")  # the toolbar: the prompt reads keys now
         t.type("\x04")
         assert t.wait_exit() == 0
     finally:

@@ -1,4 +1,4 @@
-"""Records: fields from annotations, built by position or name, immutable, compared by value, secrets unshown."""
+"""Records: fields from annotations, built by position or name, immutable, compared by value."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from segchat.config.settings import Config
 from segchat.model.record import Record
 from segchat.store.session_row import SessionInfo
 
@@ -44,12 +43,6 @@ def test_equality_and_hash_by_value_and_type():
     assert Point(1, 2) == Point(1, 2) and hash(Point(1, 2)) == hash(Point(1, 2))
     assert Point(1, 2) != Point(1, 3)
     assert Point(1, 2) != (1, 2, None)
-
-
-def test_config_keeps_its_key_out_of_repr():
-    config = Config(base_url="https://x.test/v1", model="m", api_key="sk-secret-123456")
-    assert "sk-secret" not in repr(config) and "base_url='https://x.test/v1'" in repr(config)
-    assert config.low_credit_warning == Decimal("1.0") and config.replace(model="n").api_key == "sk-secret-123456"
 
 
 def test_session_info_from_a_row():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -134,11 +133,11 @@ def test_piped_listing_keeps_whole_titles(store):
 
 
 def test_list_on_a_narrow_real_terminal_shows_a_line_per_session(cli_env):
-    from segchat.cli.main import _data_dirs
+    from segchat.config.paths import store_path
 
     cli_env.pop("COLUMNS")  # the width is the terminal's
 
-    store = Store(Path(_data_dirs()[0]) / "sessions.db")
+    store = Store(store_path())
     for n in range(5):
         info = store.create(f"row{n}", model="llama-v3p1-8b-instruct")
         store.add_exchange(info.id, [Message("user", f"日本語 {n} and a title much too long to fit in here, really")])
