@@ -71,10 +71,7 @@ def build_chat(config: Config, store: Store, args: argparse.Namespace, info: Ses
         model = config.model
     if model != info.model or info.profile != config.profile:
         store.update(info.id, model=model, profile=config.profile)
-    # The REPL reads the metas its first screen does not need once that screen is up (Repl.run); a one-shot
-    # question needs them all at once.
-    chat = Chat(config, providers.build(config, model), store, info, adopt_unsent=not args.prompt,
-                lazy=not args.prompt)
+    chat = Chat(config, providers.build(config, model), store, info, adopt_unsent=not args.prompt)
     chat.role = role.name if role else info.role
     return chat
 

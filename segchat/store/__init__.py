@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sqlite3
@@ -175,31 +176,33 @@ class Store(Unsent):
 
     # -- messages -----------------------------------------------------------------------------
 
-    def load(self, session_id: int, *, adopt: bool = True, lazy: bool = False) -> Conversation:
+    def load(self, session_id: int, *, adopt: bool = True) -> Conversation:
         """The whole conversation; with adopt, the newest unsent message this process may take over.
 
-        lazy: each meta stays its stored text until first used (see stored.build); Conversation.read_metas
-        reads what is left, a damaged one raising the error it would raise here.
+        Each message's meta is the JSON object stored with it; one that is not (damaged, or written so by
+        another tool) raises the store's error naming the session.
         """
-        import gc
-
-        from segchat.model.conversation import Conversation  # not needed to list or show sessions
-        from segchat.store.rows import build, reader
+        from segchat.model.conversation import Conversation, Message
 
         info = self.get(session_id)
-        # The collector is held off: its passes over rows and messages that all live on would cost more than they.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
-                                    "ORDER BY id", (session_id,)).fetchall()
-            messages = build(rows, reader(lambda: self._damaged(info.name)), lazy)
-            del rows
-        finally:
-            if collecting:
-                gc.enable()
+        rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
+                                "ORDER BY id", (session_id,))
+        messages = [Message(role, content, created, self._meta(meta, info.name), row_id)
+                    for row_id, role, content, created, meta in rows]
         unsent_messages = self.unsent(session_id) if adopt else []
         return Conversation(info.system, messages, unsent_messages[-1] if unsent_messages else None)
+
+    def _meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:
+        """A message's stored meta read: {} when there is none."""
+        if not stored:
+            return {}
+        try:
+            meta = json.loads(stored)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
+            raise self._damaged(session_name) from None
+        if not isinstance(meta, dict):
+            raise self._damaged(session_name)
+        return meta
 
     def rows(self, session_id: int) -> list[tuple[str, str, str | None]]:
         """A session's messages as stored (role, content, meta as JSON), oldest first: for showing them."""
