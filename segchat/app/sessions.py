@@ -40,13 +40,13 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
 
 
 def show_session(store: Store, ref: str, renderer: Renderer) -> None:
-    from segchat.store.showing import show
-
+    """The session's Markdown, sanitised as export_markdown() does, then printed as any text is: redaction
+    reads the visible text (a header's value after a control character is then seen whole)."""
     info = store.find(ref)
     unsent_messages = store.unsent(info.id)
-    # Sanitised as export_markdown() does, then printed as any text is: redaction reads the visible text
-    # (a header's value after a control character is then seen whole).
-    show(store, info, unsent_messages[-1] if unsent_messages else None, renderer)
+    pieces = transcript.pieces(info, info.system, store.messages(info.id, transcript.SHOWN),
+                               unsent_messages[-1] if unsent_messages else None)
+    renderer.plain([sanitize(piece) for piece in pieces])
 
 
 def export_session(store: Store, ref: str, fmt: str) -> str:

@@ -123,7 +123,7 @@ class Store(Unsent):
     def latest(self) -> SessionInfo | None:
         """The most recently used session that holds something (a process killed at once leaves an empty one)."""
         row = self._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
-                               "(SELECT 1 FROM pending WHERE session_id = s.id) "
+                               "(SELECT 1 FROM unsent WHERE session_id = s.id) "
                                "ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
         return _info(row) if row else None
 
@@ -161,7 +161,7 @@ class Store(Unsent):
         with self._tx():
             cur = self._db.execute(
                 "DELETE FROM sessions WHERE id=? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id=?) "
-                "AND NOT EXISTS (SELECT 1 FROM pending WHERE session_id=?)", (session_id,) * 3)
+                "AND NOT EXISTS (SELECT 1 FROM unsent WHERE session_id=?)", (session_id,) * 3)
         return cur.rowcount > 0
 
     def update(self, session_id: int, **fields: Any) -> None:
@@ -192,6 +192,17 @@ class Store(Unsent):
         unsent_messages = self.unsent(session_id) if adopt else []
         return Conversation(info.system, messages, unsent_messages[-1] if unsent_messages else None)
 
+    def messages(self, session_id: int, meta_keys: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
+        """A session's messages as (role, content, meta), oldest first, for showing a long one without making a
+        Message of each. Only a meta whose stored JSON names one of meta_keys (or that is stored as bytes) is
+        read, as load reads it; the others, which mostly hold a reply's figures, are {}."""
+        name = self.get(session_id).name
+        names_a_key = re.compile("|".join(re.escape(f'"{key}"') for key in meta_keys)).search  # as JSON writes one
+        rows = self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
+                                (session_id,))
+        return [(role, content, self._meta(meta, name) if meta and (type(meta) is bytes or names_a_key(meta)) else {})
+                for role, content, meta in rows]
+
     def _meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:
         """A message's stored meta read: {} when there is none."""
         if not stored:
@@ -203,17 +214,6 @@ class Store(Unsent):
         if not isinstance(meta, dict):
             raise self._damaged(session_name)
         return meta
-
-    def rows(self, session_id: int) -> list[tuple[str, str, str | None]]:
-        """A session's messages as stored (role, content, meta as JSON), oldest first: for showing them."""
-        return self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
-                                (session_id,)).fetchall()
-
-    def markdown(self, session_id: int) -> tuple[list[bytes | None] | None, list[tuple[str, Any, Any]]]:
-        """A session's messages as Markdown made by SQLite, for --show (see showing.py)."""
-        from segchat.store.showing import markdown
-
-        return markdown(self._db, session_id)
 
     def _damaged(self, name: str) -> StoreError:
         return StoreError(f"session '{name}' in {self.path} has a damaged message; the other sessions are unaffected")
@@ -241,7 +241,7 @@ class Store(Unsent):
                      meta_text(message.meta) if message.meta else None)).lastrowid
                 message.id = last
             if unsent_id is not None:
-                self._db.execute("DELETE FROM pending WHERE id=?", (unsent_id,))
+                self._db.execute("DELETE FROM unsent WHERE id=?", (unsent_id,))
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
             if "title" not in values and title_row and not title_row[0] and messages:
                 values["title"] = make_title(messages[0].content)

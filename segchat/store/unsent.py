@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Unsent:
-    """The pending table's part of Store; it relies on the store's connection and transaction."""
+    """The unsent table's part of Store; it relies on the store's connection and transaction."""
 
     _db: sqlite3.Connection
     _tx: Callable[[], contextlib.AbstractContextManager[None]]
@@ -27,14 +27,14 @@ class Unsent:
         """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
         meta = meta_text(unsent.meta) if unsent.meta else None
         with self._tx():
-            cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
+            cur = self._db.execute("INSERT INTO unsent(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
                                    (session_id, unsent.text, time.time(), owner.token(), meta))
         unsent.id = cur.lastrowid
         return unsent.id
 
     def unsent(self, session_id: int) -> list[UnsentMessage]:
         """Unsent messages this process may take: its own, and those whose writer has ended."""
-        rows = self._db.execute("SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id",
+        rows = self._db.execute("SELECT id, content, owner, meta FROM unsent WHERE session_id=? ORDER BY id",
                                 (session_id,)).fetchall()
         if not rows:  # the usual case: no need for this process's token (socket) nor for UnsentMessage (dataclasses)
             return []
@@ -52,14 +52,14 @@ class Unsent:
     def update_unsent(self, unsent_id: int, meta: dict[str, Any]) -> None:
         """An unsent message's record changed (a queued job's id), written durably."""
         with self._tx():
-            self._db.execute("UPDATE pending SET meta=? WHERE id=?",
+            self._db.execute("UPDATE unsent SET meta=? WHERE id=?",
                              (meta_text(meta) if meta else None, unsent_id))
 
     def claim_unsent(self, unsent_ids: list[int]) -> None:
         """Take over unsent messages left by an ended process."""
         with self._tx():
-            self._db.executemany("UPDATE pending SET owner=? WHERE id=?", [(owner.token(), i) for i in unsent_ids])
+            self._db.executemany("UPDATE unsent SET owner=? WHERE id=?", [(owner.token(), i) for i in unsent_ids])
 
     def drop_unsent(self, unsent_ids: list[int]) -> None:
         with self._tx():
-            self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in unsent_ids])
+            self._db.executemany("DELETE FROM unsent WHERE id=?", [(i,) for i in unsent_ids])

@@ -62,7 +62,7 @@ def tricky_store(store: Store) -> None:
 def reference_sessions(store: Store) -> list:
     """The listing query as it was: two correlated counts per session."""
     rows = store._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
-                             "(SELECT 1 FROM pending WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
+                             "(SELECT 1 FROM unsent WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
     return [_info(r) for r in rows]
 
 
@@ -90,7 +90,7 @@ def test_the_grouped_listing_query_gives_the_same_sessions(store):
     shown = listed(store)
     assert shown == reference_sessions(store)
     raw = store._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
-                            "(SELECT 1 FROM pending WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
+                            "(SELECT 1 FROM unsent WHERE session_id = s.id) ORDER BY s.updated DESC, s.id DESC")
     assert store.listing() == [tuple(row[i] for i in (0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 13)) for row in raw]
     assert "empty" not in [s.name for s in shown] and {s.unsent for s in shown} == {0, 1, 2}
 
