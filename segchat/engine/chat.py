@@ -14,7 +14,8 @@ from segchat.figures import Ledger
 from segchat.model.attachments import Attachment, fits
 from segchat.model.conversation import Message, UnsentMessage, sent, whole_text
 from segchat.model.turn import Notice, Runner, Turn, run_here
-from segchat.store import SessionInfo, Store
+from segchat.store import Store
+from segchat.store.session_row import SessionInfo
 
 if TYPE_CHECKING:
     from segchat.config.roles import Role

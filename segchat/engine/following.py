@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from segchat.figures import Ledger
     from segchat.model.conversation import Conversation, Message
     from segchat.providers.base import Provider
-    from segchat.store import SessionInfo, Store
+    from segchat.store import Store
+    from segchat.store.session_row import SessionInfo
 
 T = TypeVar("T")
 

@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import os
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from segchat.errors import SessionNotFound, StoreError
+from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.private_files import private_dir
-from segchat.store.meta import text as meta_text
+from segchat.store import ownership
 from segchat.store.schema import aside_name, open_database
 from segchat.store.session_row import INFO as _INFO
 from segchat.store.session_row import LISTING as _LISTING
 from segchat.store.session_row import SessionInfo, check_name, make_title
 from segchat.store.session_row import info as _info
-from segchat.store.unsent import Unsent
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
-    from typing import Any, Iterator
-
-    from segchat.model.conversation import Conversation, Message
     from segchat.private_files import Where
 
-__all__ = ["SessionInfo", "Store", "check_name", "make_title"]
 
-
-class Store(Unsent):
+class Store:
     """Opens (creating if needed) the session database at path.
 
     A file that is not a readable database is moved aside, never overwritten,
@@ -113,8 +110,6 @@ class Store(Unsent):
         if row is not None:
             return _info(row)
         names = [r[0] for r in self._db.execute("SELECT name FROM sessions")]
-        import difflib
-
         close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
         close += [n for n in names if ref.lower() in n.lower() and n not in close][: 3 - len(close)]
         hint = f"; did you mean: {', '.join(close)}?" if close else "; see segchat --list"
@@ -174,6 +169,40 @@ class Store(Unsent):
             self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)}, updated=? WHERE id=?",
                              (*values, time.time(), session_id))
 
+    # -- unsent messages: written before they are sent, owned by the process that wrote them --------
+
+    def add_unsent(self, session_id: int, unsent: UnsentMessage) -> int:
+        """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
+        meta = _meta_json(unsent.meta) if unsent.meta else None
+        with self._tx():
+            cur = self._db.execute("INSERT INTO unsent(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
+                                   (session_id, unsent.text, time.time(), ownership.token(), meta))
+        unsent.id = cur.lastrowid
+        return unsent.id
+
+    def unsent(self, session_id: int) -> list[UnsentMessage]:
+        """Unsent messages this process may take, oldest first: its own, and those whose writer has ended."""
+        me = ownership.token()
+        rows = self._db.execute("SELECT id, content, owner, meta FROM unsent WHERE session_id=? ORDER BY id",
+                                (session_id,))
+        return [UnsentMessage(content, row_id, _unsent_meta(meta)) for row_id, content, who, meta in rows
+                if who == me or not ownership.alive(who)]
+
+    def update_unsent(self, unsent_id: int, meta: dict[str, Any]) -> None:
+        """An unsent message's record changed (a queued job's id), written durably."""
+        with self._tx():
+            self._db.execute("UPDATE unsent SET meta=? WHERE id=?", (_meta_json(meta) if meta else None, unsent_id))
+
+    def claim_unsent(self, unsent_ids: list[int]) -> None:
+        """Take over unsent messages left by an ended process."""
+        with self._tx():
+            self._db.executemany("UPDATE unsent SET owner=? WHERE id=?",
+                                 [(ownership.token(), i) for i in unsent_ids])
+
+    def drop_unsent(self, unsent_ids: list[int]) -> None:
+        with self._tx():
+            self._db.executemany("DELETE FROM unsent WHERE id=?", [(i,) for i in unsent_ids])
+
     # -- messages -----------------------------------------------------------------------------
 
     def load(self, session_id: int, *, adopt: bool = True) -> Conversation:
@@ -182,12 +211,10 @@ class Store(Unsent):
         Each message's meta is the JSON object stored with it; one that is not (damaged, or written so by
         another tool) raises the store's error naming the session.
         """
-        from segchat.model.conversation import Conversation, Message
-
         info = self.get(session_id)
         rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
                                 "ORDER BY id", (session_id,))
-        messages = [Message(role, content, created, self._meta(meta, info.name), row_id)
+        messages = [Message(role, content, created, self._read_meta(meta, info.name), row_id)
                     for row_id, role, content, created, meta in rows]
         unsent_messages = self.unsent(session_id) if adopt else []
         return Conversation(info.system, messages, unsent_messages[-1] if unsent_messages else None)
@@ -200,11 +227,12 @@ class Store(Unsent):
         names_a_key = re.compile("|".join(re.escape(f'"{key}"') for key in meta_keys)).search  # as JSON writes one
         rows = self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
                                 (session_id,))
-        return [(role, content, self._meta(meta, name) if meta and (type(meta) is bytes or names_a_key(meta)) else {})
+        return [(role, content,
+                 self._read_meta(meta, name) if meta and (type(meta) is bytes or names_a_key(meta)) else {})
                 for role, content, meta in rows]
 
-    def _meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:
-        """A message's stored meta read: {} when there is none."""
+    def _read_meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:
+        """A message's stored meta: {} when there is none, the store's error when it is no JSON object."""
         if not stored:
             return {}
         try:
@@ -238,7 +266,7 @@ class Store(Unsent):
                 last = self._db.execute(
                     "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
                     (session_id, message.role, message.content, message.created,
-                     meta_text(message.meta) if message.meta else None)).lastrowid
+                     _meta_json(message.meta) if message.meta else None)).lastrowid
                 message.id = last
             if unsent_id is not None:
                 self._db.execute("DELETE FROM unsent WHERE id=?", (unsent_id,))
@@ -262,7 +290,7 @@ class Store(Unsent):
         with self._tx():
             if message is not None and message.id is not None:
                 self._db.execute("UPDATE messages SET meta=? WHERE id=?",
-                                 (meta_text(message.meta), message.id))
+                                 (_meta_json(message.meta), message.id))
             if fields:
                 self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
                                  (*values, session_id))
@@ -288,3 +316,17 @@ class Store(Unsent):
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
             "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
         return list(rows)
+
+
+def _meta_json(meta: dict[str, Any]) -> str:
+    """A meta as the store keeps it: JSON text with no raw control character (ensure_ascii)."""
+    return json.dumps(meta, ensure_ascii=True)
+
+
+def _unsent_meta(stored: str | bytes | None) -> dict[str, Any]:
+    """An unsent message's stored meta; a damaged one is left out, keeping the message."""
+    try:
+        meta = json.loads(stored) if stored else {}
+    except (ValueError, RecursionError):
+        return {}
+    return meta if isinstance(meta, dict) else {}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from typing import TYPE_CHECKING
 
 from segchat.errors import StoreError
 from segchat.private_files import private_file
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     from segchat.private_files import Where
 

@@ -50,7 +50,7 @@ def make_title(text: str, limit: int = 60) -> str:
 # A session's row with its message and unsent counts, for one session (by id or name) and for the listing.
 INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
          "s.message_count, s.profile, s.role, "
-         "(SELECT count(*) FROM unsent u WHERE u.session_id = s.id) FROM sessions s")
+         "(SELECT count(*) FROM unsent p WHERE p.session_id = s.id) FROM sessions s")
 # What --list shows of every session that holds something, newest first (not the system prompt, which can be
 # long). Unsent messages are counted in one grouped pass: the unsent table has no index by session, so a
 # subquery per session would read all of it each time.

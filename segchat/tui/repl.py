@@ -25,7 +25,7 @@ from segchat.figures import fmt_credits
 from segchat.model import attachments
 from segchat.model.attachments import Attachment, describe
 from segchat.net.deadline import Call
-from segchat.store import SessionInfo
+from segchat.store.session_row import SessionInfo
 from segchat.tui.commands.registry import Registry, build_registry
 from segchat.tui.keybindings import build_key_bindings
 from segchat.tui.slash_completer import SlashCompleter

@@ -15,7 +15,8 @@ from support.store_rows import listed
 from segchat.app import sessions
 from segchat.errors import SessionNotFound, StoreError
 from segchat.model.conversation import Message, UnsentMessage
-from segchat.store import Store, check_name, make_title
+from segchat.store import Store
+from segchat.store.session_row import check_name, make_title
 from segchat.ui.render import Renderer
 
 
@@ -292,7 +293,7 @@ UNPLAIN_INDEX = ("CREATE INDEX messages_unplain ON messages(session_id, id) WHER
 def test_a_store_with_the_old_show_index_is_upgraded_without_it(tmp_path, version):
     """Stores at version 3 had --show's index made beside the versions; a development build's version 4 made it
     in its step. Either way the store opens at the current version, without it, its sessions whole, its table
-    of unsent messages renamed."""
+    of unsent messages named so."""
     from segchat.store.schema import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
