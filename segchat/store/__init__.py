@@ -18,13 +18,23 @@ from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.private_files import private_dir
 from segchat.store import ownership
 from segchat.store.schema import aside_name, open_database
-from segchat.store.session_row import INFO as _INFO
-from segchat.store.session_row import LISTING as _LISTING
-from segchat.store.session_row import SessionInfo, check_name, make_title
-from segchat.store.session_row import info as _info
+from segchat.store.session_row import SessionInfo, check_name, figure, make_title
 
 if TYPE_CHECKING:
     from segchat.private_files import Where
+
+# A session's row with its counts of messages and of unsent ones: SessionInfo's fields, in order.
+_INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
+         "s.message_count, s.profile, s.role, "
+         "(SELECT count(*) FROM unsent u WHERE u.session_id = s.id) FROM sessions s")
+# What --list shows of every session that holds something, newest first (not the system prompt, which can be
+# long). Unsent messages are counted in one grouped pass: the unsent table has no index by session, so a
+# subquery per session would read all of it each time.
+_LISTING = ("SELECT s.id, s.name, s.title, s.model, s.updated, s.spent, s.balance, s.unpriced, "
+            "s.message_count, s.profile, coalesce(u.n, 0) "
+            "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM unsent GROUP BY session_id) u "
+            "ON u.session_id = s.id WHERE s.message_count > 0 OR u.n IS NOT NULL "
+            "ORDER BY s.updated DESC, s.id DESC")
 
 
 class Store:
@@ -123,7 +133,8 @@ class Store:
         return _info(row) if row else None
 
     def listing(self) -> list[tuple]:
-        """Sessions holding a message or an unsent one, newest first, as rows of records.LISTING's columns."""
+        """Sessions holding a message or an unsent one, newest first, as rows of (id, name, title, model, updated,
+        spent, balance, unpriced, message count, profile, unsent count), the figures as stored."""
         return self._db.execute(_LISTING).fetchall()
 
     def last_balance(self) -> Decimal | None:
@@ -316,6 +327,11 @@ class Store:
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
             "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
         return list(rows)
+
+
+def _info(row: tuple) -> SessionInfo:
+    """A SessionInfo from a row of _INFO, its figures read."""
+    return SessionInfo(*row[:7], figure(row[7]), figure(row[8]), *row[9:])
 
 
 def _meta_json(meta: dict[str, Any]) -> str:
