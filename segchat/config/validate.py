@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 # Patterns compiled by re when first used (and kept in its cache): a run checks a setting or two, not all.
 _KEY = r"[\x21-\x7e]{8,256}"
+# A name a user gives a session or a role: letters, digits, '.', '_' and '-', at most 64, the first a letter or digit.
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 # OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
 _MODEL_ID = r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}"

@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from segchat.config.validate import NAME
 from segchat.errors import StoreError
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +32,7 @@ class SessionInfo:
 
 def check_name(name: str) -> str:
     """A session name: letters, digits, '.', '_', '-'; never a path, never only digits."""
-    if not _NAME.fullmatch(name) or name.isdigit() or ".." in name:
+    if not re.fullmatch(NAME, name) or name.isdigit() or ".." in name:
         raise StoreError(f"invalid session name {name[:70]!r}: use letters, digits, '.', '_' and '-' "
                          "(at most 64, starting with a letter or digit, not only digits, no '..')")
     return name
