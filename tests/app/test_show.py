@@ -94,13 +94,11 @@ def assert_shown_as_the_reference(store: Store, name: str) -> None:
 @settings(max_examples=400, deadline=None)
 @given(TEXT, st.integers(1, 12))
 def test_sanitising_in_pieces_is_sanitising_whole(text, piece):
-    import segchat.text.sanitize as module
-
-    saved, module._PIECE = module._PIECE, piece
+    saved, sanitize_module._PIECE = sanitize_module._PIECE, piece
     try:
-        assert sanitize(text) == module._sanitize_piece(text)  # in pieces, as whole
+        assert sanitize(text) == sanitize_module._sanitize_piece(text)  # in pieces, as whole
     finally:
-        module._PIECE = saved
+        sanitize_module._PIECE = saved
 
 
 BOUNDARY = 65536  # plain() cuts after the first line break at least this far into the text
