@@ -6,7 +6,12 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from segchat.errors import ConfigError, SessionNotFound
+from segchat import providers
+from segchat.config import settings
+from segchat.config.validate import check_model
+from segchat.engine.chat import Chat
+from segchat.errors import ConfigError, SessionNotFound, redact
+from segchat.text.sanitize import sanitize
 
 if TYPE_CHECKING:
     import argparse
@@ -14,8 +19,8 @@ if TYPE_CHECKING:
 
     from segchat.config.roles import Role
     from segchat.config.settings import Config
-    from segchat.engine.chat import Chat
-    from segchat.store import SessionInfo, Store
+    from segchat.store import Store
+    from segchat.store.session_row import SessionInfo
 
 TOP_LEVEL = ""  # asks config.load for the top-level settings, whatever profile the file names
 
@@ -23,8 +28,6 @@ TOP_LEVEL = ""  # asks config.load for the top-level settings, whatever profile 
 def open_session(config: Config, store: Store, args: argparse.Namespace, system: str | None, path: Path,
                  flags: dict[str, Any], role: Role | None) -> tuple[SessionInfo, Config]:
     """The session to chat in, and the configuration it continues with (its own profile, unless one is given)."""
-    from segchat.config import settings as cfg
-
     fresh = {"model": config.model, "system": system or config.system, "profile": config.profile,
              "role": role.name if role else None}
     info = None
@@ -45,8 +48,8 @@ def open_session(config: Config, store: Store, args: argparse.Namespace, system:
     chosen = args.profile or os.environ.get("SEGCHAT_PROFILE") or (role and role.settings.get("profile"))
     if info.profile != config.profile and not chosen:
         if info.profile is None or info.profile in config.profiles:
-            config = cfg.load(path, {**flags, "profile": None}, profile=info.profile or TOP_LEVEL,
-                              role=(role.name, role.settings) if role else None)
+            config = settings.load(path, {**flags, "profile": None}, profile=info.profile or TOP_LEVEL,
+                                   role=(role.name, role.settings) if role else None)
         else:
             warn(f"session '{info.name}' used profile '{info.profile}', which is no longer in {path}; "
                  f"continuing with {config.profile or 'the default settings'}")
@@ -56,31 +59,21 @@ def open_session(config: Config, store: Store, args: argparse.Namespace, system:
 def build_chat(config: Config, store: Store, args: argparse.Namespace, info: SessionInfo,
                role: Role | None) -> Chat:
     """The engine for info: its own model unless one is named, checked for the provider it will go to."""
-    from segchat import providers
-    from segchat.config import settings as cfg
-    from segchat.engine.chat import Chat
-
     same = info.profile == config.profile and info.model
     explicit = args.model or os.environ.get("SEGCHAT_MODEL") or (role and role.settings.get("model"))
     model = info.model if same and not explicit else config.model
     try:
-        cfg.check_model(model, config.provider)
+        check_model(model, config.provider)
     except ConfigError:
         warn(f"session '{info.name}' names the model {model[:60]!r}, which is not a {config.provider} model id; "
              f"using {config.model}")
         model = config.model
     if model != info.model or info.profile != config.profile:
         store.update(info.id, model=model, profile=config.profile)
-    # The REPL reads the metas its first screen does not need once that screen is up (Repl.run); a one-shot
-    # question needs them all at once.
-    chat = Chat(config, providers.build(config, model), store, info, adopt_unsent=not args.prompt,
-                lazy=not args.prompt)
+    chat = Chat(config, providers.build(config, model), store, info, adopt_unsent=not args.prompt)
     chat.role = role.name if role else info.role
     return chat
 
 
 def warn(text: str) -> None:
-    from segchat.errors import redact
-    from segchat.ui.render import sanitize
-
     print(f"segchat: warning: {sanitize(redact(text))}", file=sys.stderr, flush=True)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import TYPE_CHECKING, Any
 
 from segchat.app import transcript
 from segchat.app.transcript import model_of, when
-from segchat.errors import StoreError
-from segchat.figures import with_unpriced
-from segchat.store import SessionInfo, Store, check_name
-from segchat.store.session_row import figures_text
-from segchat.ui.render import Renderer, sanitize
+from segchat.config.validate import check_model
+from segchat.errors import ConfigError, StoreError
+from segchat.figures import fmt_credits, fmt_spent
+from segchat.model.conversation import Conversation, UnsentMessage
+from segchat.store import Store
+from segchat.store.session_row import SessionInfo, check_name, figure
+from segchat.text.sanitize import sanitize
+from segchat.ui.render import Renderer
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
-
-    from segchat.model.conversation import Conversation
 
 LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent", "balance")
 
@@ -25,14 +26,10 @@ LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent"
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first, a line each on a terminal (a title too long is cut short: --show has it whole); plain
     tab-separated columns when piped."""
-    listing = store.listing()  # the columns of records.LISTING
-    spent = figures_text([row[5] for row in listing])  # a column at a time: the usual plain figures in C
-    balance = figures_text([row[6] for row in listing])
     rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
              model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count,
-             when(updated), with_unpriced(spent_shown, unpriced), balance_shown)
-            for (sid, name, title, model, updated, _, _, unpriced, count, profile, unsent), spent_shown, balance_shown
-            in zip(listing, spent, balance, strict=True)]
+             when(updated), fmt_spent(figure(spent), unpriced), fmt_credits(figure(balance)))
+            for sid, name, title, model, updated, spent, balance, unpriced, count, profile, unsent in store.listing()]
     if not rows:
         renderer.notice("no saved sessions yet")
         return
@@ -40,13 +37,13 @@ def list_sessions(store: Store, renderer: Renderer) -> None:
 
 
 def show_session(store: Store, ref: str, renderer: Renderer) -> None:
-    from segchat.store.showing import show
-
+    """The session's Markdown, sanitised as export_markdown() does, then printed as any text is: redaction
+    reads the visible text (a header's value after a control character is then seen whole)."""
     info = store.find(ref)
     unsent_messages = store.unsent(info.id)
-    # Sanitised as export_markdown() does, then printed as any text is: redaction reads the visible text
-    # (a header's value after a control character is then seen whole).
-    show(store, info, unsent_messages[-1] if unsent_messages else None, renderer)
+    pieces = transcript.pieces(info, info.system, store.messages(info.id, transcript.SHOWN),
+                               unsent_messages[-1] if unsent_messages else None)
+    renderer.plain([sanitize(piece) for piece in pieces])
 
 
 def export_session(store: Store, ref: str, fmt: str) -> str:
@@ -63,8 +60,6 @@ def export_json(info: SessionInfo, conversation: Conversation) -> str:
     data: dict[str, Any] = conversation.to_dict()
     data.update(name=info.name, title=info.title, model=info.model, created=info.created,
                 spent=None if info.spent is None else str(info.spent))
-    import json
-
     # ensure_ascii: control characters stay escaped, so `cat` of the file is harmless.
     return json.dumps(data, ensure_ascii=True, indent=1) + "\n"
 
@@ -75,8 +70,6 @@ def export_markdown(info: SessionInfo, conversation: Conversation) -> str:
 
 
 def import_session(store: Store, path: Path, name: str | None = None) -> SessionInfo:
-    import json
-
     try:
         data = json.loads(path.read_text("utf-8-sig"))  # an editor's BOM is not a reason to refuse
     except OSError as exc:
@@ -87,8 +80,6 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         raise StoreError(f"{path} is not a segchat JSON export: it is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path} is not a segchat JSON export: expected an object")
-    from segchat.model.conversation import Conversation, UnsentMessage
-
     try:
         conversation = Conversation.from_dict(data)
     except ValueError as exc:
@@ -102,9 +93,7 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
         raise StoreError(f"{path}: {model[:60]!r} is not a model id; fix or remove the file's \"model\"")
     info = store.create(wanted, model=model, system=conversation.system)
     fields: dict[str, Any] = {"title": title[:200]} if title else {}
-    from segchat.net.decoding import parse_credits
-
-    if (value := parse_credits(spent)) is not None:
+    if (value := figure(spent)) is not None:  # the export wrote it as the store keeps it
         fields["spent"] = value
     if conversation.messages:
         store.add_exchange(info.id, conversation.messages, **fields)
@@ -116,9 +105,6 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
 
 
 def _valid_model(model: str, provider: str) -> bool:
-    from segchat.config.validate import check_model
-    from segchat.errors import ConfigError
-
     try:
         check_model(model, provider)
     except ConfigError:

@@ -1,20 +1,22 @@
-"""A session as Markdown, made in pieces that each end a line: for --show, /history and exports."""
+"""A session as Markdown, the one writer of it for --show, /history and exports: raw (unsanitised) text in
+pieces that each end a line."""
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
-from segchat.errors import StoreError
 from segchat.figures import fmt_spent
+from segchat.model.attachments import describe, of
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
-    from typing import Any, Iterable
+    from collections.abc import Iterable
 
     from segchat.model.conversation import Conversation, UnsentMessage
     from segchat.store.session_row import SessionInfo
 
-PIECE = 65536  # characters in a piece, about: each piece keeps its own (often ASCII) string width
+PIECE = 65536  # characters in a piece, about
+SHOWN = ("interrupted", "attachments")  # what the Markdown shows of a message's meta
 
 
 def when(stamp: float) -> str:
@@ -28,58 +30,28 @@ def model_of(model: str, profile: str | None) -> str:
 
 def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
     """The pieces of a conversation held in memory."""
-    items = ((m.role, m.content, m.meta or None) for m in conversation.messages)
-    return pieces(info, conversation.system, items, conversation.unsent)
+    messages = ((m.role, m.content, m.meta) for m in conversation.messages)
+    return pieces(info, conversation.system, messages, conversation.unsent)
 
 
-def of_rows(info: SessionInfo, rows: Iterable[tuple[str, str, str | None]], unsent: UnsentMessage | None) -> list[str]:
-    """The pieces of stored rows (role, content, meta as JSON), as the same conversation loaded would give.
-
-    Markdown shows only two things of a message's meta, so only a meta naming one of them is parsed (the
-    store writes keys as they are, never escaped): a long session is shown without building a message per row.
-    """
-    items = ((role, content, shown_meta(info, meta)) for role, content, meta in rows)
-    return pieces(info, info.system, items, unsent)
-
-
-def shown_meta(info: SessionInfo, meta: Any) -> dict[str, Any] | None:
-    """A stored meta as of_rows() reads it: None when it names neither thing Markdown shows."""
-    if not meta or (isinstance(meta, str) and '"attachments"' not in meta and '"interrupted"' not in meta):
-        return None
-    import json  # here: a listing, which imports this module, does without it
-
-    try:  # a meta stored as bytes (another tool's write) is read as loading the session reads it
-        value = json.loads(meta)
-    except (ValueError, TypeError):
-        value = None
-    if not isinstance(value, dict):
-        raise StoreError(f"session '{info.name}' has a damaged message; the other sessions are unaffected")
-    return value
-
-
-def pieces(info: SessionInfo, system: str | None, items: Iterable[tuple[str, str, dict[str, Any] | None]],
+def pieces(info: SessionInfo, system: str | None, messages: Iterable[tuple[str, str, dict[str, Any]]],
            unsent: UnsentMessage | None) -> list[str]:
-    """Raw (unsanitised) Markdown in pieces of about PIECE characters; joined, they are the whole text.
-    items: (role, content, meta), meta None when it has nothing to show (the usual case, and the quick one).
+    """The session's Markdown in pieces of about PIECE characters; joined, they are the whole text, which does
+    not end in a line break. messages: (role, content, meta); of a meta only the keys in SHOWN are read.
 
     A long text in one string is as wide as its widest character: one emoji makes every character four
-    bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed quickly.
+    bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed on its own.
     """
     lines = head(info, system)
     groups, size = [lines], 0
-    add = lines.extend
-    for role, content, meta in items:
+    for role, content, meta in messages:
         if size > PIECE:
             lines, size = [], 0
             groups.append(lines)
-            add = lines.extend
-        if meta is None:  # the usual message, written out here: a long session has thousands
-            add(("## You" if role == "user" else "## Model", "", content, ""))
-        else:
-            add(message(role, content, meta))
+        lines += message_lines(role, content, meta)
         size += len(content) + 16
     if unsent:
-        lines += unsent_part(unsent)
+        lines += unsent_lines(unsent)
     # Every piece but the last ends with the line break that "\n".join of all the lines puts there.
     return [*("\n".join(group) + "\n" for group in groups[:-1]), "\n".join(groups[-1])]
 
@@ -94,20 +66,21 @@ def head(info: SessionInfo, system: str | None) -> list[str]:
     return lines
 
 
-def message(role: str, content: str, meta: dict[str, Any] | None) -> list[str]:
-    """A message's lines, as pieces() writes them; meta as shown_meta() gives it."""
-    if meta is None:
-        return ["## You" if role == "user" else "## Model", "", content, ""]
+def message_lines(role: str, content: str, meta: dict[str, Any]) -> list[str]:
+    """A message's lines: its heading (an interrupted reply says so), its text, the files it had attached."""
     who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
-    return [f"## {who}", "", content, "", *(_attached(meta) if meta.get("attachments") else ())]
+    lines = [f"## {who}", "", content, ""]
+    if meta.get("attachments"):
+        lines += _attached(meta)
+    return lines
 
 
-def unsent_part(unsent: UnsentMessage) -> list[str]:
+def unsent_lines(unsent: UnsentMessage) -> list[str]:
     return ["## You (not sent)", "", unsent.text, "", *_attached(unsent.meta)]
 
 
 def _attached(meta: dict[str, Any]) -> list[str]:
-    """Attached files named compactly: the files travel in JSON exports, not in the Markdown."""
-    from segchat.model.attachments import describe, of
-
-    return [f"*Attached: {describe(item)}*" for item in of(meta)] + ([""] if meta.get("attachments") else [])
+    """Attached files named compactly, and a blank line: the files travel in JSON exports, not in the Markdown."""
+    if not meta.get("attachments"):
+        return []
+    return [*(f"*Attached: {describe(item)}*" for item in of(meta)), ""]

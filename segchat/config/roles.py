@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from segchat.config.validate import NAME
 from segchat.errors import UsageError
 
 SETTINGS = ("model", "temperature", "top_p", "max_tokens", "profile")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_ROLE = 4 * 2**20
 
 
@@ -33,7 +33,7 @@ def folder(config_path: str | Path) -> Path:
 def names(config_path: str | Path) -> list[str]:
     """The roles there are, by name, sorted."""
     try:
-        return sorted(p.stem for p in folder(config_path).glob("*.md") if _NAME.fullmatch(p.stem))
+        return sorted(p.stem for p in folder(config_path).glob("*.md") if re.fullmatch(NAME, p.stem))
     except OSError:
         return []
 
@@ -41,7 +41,7 @@ def names(config_path: str | Path) -> list[str]:
 def load(config_path: str | Path, name: str) -> Role:
     """The role called name, or a UsageError that names the roles there are."""
     path = folder(config_path) / f"{name}.md"
-    if not _NAME.fullmatch(name) or not path.is_file():
+    if not re.fullmatch(NAME, name) or not path.is_file():
         there = names(config_path)
         known = f"roles in {folder(config_path)}: {', '.join(there)}" if there else \
             f"there are no roles yet; write one as {folder(config_path)}/NAME.md"

@@ -11,6 +11,8 @@ from segchat.errors import ConfigError, register_secret
 
 _KEY = re.compile(r"[\x21-\x7e]{8,256}")
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# A name a user gives a session or a role: letters, digits, '.', '_' and '-', at most 64, the first a letter or digit.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}")
 

@@ -14,7 +14,8 @@ from segchat.figures import Ledger
 from segchat.model.attachments import Attachment, fits
 from segchat.model.conversation import Message, UnsentMessage, sent, whole_text
 from segchat.model.turn import Notice, Runner, Turn, run_here
-from segchat.store import SessionInfo, Store
+from segchat.store import Store
+from segchat.store.session_row import SessionInfo
 
 if TYPE_CHECKING:
     from segchat.config.roles import Role
@@ -30,14 +31,14 @@ class Chat(Following):
     """One session's conversation, sent turn by turn and saved as it happens."""
 
     def __init__(self, config: Config, provider: Provider, store: Store, session: SessionInfo, *,
-                 adopt_unsent: bool = True, lazy: bool = False) -> None:
+                 adopt_unsent: bool = True) -> None:
         self.config, self.provider, self.store = config, provider, store
         self.ledger = Ledger()
         self.settings: dict[str, Any] = config.sampling()
         self.max_credits = config.max_credits if provider.has_credits else None
         self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
         self.role: str | None = None
-        self._enter(session, adopt_unsent, lazy)
+        self._enter(session, adopt_unsent)
 
     @property
     def model(self) -> str:

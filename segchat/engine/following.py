@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from segchat.figures import Ledger
     from segchat.model.conversation import Conversation, Message
     from segchat.providers.base import Provider
-    from segchat.store import SessionInfo, Store
+    from segchat.store import Store
+    from segchat.store.session_row import SessionInfo
 
 T = TypeVar("T")
 
@@ -98,13 +99,12 @@ class Following:
             self.close()
         self._enter(session, adopt_unsent=True)
 
-    def _enter(self, session: SessionInfo, adopt_unsent: bool, lazy: bool = False) -> None:
+    def _enter(self, session: SessionInfo, adopt_unsent: bool) -> None:
         """Load session. adopt_unsent takes over its unsent message (the REPL offers it, and a new
         message replaces it); a one-shot question leaves it stored for the next chat to offer.
-        lazy: metas are read when first used (see Store.load); whoever asks for it reads the rest.
         """
         self.session, self.role = session, session.role
-        self.conversation = self.store.load(session.id, adopt=adopt_unsent, lazy=lazy)
+        self.conversation = self.store.load(session.id, adopt=adopt_unsent)
         if self.conversation.unsent is not None and self.conversation.unsent.id is not None:
             self.store.claim_unsent([self.conversation.unsent.id])
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from segchat.text.sanitize import whole_text
 
@@ -11,49 +11,18 @@ __all__ = ["Conversation", "Message", "UnsentMessage", "sent", "whole_text"]
 
 ROLES = ("system", "user", "assistant")
 FORMAT_VERSION = 1
-_NEW: Any = object()  # no meta given: a new empty one, as each message has its own
 
 
+@dataclass(slots=True)
 class Message:
-    """One turn's text. meta holds what the server said about it (cost, usage, timing); id is its stored row.
+    """One turn's text. meta holds what the server said about it (cost, usage, timing); id is its stored row,
+    left out of comparisons (the same turn stored or not is the same message)."""
 
-    Not a dataclass so that meta can be read on first use: read, given with a meta that is still its stored
-    JSON text (see Store.load), makes it the value then, raising the store's error for a damaged one. It
-    compares (id aside) and prints as the dataclass it was.
-    """
-
-    __slots__ = ("role", "content", "created", "_meta", "id", "_read")
-    __match_args__ = ("role", "content", "created", "meta", "id")
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
-
-    def __init__(self, role: str, content: str, created: float | None = None, meta: Any = _NEW,
-                 id: int | None = None, read: Callable[[Any], Any] | None = None) -> None:
-        self.role = role
-        self.content = content
-        self.created = created
-        self._meta = {} if meta is _NEW else meta
-        self.id = id
-        self._read = read
-
-    @property
-    def meta(self) -> Any:
-        if self._read is not None:
-            self._meta, self._read = self._read(self._meta), None
-        return self._meta
-
-    @meta.setter
-    def meta(self, value: Any) -> None:
-        self._meta, self._read = value, None
-
-    def __eq__(self, other: Any) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.role, self.content, self.created, self.meta) == (other.role, other.content, other.created,
-                                                                      other.meta)
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__qualname__}(role={self.role!r}, content={self.content!r}, created={self.created!r}, "
-                f"meta={self.meta!r}, id={self.id!r})")
+    role: str
+    content: str
+    created: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    id: int | None = field(default=None, compare=False)
 
     @property
     def interrupted(self) -> bool:
@@ -149,13 +118,6 @@ class Conversation:
                 if users > count:
                     return _pairs(messages[index + 1:]), True
         return _pairs(messages), False
-
-    def read_metas(self) -> None:
-        """Every meta still held as its stored text made into its value now (a damaged one raises the store's
-        error), so that the conversation no longer depends on anything being read later."""
-        for message in self.messages:
-            if message._read is not None:
-                _ = message.meta  # the property reads it
 
     def first(self, role: str) -> Message | None:
         """The first message of role (the one a title comes from)."""

@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
+import json
 import os
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from segchat.errors import SessionNotFound, StoreError
+from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.private_files import private_dir
-from segchat.store.meta import text as meta_text
+from segchat.store import ownership
 from segchat.store.schema import aside_name, open_database
-from segchat.store.session_row import INFO as _INFO
-from segchat.store.session_row import LISTING as _LISTING
-from segchat.store.session_row import SessionInfo, check_name, make_title
-from segchat.store.session_row import info as _info
-from segchat.store.unsent import Unsent
+from segchat.store.session_row import SessionInfo, check_name, figure, make_title
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
-    from typing import Any, Iterator
-
-    from segchat.model.conversation import Conversation, Message
     from segchat.private_files import Where
 
-__all__ = ["SessionInfo", "Store", "check_name", "make_title"]
+# A session's row with its counts of messages and of unsent ones: SessionInfo's fields, in order.
+_INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
+         "s.message_count, s.profile, s.role, "
+         "(SELECT count(*) FROM unsent u WHERE u.session_id = s.id) FROM sessions s")
+# What --list shows of every session that holds something, newest first (not the system prompt, which can be
+# long). Unsent messages are counted in one grouped pass: the unsent table has no index by session, so a
+# subquery per session would read all of it each time.
+_LISTING = ("SELECT s.id, s.name, s.title, s.model, s.updated, s.spent, s.balance, s.unpriced, "
+            "s.message_count, s.profile, coalesce(u.n, 0) "
+            "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM unsent GROUP BY session_id) u "
+            "ON u.session_id = s.id WHERE s.message_count > 0 OR u.n IS NOT NULL "
+            "ORDER BY s.updated DESC, s.id DESC")
 
 
-class Store(Unsent):
+class Store:
     """Opens (creating if needed) the session database at path.
 
     A file that is not a readable database is moved aside, never overwritten,
@@ -112,8 +120,6 @@ class Store(Unsent):
         if row is not None:
             return _info(row)
         names = [r[0] for r in self._db.execute("SELECT name FROM sessions")]
-        import difflib
-
         close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
         close += [n for n in names if ref.lower() in n.lower() and n not in close][: 3 - len(close)]
         hint = f"; did you mean: {', '.join(close)}?" if close else "; see segchat --list"
@@ -122,12 +128,13 @@ class Store(Unsent):
     def latest(self) -> SessionInfo | None:
         """The most recently used session that holds something (a process killed at once leaves an empty one)."""
         row = self._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
-                               "(SELECT 1 FROM pending WHERE session_id = s.id) "
+                               "(SELECT 1 FROM unsent WHERE session_id = s.id) "
                                "ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
         return _info(row) if row else None
 
     def listing(self) -> list[tuple]:
-        """Sessions holding a message or an unsent one, newest first, as rows of records.LISTING's columns."""
+        """Sessions holding a message or an unsent one, newest first, as rows of (id, name, title, model, updated,
+        spent, balance, unpriced, message count, profile, unsent count), the figures as stored."""
         return self._db.execute(_LISTING).fetchall()
 
     def last_balance(self) -> Decimal | None:
@@ -160,7 +167,7 @@ class Store(Unsent):
         with self._tx():
             cur = self._db.execute(
                 "DELETE FROM sessions WHERE id=? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id=?) "
-                "AND NOT EXISTS (SELECT 1 FROM pending WHERE session_id=?)", (session_id,) * 3)
+                "AND NOT EXISTS (SELECT 1 FROM unsent WHERE session_id=?)", (session_id,) * 3)
         return cur.rowcount > 0
 
     def update(self, session_id: int, **fields: Any) -> None:
@@ -173,44 +180,79 @@ class Store(Unsent):
             self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)}, updated=? WHERE id=?",
                              (*values, time.time(), session_id))
 
+    # -- unsent messages: written before they are sent, owned by the process that wrote them --------
+
+    def add_unsent(self, session_id: int, unsent: UnsentMessage) -> int:
+        """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
+        meta = _meta_json(unsent.meta) if unsent.meta else None
+        with self._tx():
+            cur = self._db.execute("INSERT INTO unsent(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
+                                   (session_id, unsent.text, time.time(), ownership.token(), meta))
+        unsent.id = cur.lastrowid
+        return unsent.id
+
+    def unsent(self, session_id: int) -> list[UnsentMessage]:
+        """Unsent messages this process may take, oldest first: its own, and those whose writer has ended."""
+        me = ownership.token()
+        rows = self._db.execute("SELECT id, content, owner, meta FROM unsent WHERE session_id=? ORDER BY id",
+                                (session_id,))
+        return [UnsentMessage(content, row_id, _unsent_meta(meta)) for row_id, content, who, meta in rows
+                if who == me or not ownership.alive(who)]
+
+    def update_unsent(self, unsent_id: int, meta: dict[str, Any]) -> None:
+        """An unsent message's record changed (a queued job's id), written durably."""
+        with self._tx():
+            self._db.execute("UPDATE unsent SET meta=? WHERE id=?", (_meta_json(meta) if meta else None, unsent_id))
+
+    def claim_unsent(self, unsent_ids: list[int]) -> None:
+        """Take over unsent messages left by an ended process."""
+        with self._tx():
+            self._db.executemany("UPDATE unsent SET owner=? WHERE id=?",
+                                 [(ownership.token(), i) for i in unsent_ids])
+
+    def drop_unsent(self, unsent_ids: list[int]) -> None:
+        with self._tx():
+            self._db.executemany("DELETE FROM unsent WHERE id=?", [(i,) for i in unsent_ids])
+
     # -- messages -----------------------------------------------------------------------------
 
-    def load(self, session_id: int, *, adopt: bool = True, lazy: bool = False) -> Conversation:
+    def load(self, session_id: int, *, adopt: bool = True) -> Conversation:
         """The whole conversation; with adopt, the newest unsent message this process may take over.
 
-        lazy: each meta stays its stored text until first used (see stored.build); Conversation.read_metas
-        reads what is left, a damaged one raising the error it would raise here.
+        Each message's meta is the JSON object stored with it; one that is not (damaged, or written so by
+        another tool) raises the store's error naming the session.
         """
-        import gc
-
-        from segchat.model.conversation import Conversation  # not needed to list or show sessions
-        from segchat.store.rows import build, reader
-
         info = self.get(session_id)
-        # The collector is held off: its passes over rows and messages that all live on would cost more than they.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
-                                    "ORDER BY id", (session_id,)).fetchall()
-            messages = build(rows, reader(lambda: self._damaged(info.name)), lazy)
-            del rows
-        finally:
-            if collecting:
-                gc.enable()
+        rows = self._db.execute("SELECT id, role, content, created, meta FROM messages WHERE session_id=? "
+                                "ORDER BY id", (session_id,))
+        messages = [Message(role, content, created, self._read_meta(meta, info.name), row_id)
+                    for row_id, role, content, created, meta in rows]
         unsent_messages = self.unsent(session_id) if adopt else []
         return Conversation(info.system, messages, unsent_messages[-1] if unsent_messages else None)
 
-    def rows(self, session_id: int) -> list[tuple[str, str, str | None]]:
-        """A session's messages as stored (role, content, meta as JSON), oldest first: for showing them."""
-        return self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
-                                (session_id,)).fetchall()
+    def messages(self, session_id: int, meta_keys: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
+        """A session's messages as (role, content, meta), oldest first, for showing a long one without making a
+        Message of each. Only a meta whose stored JSON names one of meta_keys (or that is stored as bytes) is
+        read, as load reads it; the others, which mostly hold a reply's figures, are {}."""
+        name = self.get(session_id).name
+        names_a_key = re.compile("|".join(re.escape(f'"{key}"') for key in meta_keys)).search  # as JSON writes one
+        rows = self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
+                                (session_id,))
+        return [(role, content,
+                 self._read_meta(meta, name) if meta and (type(meta) is bytes or names_a_key(meta)) else {})
+                for role, content, meta in rows]
 
-    def markdown(self, session_id: int) -> tuple[list[bytes | None] | None, list[tuple[str, Any, Any]]]:
-        """A session's messages as Markdown made by SQLite, for --show (see showing.py)."""
-        from segchat.store.showing import markdown
-
-        return markdown(self._db, session_id)
+    def _read_meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:
+        """A message's stored meta: {} when there is none, the store's error when it is no JSON object."""
+        if not stored:
+            return {}
+        try:
+            meta = json.loads(stored)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
+            raise self._damaged(session_name) from None
+        if not isinstance(meta, dict):
+            raise self._damaged(session_name)
+        return meta
 
     def _damaged(self, name: str) -> StoreError:
         return StoreError(f"session '{name}' in {self.path} has a damaged message; the other sessions are unaffected")
@@ -235,10 +277,10 @@ class Store(Unsent):
                 last = self._db.execute(
                     "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
                     (session_id, message.role, message.content, message.created,
-                     meta_text(message.meta) if message.meta else None)).lastrowid
+                     _meta_json(message.meta) if message.meta else None)).lastrowid
                 message.id = last
             if unsent_id is not None:
-                self._db.execute("DELETE FROM pending WHERE id=?", (unsent_id,))
+                self._db.execute("DELETE FROM unsent WHERE id=?", (unsent_id,))
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
             if "title" not in values and title_row and not title_row[0] and messages:
                 values["title"] = make_title(messages[0].content)
@@ -259,7 +301,7 @@ class Store(Unsent):
         with self._tx():
             if message is not None and message.id is not None:
                 self._db.execute("UPDATE messages SET meta=? WHERE id=?",
-                                 (meta_text(message.meta), message.id))
+                                 (_meta_json(message.meta), message.id))
             if fields:
                 self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
                                  (*values, session_id))
@@ -285,3 +327,22 @@ class Store(Unsent):
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
             "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
         return list(rows)
+
+
+def _info(row: tuple) -> SessionInfo:
+    """A SessionInfo from a row of _INFO, its figures read."""
+    return SessionInfo(*row[:7], figure(row[7]), figure(row[8]), *row[9:])
+
+
+def _meta_json(meta: dict[str, Any]) -> str:
+    """A meta as the store keeps it: JSON text with no raw control character (ensure_ascii)."""
+    return json.dumps(meta, ensure_ascii=True)
+
+
+def _unsent_meta(stored: str | bytes | None) -> dict[str, Any]:
+    """An unsent message's stored meta; a damaged one is left out, keeping the message."""
+    try:
+        meta = json.loads(stored) if stored else {}
+    except (ValueError, RecursionError):
+        return {}
+    return meta if isinstance(meta, dict) else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 
 
 def _start_time(pid: int) -> str:
@@ -17,8 +18,6 @@ def _start_time(pid: int) -> str:
 
 @functools.cache
 def _host() -> str:
-    import socket  # only when a message is written or taken over: listing sessions needs none of it
-
     return socket.gethostname()
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from typing import TYPE_CHECKING
 
 from segchat.errors import StoreError
 from segchat.private_files import private_file
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:
     from segchat.private_files import Where
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS sessions(
@@ -34,7 +34,7 @@ CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
 CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
 """
-# Version 2: which process owns a pending message (pid and start time), its record; each session's profile, role.
+# Version 2: which process owns an unsent message (pid and start time), its record; each session's profile, role.
 _V2 = """
 ALTER TABLE pending ADD COLUMN owner TEXT;
 ALTER TABLE pending ADD COLUMN meta TEXT;
@@ -50,15 +50,17 @@ CREATE TRIGGER IF NOT EXISTS messages_counted AFTER INSERT ON messages BEGIN
 CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
     UPDATE sessions SET message_count = message_count - 1 WHERE id = old.session_id; END;
 """
+# Version 4 was a development build's: its step made an index of the messages --show wrote in Python. Its
+# number stays taken, with nothing to do, so that a store it wrote still takes version 5's step.
+_V4 = ""
+# Version 5: that index dropped (builds after it made it outside any version): --show needs none. And the
+# table of messages not yet answered has the name the code gives them: unsent.
+_V5 = """
+DROP INDEX IF EXISTS messages_unplain;
+ALTER TABLE pending RENAME TO unsent;
+"""
 # Schema version -> the script that brings the previous version up to it.
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
-# Beside the versions, as any version can have it (SQLite keeps it, whichever segchat writes): an index of the
-# messages whose Markdown Python writes for --show (showing.py), content that is not text or a meta that is not
-# text or names what Markdown shows; SQLite writes the rest. A query finds them by this index only when its WHERE
-# holds this same expression.
-UNPLAIN = ("typeof(content) != 'text' OR meta IS NOT NULL AND (typeof(meta) != 'text' "
-           "OR instr(meta, '\"attachments\"') OR instr(meta, '\"interrupted\"'))")
-_UNPLAIN_INDEX = f"CREATE INDEX IF NOT EXISTS messages_unplain ON messages(session_id, id) WHERE {UNPLAIN}"
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 
 
 def open_database(path: Where, wait: float) -> sqlite3.Connection:
@@ -87,9 +89,6 @@ def open_database(path: Where, wait: float) -> sqlite3.Connection:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-        indexed = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'messages_unplain'")
-        if indexed.fetchone() is None:
-            db.execute(_UNPLAIN_INDEX)  # once per store: a scan of its messages
         db.execute("SELECT count(*) FROM sessions").fetchone()
     except BaseException:
         db.close()

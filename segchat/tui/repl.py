@@ -26,7 +26,7 @@ from segchat.model import attachments
 from segchat.model.attachments import Attachment, describe
 from segchat.net.deadline import Call
 from segchat.private_files import private_dir, private_file
-from segchat.store import SessionInfo
+from segchat.store.session_row import SessionInfo
 from segchat.tui.commands.registry import Registry, build_registry
 from segchat.tui.keybindings import build_key_bindings
 from segchat.tui.slash_completer import SlashCompleter
@@ -76,16 +76,12 @@ class Repl:
         )
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
-        """Loop until /quit or Ctrl-D; one command's or turn's failure never ends it.
-
-        A resumed session's metas are read as they are needed (Store.load's lazy): what the first screen needs
-        is read before anything is written, the rest once the screen is up, then on_ready runs. A damaged meta
-        ends the start with the store's error either way, before any input is taken.
-        """
-        self.chat.context_tokens()  # the toolbar's figure, and what it reads
+        """Loop until /quit or Ctrl-D; one command's or turn's failure never ends it. on_ready runs once the
+        first prompt and its toolbar are on the screen."""
+        self.chat.context_tokens()  # the toolbar's figure
         self.show_context()
         self.guarded(self.recover)
-        first: Callable[[], None] | None = self._after_first_render(lambda: self._settle(on_ready))
+        first = self._after_first_render(on_ready) if on_ready is not None else None
         while not self.done:
             default, self._next_input = self._next_input, ""
             try:
@@ -98,15 +94,6 @@ class Repl:
                 first = None  # once, when the first prompt is up
             self.handle(text)
         return 0
-
-    def _settle(self, on_ready: Callable[[], None] | None) -> None:
-        try:
-            self.chat.conversation.read_metas()
-        except Exception as exc:  # damaged (or too deep for json): the prompt ends with it, as load would have
-            self.prompt.app.exit(exception=exc)
-            return
-        if on_ready is not None:
-            on_ready()
 
     def _after_first_render(self, action: Callable[[], None]) -> Callable[[], None]:
         """pre_run runs before the prompt is drawn; work started there (a thread importing httpx) would hold

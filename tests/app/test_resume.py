@@ -1,12 +1,11 @@
-"""Resuming a long session: metas read when first used, the preview paired from the end, the deferred work
-run once the toolbar is up. Each is checked against what the plain way gives, errors included."""
+"""Resuming a long session: the preview paired from the end, the deferred work run once the toolbar is up, a
+damaged message told before anything is shown. Each is checked against what the plain way gives."""
 
 from __future__ import annotations
 
 import io
 import json
-import math
-import sqlite3
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +15,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.renderer import CPR_Support
 from support.cli import KEY
-from support.store_rows import DAMAGED, GOOD, insert, reference_load, same
+from support.screen import Terminal
 
 from segchat.engine.chat import Chat
 from segchat.errors import StoreError
@@ -24,62 +23,9 @@ from segchat.model import attachments
 from segchat.model.attachments import describe
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.providers.segmind import Segmind
+from segchat.store import Store
 from segchat.tui.repl import PREVIEW_EXCHANGES, Repl
 from segchat.ui.render import Renderer
-
-# -- metas read on first use -------------------------------------------------------------------------
-
-
-def test_a_lazy_load_gives_what_json_loads_gives_when_asked(store):
-    info = store.create("odd")
-    insert(store, info.id, GOOD)
-    lazy, expected = store.load(info.id, lazy=True), reference_load(store, info.id)
-    assert [(m.id, m.role, m.content, m.created) for m in lazy.messages] == [(m.id, m.role, m.content, m.created)
-                                                                             for m in expected]
-    for got, want in zip(lazy.messages, expected, strict=True):
-        assert type(got.meta) is type(want.meta) and same(got.meta, want.meta), (got.meta, want.meta)
-        assert got.meta is got.meta  # read once: a change made to it stays
-    assert math.isnan(lazy.messages[12].meta) and lazy.messages[16].meta == {"bytes": "a blob"}
-
-
-def test_a_lazy_load_equals_the_whole_load(store):
-    info = store.create("long")
-    messages = [Message(("user", "assistant")[n % 2], f"message {n}", float(n),
-                        {"usage": {"total_tokens": n}} if n % 2 else {}) for n in range(400)]
-    store.add_exchange(info.id, messages)
-    lazy = store.load(info.id, lazy=True)
-    assert lazy == store.load(info.id) and lazy.messages == messages == reference_load(store, info.id)
-
-
-@pytest.mark.parametrize("meta", DAMAGED)
-def test_a_damaged_meta_read_later_is_the_same_error(store, meta):
-    info = store.create("broken")
-    insert(store, info.id, ["{}", meta, "{}"])
-    with pytest.raises(StoreError) as whole:
-        store.load(info.id)
-    lazy = store.load(info.id, lazy=True)  # nothing read yet: nothing refused yet
-    with pytest.raises(StoreError) as later:
-        lazy.read_metas()
-    assert str(later.value) == str(whole.value) and "session 'broken'" in str(later.value)
-    with pytest.raises(StoreError):
-        _ = lazy.messages[1].meta  # still refused, never half read
-    assert lazy.messages[0].meta == {} == lazy.messages[2].meta
-
-
-def test_a_message_is_still_the_dataclass_it_was():
-    a, b = Message("user", "hi", 1.0, {"k": 1}, id=3), Message("user", "hi", 1.0, {"k": 1}, id=4)
-    assert a == b and a != Message("user", "hi", 1.0, {"k": 2}) and (a == "x") is False
-    assert repr(a) == "Message(role='user', content='hi', created=1.0, meta={'k': 1}, id=3)"
-    assert Message("user", "x").meta == {} and Message("user", "x").meta is not Message("user", "x").meta
-    assert Message("user", "x", None, None).meta is None  # an explicit meta is kept as given
-    with pytest.raises(TypeError):
-        hash(a)
-    match a:
-        case Message("user", text, _, meta):
-            assert (text, meta) == ("hi", {"k": 1})
-    a.meta = {"new": True}
-    assert a.meta == {"new": True} and a.to_dict()["meta"] == {"new": True}
-
 
 # -- the preview, paired from the end -----------------------------------------------------------------
 
@@ -131,14 +77,14 @@ def test_the_preview_is_written_as_before(rows, system, unsent):
     assert new.getvalue() == old.getvalue()
 
 
-# -- a REPL start over a lazily loaded session -----------------------------------------------------
+# -- a REPL start over a long session -------------------------------------------------------------
 
 
 def long_session(store, config, metas: dict[int, str] | None = None, count: int = 40) -> Chat:
     """A session of count messages, the third from the start with a file; metas replaces stored metas by row."""
     info = fill(store, config.model, metas or {}, count)
     client = Segmind(config.base_url, config.model, KEY, timeout=config.timeout, sleep=lambda s: None)
-    return Chat(config, client, store, store.get(info.id), lazy=True)
+    return Chat(config, client, store, store.get(info.id))
 
 
 def fill(store, model: str, metas: dict[int, str], count: int):
@@ -164,15 +110,7 @@ def start(chat, keys: str = "") -> tuple[str, Exception | None]:
     return out.getvalue(), None
 
 
-def test_the_metas_are_all_read_once_the_prompt_is_up(store, config, fake):
-    chat = long_session(store, config)
-    assert chat.conversation.messages[2]._read is not None  # not read for the first screen
-    out, failed = start(chat)
-    assert failed is None and out.endswith("[ready]\n")
-    assert all(m._read is None for m in chat.conversation.messages)
-
-
-def test_what_a_lazily_loaded_chat_sends_is_the_whole_conversation(store, config, fake):
+def test_a_resumed_chat_sends_the_whole_conversation(store, config, fake):
     chat = long_session(store, config)
     expected = store.load(chat.session.id).payload()
     out, failed = start(chat, "one more\r")
@@ -181,28 +119,12 @@ def test_what_a_lazily_loaded_chat_sends_is_the_whole_conversation(store, config
     assert "notes.txt" in expected[2]["content"]  # the file of an early message goes with it
 
 
-@pytest.mark.parametrize("row", [36, 39])  # a user message the preview shows; the reply the toolbar reads
-def test_a_damaged_meta_the_first_screen_reads_is_told_before_anything_is_shown(store, config, fake, row):
-    chat = long_session(store, config, {row: "{bad"})
-    out, failed = start(chat, "hello\r")
-    assert isinstance(failed, StoreError) and "damaged message" in str(failed)
-    assert out == "" and not fake.chat_requests()
-
-
-def test_a_damaged_earlier_meta_ends_the_start_before_any_input(store, config, fake):
-    chat = long_session(store, config, {5: "{bad"})
-    with pytest.raises(StoreError) as whole:
-        store.load(chat.session.id)
-    out, failed = start(chat, "hello\r")
-    assert isinstance(failed, StoreError) and str(failed) == str(whole.value)
-    assert "[ready]" not in out and not fake.chat_requests()  # nothing typed was taken
-
-
-def test_a_store_that_fails_while_loading_still_fails_first(store, config, fake):
-    chat = long_session(store, config)
-    store._db.execute("UPDATE messages SET content=CAST(X'FF' AS TEXT) WHERE id=(SELECT min(id) FROM messages)")
-    with pytest.raises(sqlite3.OperationalError):  # not deferred: every row is still fetched up front
-        store.load(chat.session.id, lazy=True)
+@pytest.mark.parametrize("row", [5, 36, 39])  # an early message; a user message the preview shows; the last reply
+def test_a_damaged_meta_is_told_before_anything_is_shown(store, config, fake, row):
+    with pytest.raises(StoreError) as failed:
+        long_session(store, config, {row: "{bad"})
+    assert "session 'long'" in str(failed.value) and "damaged message" in str(failed.value)
+    assert not fake.chat_requests()
 
 
 # -- the deferred work waits for the toolbar ----------------------------------------------------------
@@ -240,16 +162,9 @@ def test_the_toolbar_figure_is_read_before_the_screen(store, config, fake):
     assert failed is None and chat.context_tokens() == 12345
 
 
-@pytest.mark.parametrize("row", [3, 38])  # read after the first screen; read for it
-def test_a_session_with_a_damaged_message_still_ends_with_its_error(cli_env, fake, row):
-    from pathlib import Path
-
-    from support.screen import Terminal
-
-    from segchat.store import Store
-
+def test_a_session_with_a_damaged_message_ends_with_its_error(cli_env, fake):
     store = Store(Path(cli_env["XDG_DATA_HOME"]) / "segchat" / "sessions.db")
-    fill(store, "llama-v3p1-8b-instruct", {row: "{bad"}, 40)
+    fill(store, "llama-v3p1-8b-instruct", {3: "{bad"}, 40)
     store.close()
     t = Terminal(["--session", "long"], cli_env)
     try:

@@ -1,13 +1,16 @@
-"""--show, /history and exports sanitise long text in pieces cut after line breaks: the same text as sanitising
-it whole, wherever a cut falls (a CR before LF, a joiner before an emoji, a lone surrogate)."""
+"""--show, /history and exports: one Markdown writer, its text sanitised in pieces cut after line breaks. What
+--show prints is what the simplest way prints (every stored row read by hand, the Markdown written whole,
+sanitised, then printed as plain text), errors included."""
 
 from __future__ import annotations
 
 import io
+import itertools
+import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import segchat.text.sanitize as sanitize_module
@@ -44,16 +47,58 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
     return sanitize("\n".join(lines))
 
 
+def reference_show(store: Store, name: str) -> tuple[str, str | None]:
+    """--show made the simplest way, and how it failed: the stored rows read by hand, each meta by json.loads
+    (a session with one that is no JSON object is refused), the Markdown written whole, printed as plain text."""
+    try:
+        info = store.find(name)
+        messages = []
+        for role, content, meta in store._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? "
+                                                     "ORDER BY id", (info.id,)):
+            try:
+                value = json.loads(meta) if meta else {}
+            except (ValueError, RecursionError):
+                value = None
+            if not isinstance(value, dict):
+                raise errors.StoreError("a damaged message")
+            messages.append(Message(role, content, None, value))
+        unsent = store.unsent(info.id)
+        text = safe(reference_markdown(info, Conversation(info.system, messages, unsent[-1] if unsent else None)))
+    except Exception as exc:  # noqa: BLE001 - the same failure is expected of --show
+        return "", failure(exc)
+    return text + "\n", None
+
+
+def failure(exc: Exception) -> str:
+    return "damaged" if isinstance(exc, errors.StoreError) and "damaged message" in str(exc) else type(exc).__name__
+
+
+def shown(store: Store, name: str, *, as_bytes: bool = False) -> tuple[str, str | None]:
+    """--show's output and how it failed: onto a text stream, or onto a UTF-8 stream's bytes as on a real stdout."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n") if as_bytes else io.StringIO()
+    try:
+        sessions.show_session(store, name, Renderer(out=out, rich_output=False))
+    except Exception as exc:  # noqa: BLE001
+        return "", failure(exc)
+    out.flush()
+    return (raw.getvalue().decode() if as_bytes else out.getvalue()), None
+
+
+def assert_shown_as_the_reference(store: Store, name: str) -> None:
+    expected = reference_show(store, name)
+    assert shown(store, name) == expected
+    assert shown(store, name, as_bytes=True) == expected
+
+
 @settings(max_examples=400, deadline=None)
 @given(TEXT, st.integers(1, 12))
 def test_sanitising_in_pieces_is_sanitising_whole(text, piece):
-    import segchat.text.sanitize as module
-
-    saved, module._PIECE = module._PIECE, piece
+    saved, sanitize_module._PIECE = sanitize_module._PIECE, piece
     try:
-        assert sanitize(text) == module._sanitize_piece(text)  # in pieces, as whole
+        assert sanitize(text) == sanitize_module._sanitize_piece(text)  # in pieces, as whole
     finally:
-        module._PIECE = saved
+        sanitize_module._PIECE = saved
 
 
 BOUNDARY = 65536  # plain() cuts after the first line break at least this far into the text
@@ -197,3 +242,110 @@ def test_show_reads_odd_stored_metas_as_loading_does(store, meta, shown):
     else:
         with pytest.raises(errors.StoreError, match="damaged message"):
             sessions.show_session(store, "odd", Renderer(out=out, rich_output=False))
+
+
+# -- --show of what a store may hold ------------------------------------------------------------------
+
+SHOW_PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c",
+                               "\u200d", "👍", "\u0627", "\ufeff", "…", "日", "x-api-key: ", "X-Api-\u212aey",
+                               "Authorization", "bearer ", "abcdefghijklmnopqrstu", "sk-live-secret", "## You",
+                               "\"attachments\""])
+SHOW_TEXT = st.lists(SHOW_PIECES, max_size=12).map("".join)
+# Metas as a store holds them: JSON the store wrote, and what another tool may have written instead (a damaged
+# one names what the Markdown shows: see test_a_damaged_meta_that_shows_nothing_is_passed_over).
+METAS = st.sampled_from([None, {}, {"usage": {"total_tokens": 5}, "cost": "0.1"}, {"interrupted": True},
+                         {"interrupted": False}, {"attachments": [{"name": "a.txt", "text": "body\n"}]},
+                         {"attachments": []}, "raw:", "raw:{}", "raw:{\"interrupted\": tru", "raw:[\"interrupted\"]",
+                         "raw:{\"note\": \"attachments\"}", "blob:{\"interrupted\": true}", "blob:", "blob:{}",
+                         "blob:{bad"])
+MESSAGES = st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), SHOW_TEXT, METAS), max_size=8)
+names = itertools.count()
+
+
+def make_session(store: Store, messages: list, unsent: tuple[str, dict] | None = None, system: str | None = None,
+                 title: str = "") -> str:
+    name = f"s{next(names)}"
+    info = store.create(name, model="m", system=system)
+    if title:
+        store.update(info.id, title=title)
+    if messages:
+        store.add_exchange(info.id, [Message(role, content, 0.0, meta if isinstance(meta, dict) else {})
+                                     for role, content, meta in messages])
+    ids = [row[0] for row in store._db.execute("SELECT id FROM messages WHERE session_id=? ORDER BY id", (info.id,))]
+    for row_id, (_, _, meta) in zip(ids, messages, strict=True):
+        if isinstance(meta, str):  # written by another tool: as it is, as text or as bytes
+            kind, value = meta.split(":", 1)
+            store._db.execute("UPDATE messages SET meta=? WHERE id=?",
+                              (value if kind == "raw" else value.encode(), row_id))
+    if unsent:
+        store.add_unsent(info.id, UnsentMessage(unsent[0], meta=unsent[1]))
+    return name
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(MESSAGES, st.one_of(st.none(), st.tuples(SHOW_TEXT, st.sampled_from([{}, {"attachments": [{"name": "p.md"}]}]))),
+       st.one_of(st.none(), SHOW_TEXT), SHOW_TEXT, st.booleans())
+def test_show_prints_what_the_simplest_way_prints(store, monkeypatch, messages, unsent, system, title, secret):
+    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
+    monkeypatch.setattr(errors, "_longest_first", list(errors._longest_first))
+    if secret:
+        errors.register_secret("sk-live-secret")
+    assert_shown_as_the_reference(store, make_session(store, messages, unsent, system or None, title))
+
+
+@pytest.mark.parametrize("tricky", ["\x1b[2J", "x-api-key: sk-abcdef", "\r\n", "👨\u200d👩",
+                                    "Bearer abcdefghijklmnopqrstu", "\r"])
+def test_a_long_session_that_needs_changing(store, tricky):
+    """Sanitised and redacted in pieces (a long text, the piece boundaries cut after line breaks)."""
+    messages = [("user" if n % 2 == 0 else "assistant",
+                 f"message {n} " + "words " * 30 + (tricky if n % 300 == 7 else ""),
+                 {"attachments": [{"name": "f.txt", "text": "x"}]} if n % 500 == 0 else {}) for n in range(2000)]
+    assert_shown_as_the_reference(store, make_session(store, messages, ("not sent", {}), "be brief", "a title…"))
+
+
+def test_messages_come_in_their_order(store):
+    """Ids given out of order (the lowest and highest there are among them), another session's messages
+    between: shown in the order of their ids."""
+    info = store.create("ordered", model="m")
+    other = store.create("other", model="m")
+    for row_id, session in ((50, info), (10, other), (30, info), (20, info), (40, other), (-(2**63), info),
+                            (2**63 - 1, info)):
+        store._db.execute("INSERT INTO messages(id, session_id, role, content, created, meta) VALUES (?,?,?,?,?,?)",
+                          (row_id, session.id, "user", f"message {row_id}", 0.0,
+                           json.dumps({"interrupted": True}) if row_id == 30 else None))
+    assert_shown_as_the_reference(store, "ordered")
+    text = shown(store, "ordered", as_bytes=True)[0]
+    assert [line for line in text.splitlines() if line.startswith("message")] == [
+        f"message {-(2**63)}", "message 20", "message 30", "message 50", f"message {2**63 - 1}"]
+
+
+@pytest.mark.parametrize("value", ["CAST('plain' AS BLOB)", "CAST(x'ff' AS TEXT)", "CAST(x'c3' AS TEXT) || 'a'",
+                                   "'a' || char(0) || 'b'"])
+def test_content_another_tool_wrote(store, value):
+    """Not text, not UTF-8, a NUL: the text sanitised, or the error the simplest way meets."""
+    name = make_session(store, [("user", "hello", None), ("assistant", "hi", {"interrupted": True})])
+    store._db.execute(f"UPDATE messages SET content={value} WHERE role='user'")
+    assert_shown_as_the_reference(store, name)
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii", "utf-16"])
+def test_a_stream_in_another_encoding_gets_the_text(store, encoding):
+    name = make_session(store, [("user", "café … 日本 👍", None), ("assistant", "ok", {"interrupted": True})])
+    expected = reference_show(store, name)[0]
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="\n")
+    sessions.show_session(store, name, Renderer(out=out, rich_output=False))
+    out.flush()
+    assert raw.getvalue() == expected.encode(encoding, "replace")
+
+
+@pytest.mark.parametrize("meta", ["{bad", "5", '{"cost": 1,}'])
+def test_a_damaged_meta_that_shows_nothing_is_passed_over(store, meta):
+    """--show reads a meta only when its JSON names what the Markdown shows; loading the session (to resume or
+    export it) reads them all, and refuses it."""
+    name = make_session(store, [("user", "hello", None), ("assistant", "hi", None)])
+    store._db.execute("UPDATE messages SET meta=? WHERE role='assistant'", (meta,))
+    text, failed = shown(store, name)
+    assert failed is None and "## You\n\nhello\n\n## Model\n\nhi\n" in text
+    with pytest.raises(errors.StoreError, match="damaged message"):
+        sessions.export_session(store, name, "md")

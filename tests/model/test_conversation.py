@@ -69,3 +69,18 @@ def test_json_round_trip_is_lossless(system, msgs, unsent):
 def test_invalid_data_is_rejected(data, needle):
     with pytest.raises(ValueError, match=needle):
         Conversation.from_dict(data)
+
+
+def test_a_message_compares_by_value_its_stored_id_aside():
+    a, b = Message("user", "hi", 1.0, {"k": 1}, id=3), Message("user", "hi", 1.0, {"k": 1}, id=4)
+    assert a == b and a != Message("user", "hi", 1.0, {"k": 2}) and (a == "x") is False
+    assert repr(a) == "Message(role='user', content='hi', created=1.0, meta={'k': 1}, id=3)"
+    assert Message("user", "x").meta == {} and Message("user", "x").meta is not Message("user", "x").meta
+    assert Message("user", "x", None, None).meta is None  # an explicit meta is kept as given
+    with pytest.raises(TypeError):
+        hash(a)
+    match a:
+        case Message("user", text, _, meta):
+            assert (text, meta) == ("hi", {"k": 1})
+    a.meta = {"new": True}
+    assert a.meta == {"new": True} and a.to_dict()["meta"] == {"new": True}

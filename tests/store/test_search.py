@@ -1,5 +1,5 @@
-"""--search walks the full-text index newest first and stops at the limit: the same hits, in the same order, as
-sorting every match by message id."""
+"""--search: the messages holding every word, newest first, at most the limit; the same hits, in the same order,
+as the plain query that matches, joins and sorts them all."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from segchat.model.conversation import Message
 
 
 def reference_search(store, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
-    """Store.search as it was: every match joined, snippeted and sorted before the limit."""
+    """Every match joined, snippeted and sorted by message id, then cut at the limit."""
     words = [w for w in re.findall(r"\w+", text) if w]
     if not words:
         return []

@@ -15,7 +15,8 @@ from support.store_rows import listed
 from segchat.app import sessions
 from segchat.errors import SessionNotFound, StoreError
 from segchat.model.conversation import Message, UnsentMessage
-from segchat.store import Store, check_name, make_title
+from segchat.store import Store
+from segchat.store.session_row import check_name, make_title
 from segchat.ui.render import Renderer
 
 
@@ -281,3 +282,37 @@ def test_a_version_1_store_gains_owners_and_profiles_keeping_its_data(tmp_path):
     info = store.find("old")
     assert info.profile is None and [m.content for m in store.load(info.id).messages] == ["hello"]
     assert store.load(info.id).unsent.text == "left unsent"  # no owner recorded: free to take
+
+
+UNPLAIN_INDEX = ("CREATE INDEX messages_unplain ON messages(session_id, id) WHERE typeof(content) != 'text' OR "
+                 "meta IS NOT NULL AND (typeof(meta) != 'text' OR instr(meta, '\"attachments\"') OR "
+                 "instr(meta, '\"interrupted\"'))")
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_store_with_the_old_show_index_is_upgraded_without_it(tmp_path, version):
+    """Stores at version 3 had --show's index made beside the versions; a development build's version 4 made it
+    in its step. Either way the store opens at the current version, without it, its sessions whole, its table
+    of unsent messages named so."""
+    from segchat.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN;{MIGRATIONS[1]}{MIGRATIONS[2]}{MIGRATIONS[3]}{UNPLAIN_INDEX};"
+                     f"PRAGMA user_version={version};COMMIT;")
+    db.execute("INSERT INTO sessions(id, name, created, updated) VALUES (1, 'old', 0, 0)")
+    db.execute("INSERT INTO messages(session_id, role, content, meta) VALUES (1, 'user', 'hello', "
+               "'{\"interrupted\": true}')")
+    db.execute("INSERT INTO pending(session_id, content, created) VALUES (1, 'left unsent', 1)")
+    db.close()
+    store = Store(path)
+    try:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store._db.execute("SELECT name FROM sqlite_master WHERE name = 'messages_unplain'").fetchall() == []
+        tables = {row[0] for row in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "unsent" in tables and "pending" not in tables
+        conversation = store.load(store.find("old").id)
+        assert [(m.content, m.meta) for m in conversation.messages] == [("hello", {"interrupted": True})]
+        assert conversation.unsent.text == "left unsent"
+    finally:
+        store.close()
