@@ -80,7 +80,7 @@ def build_chat(config: Config, store: Store, args: argparse.Namespace, info: Ses
 
 
 def warn(text: str) -> None:
-    from segchat.errors import redact
+    from segchat.text.redact import redact
     from segchat.ui.render import sanitize
 
     print(f"segchat: warning: {sanitize(redact(text))}", file=sys.stderr, flush=True)

@@ -14,8 +14,8 @@ from segchat.errors import (
     ConfigError,
     SegchatError,
     UsageError,
-    redact,
 )
+from segchat.text.redact import redact
 
 # Only what `segchat --version` needs is imported up here; the rest loads on demand (start-up time).
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from segchat.errors import ConfigError, register_secret
+from segchat.errors import ConfigError
+from segchat.text.redact import register_secret
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from segchat.app import transcript
-from segchat.errors import needs_redacting, secret_across_lines
 from segchat.store.schema import UNPLAIN
+from segchat.text.redact import needs_redacting, secret_across_lines
 from segchat.text.sanitize import as_it_is, line_pieces, sanitize
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True

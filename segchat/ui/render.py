@@ -10,7 +10,7 @@ import re
 import sys
 import time
 
-from segchat.errors import needs_redacting, redact
+from segchat.text.redact import needs_redacting, redact
 from segchat.text.sanitize import HOLD_BACK, as_it_is, safe, sanitize
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from support.screen import Terminal
 from support.store_rows import listed
 
-from segchat import errors
 from segchat.app import sessions
 from segchat.model.conversation import Message, UnsentMessage
 from segchat.store import _INFO, Store, _info
+from segchat.text.redact import register_secret
 from segchat.ui.render import Renderer, safe
 
 SECRET = "sk-test-secret-0123456789"
@@ -37,9 +37,8 @@ FIGURES = [("0", "0"), ("1e400", "NaN"), ("123456789012345.678", "-0"), ("0.0000
 
 
 @pytest.fixture
-def secret(monkeypatch):
-    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
-    errors.register_secret(SECRET)
+def secret():
+    register_secret(SECRET)
 
 
 def tricky_store(store: Store) -> None:
@@ -104,12 +103,11 @@ def test_piped_list_is_byte_for_byte_the_straightforward_one(store, secret):
     assert "日本語のタイトル" in out.getvalue() and "^[[31mred" in out.getvalue()
 
 
-def test_piped_list_from_the_command_line(cli_env, monkeypatch):
+def test_piped_list_from_the_command_line(cli_env):
     """The whole path: the installed segchat, its store, its pipe."""
-    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
     from support.cli import KEY
 
-    errors.register_secret(KEY)  # segchat registers the key it was given; so does the reference
+    register_secret(KEY)  # segchat registers the key it was given; so does the reference
     from segchat.cli.main import _data_dirs
 
     store = Store(Path(_data_dirs()[0]) / "sessions.db")
@@ -132,13 +130,10 @@ ALPHABET = st.sampled_from(["a", "b", " ", "\t", "\n", "\r", "\x1b", "\x00", "\x
 @given(st.lists(st.lists(st.lists(ALPHABET, max_size=8).map("".join), min_size=3, max_size=3), max_size=6))
 def test_piped_table_equals_safe_per_cell(rows):
     """The one-pass check that lets a table skip sanitising cell by cell never changes a cell."""
-    errors.register_secret(SECRET)
-    try:
-        out = io.StringIO()
-        Renderer(out=out, rich_output=False).table(("a", "b", "c"), rows)
-        assert out.getvalue() == reference_table(("a", "b", "c"), rows)
-    finally:
-        errors._secrets.discard(SECRET)
+    register_secret(SECRET)
+    out = io.StringIO()
+    Renderer(out=out, rich_output=False).table(("a", "b", "c"), rows)
+    assert out.getvalue() == reference_table(("a", "b", "c"), rows)
 
 
 def cell_starts(line: str, cells: list[str]) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segchat.errors import register_secret
+from segchat.text.redact import register_secret
 from segchat.ui.render import Renderer, safe, sanitize
 
 ESC = "\x1b"

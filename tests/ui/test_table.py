@@ -13,6 +13,7 @@ from support.screen import Terminal
 
 from segchat.model.conversation import Message
 from segchat.store import Store
+from segchat.text.redact import register_secret
 from segchat.ui.render import Renderer
 from segchat.ui.table import SHORTEST, aligned
 
@@ -108,13 +109,11 @@ CELL = st.lists(st.sampled_from(["a", " ", "\t", "\n", "\r", "\x1b", "\u200b", "
 @given(rows=st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=5))
 def test_a_terminal_table_shows_each_cell_safe(rows, monkeypatch):
     """The one look at all the cells decides only how much work is done: the table is each cell's safe() text."""
-    from segchat import errors
     from segchat.ui.render import safe
 
     monkeypatch.setenv("COLUMNS", "1000")
     monkeypatch.setenv("TERM", "xterm")
-    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
-    errors.register_secret("sk-cells-secret-0123")
+    register_secret("sk-cells-secret-0123")
     out = io.StringIO()
     Renderer(out=out, rich_output=True).table(("a", "b", "c"), rows)
     lines = [["a", "b", "c"], *[[safe(cell).replace("\t", " ").replace("\n", " ") for cell in row] for row in rows]]
