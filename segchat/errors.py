@@ -22,6 +22,9 @@ SegchatError                      exit code
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from segchat.figures import fmt_credits
 from segchat.text.redact import redact
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -67,23 +70,19 @@ class SessionNotFound(StoreError):
 class BudgetError(SegchatError):
     """Sending would go past the session's credit budget."""
 
-    def __init__(self, spent: object, budget: object) -> None:
-        from segchat.figures import fmt_credits
-
-        super().__init__(f"this session has spent {fmt_credits(spent)} credits, reaching its budget of "  # type: ignore[arg-type]
-                         f"{fmt_credits(budget)}")  # type: ignore[arg-type]
+    def __init__(self, spent: Decimal, budget: Decimal) -> None:
+        super().__init__(f"this session has spent {fmt_credits(spent)} credits, reaching its budget of "
+                         f"{fmt_credits(budget)}")
         self.spent, self.budget = spent, budget
 
 
 class UnsureBudgetError(BudgetError):
     """A budget is set and some turns' costs are unknown: the next message could pass it unseen."""
 
-    def __init__(self, spent: object, budget: object, unpriced: int) -> None:
-        from segchat.figures import fmt_credits
-
-        SegchatError.__init__(self, f"this session has spent {fmt_credits(spent)} credits that are known, "  # type: ignore[arg-type]
+    def __init__(self, spent: Decimal, budget: Decimal, unpriced: int) -> None:
+        SegchatError.__init__(self, f"this session has spent {fmt_credits(spent)} credits that are known, "
                               f"and {unpriced} turn(s) whose cost is unknown, against a budget of "
-                              f"{fmt_credits(budget)}; segchat cannot be sure the budget holds")  # type: ignore[arg-type]
+                              f"{fmt_credits(budget)}; segchat cannot be sure the budget holds")
         self.spent, self.budget, self.unpriced = spent, budget, unpriced
 
 
