@@ -81,6 +81,6 @@ def build_chat(config: Config, store: Store, args: argparse.Namespace, info: Ses
 
 def warn(text: str) -> None:
     from segchat.text.redact import redact
-    from segchat.ui.render import sanitize
+    from segchat.text.sanitize import sanitize
 
     print(f"segchat: warning: {sanitize(redact(text))}", file=sys.stderr, flush=True)

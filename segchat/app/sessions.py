@@ -10,7 +10,8 @@ from segchat.errors import StoreError
 from segchat.figures import with_unpriced
 from segchat.store import SessionInfo, Store, check_name
 from segchat.store.session_row import figures_text
-from segchat.ui.render import Renderer, sanitize
+from segchat.text.sanitize import sanitize
+from segchat.ui.render import Renderer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
 if TYPE_CHECKING:

@@ -202,7 +202,8 @@ def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
 
     from segchat.net.deadline import Call
     from segchat.tui.repl import Repl
-    from segchat.ui.render import Renderer, preload
+    from segchat.ui.markdown import preload
+    from segchat.ui.render import Renderer
 
     if tty.reader is sys.stdin:
         renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}
@@ -287,7 +288,7 @@ def _quiet_stdout() -> None:
 
 
 def _clean(text: str) -> str:
-    from segchat.ui.render import sanitize
+    from segchat.text.sanitize import sanitize
 
     return sanitize(redact(text))
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def _say(text: str) -> None:
     """A one-shot's notice: on stderr, so stdout stays the reply alone."""
-    from segchat.ui.render import safe
+    from segchat.text.sanitize import safe
 
     print(f"segchat: {safe(text)}", file=sys.stderr, flush=True)
 

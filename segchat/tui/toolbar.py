@@ -6,7 +6,7 @@ from typing import Callable
 
 from segchat.engine.chat import Chat
 from segchat.figures import fmt_credits, fmt_spent
-from segchat.ui.render import sanitize
+from segchat.text.sanitize import sanitize
 
 Fragments = list[tuple[str, str]]
 SEP = ("class:bottom-toolbar.sep", " │ ")

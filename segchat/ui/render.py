@@ -1,27 +1,26 @@
-"""All terminal output of server and stored text, and the one sanitiser it passes through."""
+"""All terminal output of server and stored text, each passed through the one sanitiser (text.sanitize)."""
 
 from __future__ import annotations
 
+import base64
 import codecs
 import contextlib
-import functools
 import os
-import re
+import shlex
+import subprocess
 import sys
 import time
+from typing import IO, Any, Iterator, Sequence
 
 from segchat.text.redact import needs_redacting, redact
-from segchat.text.sanitize import HOLD_BACK, as_it_is, safe, sanitize
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
-if TYPE_CHECKING:
-    from typing import IO, Any, Iterator, Sequence
-
-__all__ = ["HOLD_BACK", "MAX_NESTING", "Renderer", "markdown_class", "nesting", "preload", "safe", "sanitize"]
+from segchat.text.sanitize import as_it_is, safe, sanitize
+from segchat.ui.markdown import renderable
+from segchat.ui.markdown_stream import MarkdownStream, PlainStream
+from segchat.ui.table import aligned, room_on
 
 
 class Renderer:
-    """Writes replies, notices and errors; rich is loaded only when first needed."""
+    """Writes replies, notices, errors and tables; rich's console and Markdown are loaded when first needed."""
 
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, *,
                  rich_output: bool | None = None, code_theme: str = "monokai") -> None:
@@ -51,19 +50,11 @@ class Renderer:
         self.console.print(self.markdown(clean))
 
     def markdown(self, clean: str) -> Any:
-        """Sanitised text as a rich renderable: Markdown, or plain text when nested too deep for rich,
-        which silently drops what no longer fits the width (40 nested quotes show nothing).
-        """
-        if nesting(clean) > MAX_NESTING:
-            from rich.text import Text
+        """Sanitised text as a rich renderable in this renderer's code theme (see markdown.renderable)."""
+        return renderable(clean, self.code_theme)
 
-            return Text(clean)
-        return markdown_class()(clean, code_theme=self.code_theme, hyperlinks=False)
-
-    def stream(self) -> Any:
+    def stream(self) -> MarkdownStream | PlainStream:
         """A view that shows a reply as it arrives: Markdown on a terminal, plain text flushed piece by piece."""
-        from segchat.ui.markdown_stream import MarkdownStream, PlainStream
-
         if self.rich_output:
             return MarkdownStream(self.console, self.code_theme)
         return PlainStream(self.out)
@@ -84,9 +75,6 @@ class Renderer:
         """Show text in the pager on our own output (the terminal even when stdout is redirected);
         False when no pager could run. less gets -R so colours show as colours, not escape codes.
         """
-        import shlex
-        import subprocess
-
         command = shlex.split(os.environ.get("PAGER") or "less")
         env = dict(os.environ)
         if "R" not in env.get("LESS", ""):
@@ -102,8 +90,6 @@ class Renderer:
         """Send text to the terminal's clipboard with OSC 52 (works over SSH); how it went, or None when
         there is no terminal. Inside tmux the sequence is wrapped so tmux passes it on to the terminal.
         """
-        import base64
-
         if not _is_tty(self.out):
             return None
         osc = f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\x07"
@@ -202,8 +188,6 @@ class Renderer:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
             self.out.flush()
             return
-        from segchat.ui.table import aligned, room_on
-
         bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
         self.out.write(aligned(lines, room_on(self.out), bold, shorten))
         self.out.flush()
@@ -229,50 +213,6 @@ class Renderer:
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
             yield lambda state=None: status.update(f"{safe(state) if state else label}… "
                                                    f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
-
-
-MAX_NESTING = 12
-
-
-def nesting(text: str) -> int:
-    """How deeply quotes and lists nest in Markdown text, by the leading marks of its lines (outside code)."""
-    deepest, fence, list_item = 0, "", re.compile(_LIST_ITEM).match
-    for line in text.split("\n"):
-        stripped = line.lstrip()
-        if stripped[:3] in ("```", "~~~") and (not fence or stripped.startswith(fence)):
-            fence = "" if fence else stripped[:3]
-            continue
-        if fence:
-            continue
-        body = line.lstrip(" \t>")
-        lead = line[: len(line) - len(body)]
-        indent = len(lead.replace(">", "").expandtabs(4)) // 2 if list_item(body) else 0
-        deepest = max(deepest, lead.count(">") + indent)
-    return deepest
-
-
-_LIST_ITEM = r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)"  # compiled when first needed
-
-
-@functools.cache
-def markdown_class() -> Any:
-    """rich's Markdown, with images shown with their address: "🌆 alt" alone would hide where it points."""
-    from rich.markdown import ImageItem, Markdown
-    from rich.text import Text
-
-    class Image(ImageItem):
-        def __rich_console__(self, console: Any, options: Any) -> Any:
-            title = self.text or Text(self.destination.strip("/").rsplit("/", 1)[-1])
-            yield Text.assemble("🌆 ", title, " (", self.destination, ") ", end="")
-
-    return type("Markdown", (Markdown,), {"elements": {**Markdown.elements, "image": Image}})
-
-
-def preload() -> None:
-    """Import rich's Markdown machinery ahead of the first reply (called off the main thread)."""
-    import rich.console  # noqa: F401
-    import rich.markdown  # noqa: F401
-    import rich.status  # noqa: F401
 
 
 def _is_tty(stream: IO[str]) -> bool:

@@ -21,7 +21,8 @@ from segchat.app import sessions
 from segchat.model.conversation import Message, UnsentMessage
 from segchat.store import _INFO, Store, _info
 from segchat.text.redact import register_secret
-from segchat.ui.render import Renderer, safe
+from segchat.text.sanitize import safe
+from segchat.ui.render import Renderer
 
 SECRET = "sk-test-secret-0123456789"
 SGR = re.compile(r"\x1b\[[0-9;]*m")

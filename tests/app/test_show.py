@@ -18,7 +18,8 @@ from segchat.model.attachments import describe, of
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.store import Store
 from segchat.text.redact import register_secret
-from segchat.ui.render import Renderer, safe, sanitize
+from segchat.text.sanitize import safe, sanitize
+from segchat.ui.render import Renderer
 
 PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c", "\u200d",
                           "👍", "👨", "\u0627", "\u0915", "\u0301", "\ufeff", "\ud800", "…", "日", "x-api-key: ",

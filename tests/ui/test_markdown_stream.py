@@ -11,8 +11,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from segchat.text.sanitize import HOLD_BACK, sanitize
+from segchat.ui.markdown import markdown_class
 from segchat.ui.markdown_stream import MarkdownStream, PlainStream
-from segchat.ui.render import HOLD_BACK, Renderer, markdown_class, sanitize
+from segchat.ui.render import Renderer
 
 MIXED = """# Title
 

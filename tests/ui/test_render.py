@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from segchat.text.redact import register_secret
-from segchat.ui.render import Renderer, safe, sanitize
+from segchat.text.sanitize import safe, sanitize
+from segchat.ui.render import Renderer
 
 ESC = "\x1b"
 HOSTILE = [

@@ -14,6 +14,7 @@ from support.screen import Terminal
 from segchat.model.conversation import Message
 from segchat.store import Store
 from segchat.text.redact import register_secret
+from segchat.text.sanitize import safe
 from segchat.ui.render import Renderer
 from segchat.ui.table import SHORTEST, aligned
 
@@ -109,8 +110,6 @@ CELL = st.lists(st.sampled_from(["a", " ", "\t", "\n", "\r", "\x1b", "\u200b", "
 @given(rows=st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=5))
 def test_a_terminal_table_shows_each_cell_safe(rows, monkeypatch):
     """The one look at all the cells decides only how much work is done: the table is each cell's safe() text."""
-    from segchat.ui.render import safe
-
     monkeypatch.setenv("COLUMNS", "1000")
     monkeypatch.setenv("TERM", "xterm")
     register_secret("sk-cells-secret-0123")
