@@ -116,7 +116,7 @@ class Renderer:
     def plain_utf8(self, parts: list[bytes | memoryview]) -> None:
         """UTF-8 text ready to print (sanitised, redacted, ending its last line), in parts: onto a UTF-8
         stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and joining it: each
-        part is written as it is). --show and a piped table print so."""
+        part is written as it is): how --show prints a long session."""
         buffer = getattr(self.out, "buffer", None)
         # Where a text stream may write a line break as something else (Windows), it writes the text.
         if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8" or os.linesep != "\n":
@@ -156,40 +156,21 @@ class Renderer:
         self.out.flush()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], shorten: int | None = None) -> None:
-        """Aligned columns on a terminal; tab-separated when piped, for scripts.
-
-        Each cell is what safe() makes of it. On a terminal the columns are padded to their widest cell (in
-        terminal cells: wide characters count two), two spaces apart, the header bold, as rich laid them out;
-        when they do not fit the width, column shorten's cells (if given) are cut short with "…", then the
-        widest columns are narrowed to a common width and their cells wrapped there, at spaces where there
-        are some. Built from strings: a rich Table measures and wraps every cell, a thousand times slower on
-        a long listing.
-        """
+        """Aligned columns on a terminal (see table.aligned; shorten: the column to cut short when they do not
+        fit); tab-separated when piped, for scripts. Each cell is what safe() makes of it, a tab or line break
+        in it shown as a space."""
         cells = [[str(cell) for cell in row] for row in rows]
-        if not self.rich_output:
-            # Piped, the text to write is looked through itself (tabs and line breaks counted) and written when
-            # no cell holds a tab, a line break, a secret or anything to sanitise; as below, otherwise.
-            text = "".join(["\t".join(row) + "\n" for row in [list(headers), *cells]])
-            data = text.encode("utf-8", "surrogatepass")
-            if text.count("\t") + text.count("\n") == len(headers) + sum(map(len, cells)) and as_it_is(data):
-                self.plain_utf8([data])
-                return
-        # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
-        # spans a line break, and sanitize() works character by character (a CR before LF and a joiner look
-        # one ahead; a line break stops both). So when the joined text needs neither, no cell does.
-        joined = "\n".join("\n".join(row) for row in cells)
-        if not as_it_is(joined.encode("utf-8", "surrogatepass")):
+        # All the cells are looked through at once, joined by line breaks: no secret or header name spans one
+        # (a secret that holds one is then seen in the joined text), and sanitize() looks no further than the
+        # next character, which a line break ends. So when the joined text needs no change, no cell does.
+        if not as_it_is("\n".join(map("\n".join, cells)).encode("utf-8", "surrogatepass")):
             cells = [[safe(cell) for cell in row] for row in cells]
-            joined = "\n".join("\n".join(row) for row in cells)
-        lines = [list(headers), *cells]
-        if "\t" in joined or joined.count("\n") != sum(map(len, cells)) - 1:  # a cell's own tab or line break
-            lines = [[c.replace("\t", " ").replace("\n", " ") for c in row] for row in lines]
-        if not self.rich_output:
+        lines = [[cell.replace("\t", " ").replace("\n", " ") for cell in line] for line in [list(headers), *cells]]
+        if self.rich_output:
+            bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
+            self.out.write(aligned(lines, room_on(self.out), bold, shorten))
+        else:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
-            self.out.flush()
-            return
-        bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
-        self.out.write(aligned(lines, room_on(self.out), bold, shorten))
         self.out.flush()
 
     def exchange(self, role: str, text: str, limit: int = 600) -> None:
