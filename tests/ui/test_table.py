@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from rich.cells import cell_len, chop_cells
 from support.screen import Terminal
 
+from segchat.app.sessions import list_sessions
+from segchat.cli.main import _data_dirs
 from segchat.model.conversation import Message
 from segchat.store import Store
 from segchat.text.redact import register_secret
@@ -124,16 +126,12 @@ def test_piped_listing_keeps_whole_titles(store):
     info = store.create("trip")
     store.add_exchange(info.id, [Message("user", long)])
     out = io.StringIO()
-    from segchat.app.sessions import list_sessions
-
     list_sessions(store, Renderer(out=out, rich_output=False))
     assert store.get(info.id).title in out.getvalue()
     assert "…" not in out.getvalue().replace(store.get(info.id).title, "")
 
 
 def test_list_on_a_narrow_real_terminal_shows_a_line_per_session(cli_env):
-    from segchat.cli.main import _data_dirs
-
     cli_env.pop("COLUMNS")  # the width is the terminal's
 
     store = Store(Path(_data_dirs()[0]) / "sessions.db")
