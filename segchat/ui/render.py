@@ -167,8 +167,10 @@ class Renderer:
             cells = [[safe(cell) for cell in row] for row in cells]
         lines = [[cell.replace("\t", " ").replace("\n", " ") for cell in line] for line in [list(headers), *cells]]
         if self.rich_output:
+            import rich.cells  # terminal widths: rich loads with the first table drawn on a terminal
+
             bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
-            self.out.write(aligned(lines, room_on(self.out), bold, shorten))
+            self.out.write(aligned(lines, room_on(self.out), bold, shorten, cells=rich.cells))
         else:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
         self.out.flush()

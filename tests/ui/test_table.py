@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import rich.cells
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len, chop_cells
@@ -17,11 +20,17 @@ from segchat.model.conversation import Message
 from segchat.store import Store
 from segchat.text.redact import register_secret
 from segchat.text.sanitize import safe
+from segchat.ui import table as ui_table
 from segchat.ui.render import Renderer
-from segchat.ui.table import SHORTEST, aligned
+from segchat.ui.table import SHORTEST
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 HEADERS = ["name", "title", "when"]
+
+
+def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None = None) -> str:
+    """The layout measured by rich.cells, as the renderer has it measured."""
+    return ui_table.aligned(lines, room, bold, shorten, cells=rich.cells)
 
 
 def rows_of(titles: list[str]) -> list[list[str]]:
@@ -167,3 +176,12 @@ def test_a_title_too_wide_is_cut_where_rich_cuts_it(titles, room):
                 for title in titles]
     assert shown == [cell.rstrip(" ") for cell in expected]
     assert lines[1:] == [[title] for title in titles]
+
+
+def test_a_piped_table_does_not_load_rich():
+    """rich loads with the first table drawn on a terminal: a piped listing goes without it."""
+    code = ("import io, sys; from segchat.ui.render import Renderer; "
+            "Renderer(out=io.StringIO(), rich_output=False).table(('name', 'title'), [('a', '日本語 café 🥬')]); "
+            "print('rich' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "False"
