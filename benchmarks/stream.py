@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.markdown import Markdown  # noqa: E402
 
+from segchat.text.sanitize import sanitize  # noqa: E402
 from segchat.ui.markdown_stream import MarkdownStream  # noqa: E402
-from segchat.ui.render import sanitize  # noqa: E402
 
 TARGET = 2.0
 PIECES = 2000

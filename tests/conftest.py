@@ -18,6 +18,7 @@ from segchat.config import settings as cfg  # noqa: E402
 from segchat.engine.chat import Chat  # noqa: E402
 from segchat.providers.segmind import Segmind  # noqa: E402
 from segchat.store import Store  # noqa: E402
+from segchat.text.redact import forget_secrets  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +27,13 @@ def sigint_raises():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_left():
+    """A secret a test registers is forgotten after it: the next test starts with none."""
+    yield
+    forget_secrets()
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,8 @@ from segchat.errors import (
     ConfigError,
     SegchatError,
     UsageError,
-    redact,
 )
+from segchat.text.redact import redact
 from segchat.text.sanitize import sanitize
 
 if TYPE_CHECKING:
@@ -185,7 +185,8 @@ def _repl(chat: Chat, tty: Tty, files: list[Attachment]) -> int:
     from segchat.config.paths import history_path
     from segchat.net.deadline import Call
     from segchat.tui.repl import Repl
-    from segchat.ui.render import Renderer, preload
+    from segchat.ui.markdown import preload
+    from segchat.ui.render import Renderer
 
     if tty.reader is sys.stdin:
         renderer, repl_io = Renderer(code_theme=chat.config.code_theme), {}

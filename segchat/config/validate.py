@@ -7,7 +7,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from segchat.errors import ConfigError, register_secret
+from segchat.errors import ConfigError
+from segchat.text.redact import register_secret
 
 _KEY = re.compile(r"[\x21-\x7e]{8,256}")
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

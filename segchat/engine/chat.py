@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from segchat.config.settings import SAMPLING, Config, check_model, check_sampling
 from segchat.engine.following import Following
 from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, JobFailed, StoreError, UsageError
-from segchat.figures import Ledger
 from segchat.model.attachments import Attachment, fits
 from segchat.model.conversation import Message, UnsentMessage, sent, whole_text
+from segchat.model.ledger import Ledger
 from segchat.model.turn import Notice, Runner, Turn, run_here
 from segchat.store import Store
 from segchat.store.session_row import SessionInfo

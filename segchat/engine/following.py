@@ -11,8 +11,8 @@ from segchat.model.turn import Notice
 
 if TYPE_CHECKING:
     from segchat.config.settings import Config
-    from segchat.figures import Ledger
     from segchat.model.conversation import Conversation, Message
+    from segchat.model.ledger import Ledger
     from segchat.providers.base import Provider
     from segchat.store import Store
     from segchat.store.session_row import SessionInfo

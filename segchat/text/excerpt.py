@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from segchat.errors import redact
+from segchat.text.redact import redact
 
 EXCERPT_WINDOW = 64 * 1024  # bytes of a body excerpt() looks at: its 200 characters come from the start
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import re
+from typing import Any, AnyStr
 
-from segchat.errors import needs_redacting_utf8, redact
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
-if TYPE_CHECKING:
-    from typing import Any, AnyStr
+from segchat.text.redact import needs_redacting, redact
 
 _ASCII: dict[int, str] = {c: "^" + chr(c + 0x40) for c in range(0x20) if chr(c) not in "\n\t"}
 _ASCII[0x7F] = "^?"
@@ -20,7 +16,7 @@ _PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 # can hide text or smuggle data (tag characters spell out hidden ASCII; so do runs of variation selectors).
 # Nearly all of Unicode's Default_Ignorable_Code_Point set, plus the line/paragraph separators (no terminal
 # breaks a line there, but str.splitlines and some widgets do). Kept: VS15/VS16 (U+FE0E/U+FE0F, emoji and text
-# presentation) and, depending on what follows, ZWNJ/ZWJ (see _joiners).
+# presentation) and, depending on what follows, ZWNJ/ZWJ (see _LONE_ZWJ).
 _INVISIBLE: list[int | range] = [
     0x00AD,  # soft hyphen
     0x034F,  # combining grapheme joiner
@@ -49,43 +45,6 @@ _EMOJI = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u
           "\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff\U0001fc00-\U0001fffd")
 
 
-@functools.cache
-def _spans() -> tuple[tuple[int, int], ...]:
-    """What is shown otherwise (controls, C1, invisibles, lone surrogates): first and last code points."""
-    return _merged([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE, range(0xD800, 0xE000)])
-
-
-@functools.cache
-def _unicode() -> re.Pattern[str]:
-    """_spans() as a regex, compiled on first need: compiling it costs start-up time."""
-    return re.compile("[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in _spans()) + "]")
-
-
-@functools.cache
-def _joiners() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """A lone ZWJ, a lone ZWNJ."""
-    return re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])"), re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])")
-
-
-def _shown(char: str) -> str:
-    """What sanitize() shows instead of a character _unicode() matches."""
-    code = ord(char)
-    if code < 0x20 or code == 0x7F:
-        return _ASCII[code]
-    return "\ufffd" if 0xD800 <= code < 0xE000 else f"<U+{code:04X}>"
-
-
-_PIECE = 65536  # characters sanitize() takes at a time from a long text
-
-HOLD_BACK = ("\r", "\u200c", "\u200d")
-"""Endings that depend on the character after them ("\\r\\n" folds to "\\n"; a joiner stays or is shown).
-
-The contract for text that arrives in pieces: never sanitize a piece ending in one of these on its own;
-hold that last character back and put it in front of the next piece (or sanitize it alone at the end).
-Then sanitize(a) + sanitize(b) == sanitize(a + b) for every cut.
-"""
-
-
 def _merged(items: list[int | range]) -> tuple[tuple[int, int], ...]:
     """Code points and ranges of them as sorted, merged (first, last) spans."""
     spans: list[list[int]] = []
@@ -97,14 +56,22 @@ def _merged(items: list[int | range]) -> tuple[tuple[int, int], ...]:
     return tuple((a, b) for a, b in spans)
 
 
-def _any_shown(rest: str) -> bool:
-    """Whether _unicode() would find a character in rest (the non-ASCII left of a text). Until the regex is
-    compiled (0.4 ms), a remainder of up to 16K characters is looked through without it: each distinct one
-    against the few spans (a listing's titles, or --show of a session, need no more)."""
-    if len(rest) > 16384 or _unicode.cache_info().currsize:
-        return _unicode().search(rest) is not None
-    spans = _spans()
-    return any(a <= point <= b for point in map(ord, set(rest)) for a, b in spans)
+# What is shown otherwise (controls, C1, invisibles, lone surrogates): (first, last) code points, and as a regex.
+_SHOWN_SPANS = _merged([range(0x09), range(0x0B, 0x20), range(0x7F, 0xA0), *_INVISIBLE, range(0xD800, 0xE000)])
+_SHOWN = re.compile("[" + "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in _SHOWN_SPANS)
+                    + "]")
+_LONE_ZWJ = re.compile(f"\u200d(?![{_EMOJI}{_JOINING_SCRIPTS}])")
+_LONE_ZWNJ = re.compile(f"\u200c(?![{_JOINING_SCRIPTS}])")
+
+HOLD_BACK = ("\r", "\u200c", "\u200d")
+"""Endings that depend on the character after them ("\\r\\n" folds to "\\n"; a joiner stays or is shown).
+
+The contract for text that arrives in pieces: never sanitize a piece ending in one of these on its own;
+hold that last character back and put it in front of the next piece (or sanitize it alone at the end).
+Then sanitize(a) + sanitize(b) == sanitize(a + b) for every cut.
+"""
+
+_PIECE = 65536  # characters sanitize() takes at a time from a long text
 
 
 def sanitize(text: str) -> str:
@@ -113,12 +80,18 @@ def sanitize(text: str) -> str:
 
     Per character, except that "\\r\\n" becomes "\\n" and a ZWNJ/ZWJ depends on the next character:
     chunked and whole text come out the same when no piece ends in one of HOLD_BACK.
+    Linear in the length of text, whatever it holds; text that needs no change is returned as it is.
     """
     if len(text) > _PIECE:
-        # In pieces that end at line breaks (no piece then ends in HOLD_BACK: the same result): the ASCII
-        # pieces of a long text (a whole session for --show) keep the quick path when a few lines are not.
+        # In pieces that end at line breaks (no piece then ends in HOLD_BACK: the same result), so that one
+        # line that needs changing does not send all of a long text the slow way.
         return "".join(map(_sanitize_piece, line_pieces(text, _PIECE)))
     return _sanitize_piece(text)
+
+
+def safe(text: Any) -> str:
+    """Sanitised and with secrets redacted: for anything that may hold server or user data."""
+    return sanitize(redact(str(text)))
 
 
 def line_pieces(text: AnyStr, size: int) -> list[AnyStr]:
@@ -145,37 +118,38 @@ def leaves(rest: bytes) -> bool:
     if rest.isascii():  # nothing, or controls
         return not rest
     rest_text = rest.decode("utf-8", "surrogatepass")
-    return not ("\u200c" in rest_text or "\u200d" in rest_text or _any_shown(rest_text))
+    return not ("\u200c" in rest_text or "\u200d" in rest_text or _SHOWN.search(rest_text))
 
 
 def as_it_is(data: bytes) -> bool:
-    """Whether text (as UTF-8, surrogates passed) is left as it is by sanitize() and redact(): both told from
-    one pass over its bytes. False for a joiner, which sanitize() may leave: that is for it to tell."""
-    rest = unplain(data)
-    return leaves(rest) and not needs_redacting_utf8(data, rest)
+    """Whether text, as UTF-8 (surrogates passed), is left as it is by sanitize() and redact(). False for a
+    joiner, which sanitize() may leave: that is for it to tell."""
+    return leaves(unplain(data)) and not needs_redacting(data.decode("utf-8", "surrogatepass"))
 
 
 def _sanitize_piece(text: str) -> str:
-    # What is left of the text without its plain ASCII, found by one C pass over its bytes: usually nothing,
-    # or a few non-ASCII characters for the regex (a search over all of a long text costs 8x as much).
+    # Most text needs no change: one C pass over its bytes tells, and leaves little or nothing to look at.
     rest = unplain(text.encode("utf-8", "surrogatepass"))
-    if not rest:
-        return text
-    if rest.isascii():  # controls, and only ASCII: a small table
-        return text.replace("\r\n", "\n").translate(_ASCII)
-    return text if leaves(rest) else _sanitize_slow(text)
+    return text if leaves(rest) else _sanitize_all(text)
 
 
-def _sanitize_slow(text: str) -> str:
-    """sanitize() without the fast path; linear: a replace, a regex pass per joiner present, a translate
-    by a table of the characters found (a table of every one there is would hold thousands)."""
-    lone_zwj, lone_zwnj = _joiners()
+def _sanitize_all(text: str) -> str:
+    """sanitize() of text that may need changing; linear: a replace, a regex pass per joiner present, a
+    translate by a table of the characters found (a table of every one there is would hold thousands)."""
     text = text.replace("\r\n", "\n")
     if "\u200d" in text:
-        text = lone_zwj.sub("<U+200D>", text)
+        text = _LONE_ZWJ.sub("<U+200D>", text)
     if "\u200c" in text:
-        text = lone_zwnj.sub("<U+200C>", text)
-    return text.translate({ord(c): _shown(c) for c in set(_unicode().findall(text))})
+        text = _LONE_ZWNJ.sub("<U+200C>", text)
+    return text.translate({ord(c): _shown(c) for c in set(_SHOWN.findall(text))})
+
+
+def _shown(char: str) -> str:
+    """What sanitize() shows instead of a character _SHOWN matches."""
+    code = ord(char)
+    if code < 0x20 or code == 0x7F:
+        return _ASCII[code]
+    return "\ufffd" if 0xD800 <= code < 0xE000 else f"<U+{code:04X}>"
 
 
 def whole_text(text: str) -> str:
@@ -188,8 +162,3 @@ def whole_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text
-
-
-def safe(text: Any) -> str:
-    """Sanitised and with secrets redacted: for anything that may hold server or user data."""
-    return sanitize(redact(str(text)))

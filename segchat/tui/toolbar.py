@@ -8,7 +8,7 @@ from prompt_toolkit.application import get_app
 
 from segchat.engine.chat import Chat
 from segchat.figures import fmt_credits, fmt_spent
-from segchat.ui.render import sanitize
+from segchat.text.sanitize import sanitize
 
 Fragments = list[tuple[str, str]]
 SEP = ("class:bottom-toolbar.sep", " │ ")

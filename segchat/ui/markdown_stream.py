@@ -7,7 +7,8 @@ import threading
 import time
 from typing import IO, Any, Callable
 
-from segchat.ui.render import HOLD_BACK, MAX_NESTING, markdown_class, nesting, sanitize
+from segchat.text.sanitize import HOLD_BACK, sanitize
+from segchat.ui.markdown import MAX_NESTING, markdown_class, nesting
 
 _ERASE_LINE_ABOVE = "\x1b[1A\x1b[2K"
 _HIDE_CURSOR, _SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"

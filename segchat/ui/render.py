@@ -1,27 +1,26 @@
-"""All terminal output of server and stored text, and the one sanitiser it passes through."""
+"""All terminal output of server and stored text, each passed through the one sanitiser (text.sanitize)."""
 
 from __future__ import annotations
 
+import base64
 import codecs
 import contextlib
-import functools
 import os
-import re
+import shlex
+import subprocess
 import sys
 import time
+from typing import IO, Any, Iterator, Sequence
 
-from segchat.errors import needs_redacting, redact
-from segchat.text.sanitize import HOLD_BACK, as_it_is, safe, sanitize
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; checkers read it as True
-if TYPE_CHECKING:
-    from typing import IO, Any, Iterator, Sequence
-
-__all__ = ["HOLD_BACK", "MAX_NESTING", "Renderer", "markdown_class", "nesting", "preload", "safe", "sanitize"]
+from segchat.text.redact import needs_redacting, redact
+from segchat.text.sanitize import as_it_is, safe, sanitize
+from segchat.ui.markdown import renderable
+from segchat.ui.markdown_stream import MarkdownStream, PlainStream
+from segchat.ui.table import aligned, room_on
 
 
 class Renderer:
-    """Writes replies, notices and errors; rich is loaded only when first needed."""
+    """Writes replies, notices, errors and tables; rich's console and Markdown are loaded when first needed."""
 
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, *,
                  rich_output: bool | None = None, code_theme: str = "monokai") -> None:
@@ -51,19 +50,11 @@ class Renderer:
         self.console.print(self.markdown(clean))
 
     def markdown(self, clean: str) -> Any:
-        """Sanitised text as a rich renderable: Markdown, or plain text when nested too deep for rich,
-        which silently drops what no longer fits the width (40 nested quotes show nothing).
-        """
-        if nesting(clean) > MAX_NESTING:
-            from rich.text import Text
+        """Sanitised text as a rich renderable in this renderer's code theme (see markdown.renderable)."""
+        return renderable(clean, self.code_theme)
 
-            return Text(clean)
-        return markdown_class()(clean, code_theme=self.code_theme, hyperlinks=False)
-
-    def stream(self) -> Any:
+    def stream(self) -> MarkdownStream | PlainStream:
         """A view that shows a reply as it arrives: Markdown on a terminal, plain text flushed piece by piece."""
-        from segchat.ui.markdown_stream import MarkdownStream, PlainStream
-
         if self.rich_output:
             return MarkdownStream(self.console, self.code_theme)
         return PlainStream(self.out)
@@ -84,9 +75,6 @@ class Renderer:
         """Show text in the pager on our own output (the terminal even when stdout is redirected);
         False when no pager could run. less gets -R so colours show as colours, not escape codes.
         """
-        import shlex
-        import subprocess
-
         command = shlex.split(os.environ.get("PAGER") or "less")
         env = dict(os.environ)
         if "R" not in env.get("LESS", ""):
@@ -102,8 +90,6 @@ class Renderer:
         """Send text to the terminal's clipboard with OSC 52 (works over SSH); how it went, or None when
         there is no terminal. Inside tmux the sequence is wrapped so tmux passes it on to the terminal.
         """
-        import base64
-
         if not _is_tty(self.out):
             return None
         osc = f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\x07"
@@ -130,7 +116,7 @@ class Renderer:
     def plain_utf8(self, parts: list[bytes | memoryview]) -> None:
         """UTF-8 text ready to print (sanitised, redacted, ending its last line), in parts: onto a UTF-8
         stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and joining it: each
-        part is written as it is). --show and a piped table print so."""
+        part is written as it is): how --show prints a long session."""
         buffer = getattr(self.out, "buffer", None)
         # Where a text stream may write a line break as something else (Windows), it writes the text.
         if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8" or os.linesep != "\n":
@@ -170,42 +156,23 @@ class Renderer:
         self.out.flush()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], shorten: int | None = None) -> None:
-        """Aligned columns on a terminal; tab-separated when piped, for scripts.
-
-        Each cell is what safe() makes of it. On a terminal the columns are padded to their widest cell (in
-        terminal cells: wide characters count two), two spaces apart, the header bold, as rich laid them out;
-        when they do not fit the width, column shorten's cells (if given) are cut short with "…", then the
-        widest columns are narrowed to a common width and their cells wrapped there, at spaces where there
-        are some. Built from strings: a rich Table measures and wraps every cell, a thousand times slower on
-        a long listing.
-        """
+        """Aligned columns on a terminal (see table.aligned; shorten: the column to cut short when they do not
+        fit); tab-separated when piped, for scripts. Each cell is what safe() makes of it, a tab or line break
+        in it shown as a space."""
         cells = [[str(cell) for cell in row] for row in rows]
-        if not self.rich_output:
-            # Piped, the text to write is looked through itself (tabs and line breaks counted) and written when
-            # no cell holds a tab, a line break, a secret or anything to sanitise; as below, otherwise.
-            text = "".join(["\t".join(row) + "\n" for row in [list(headers), *cells]])
-            data = text.encode("utf-8", "surrogatepass")
-            if text.count("\t") + text.count("\n") == len(headers) + sum(map(len, cells)) and as_it_is(data):
-                self.plain_utf8([data])
-                return
-        # The cells joined by line breaks are looked through once, not once per cell: no secret or header name
-        # spans a line break, and sanitize() works character by character (a CR before LF and a joiner look
-        # one ahead; a line break stops both). So when the joined text needs neither, no cell does.
-        joined = "\n".join("\n".join(row) for row in cells)
-        if not as_it_is(joined.encode("utf-8", "surrogatepass")):
+        # All the cells are looked through at once, joined by line breaks: no secret or header name spans one
+        # (a secret that holds one is then seen in the joined text), and sanitize() looks no further than the
+        # next character, which a line break ends. So when the joined text needs no change, no cell does.
+        if not as_it_is("\n".join(map("\n".join, cells)).encode("utf-8", "surrogatepass")):
             cells = [[safe(cell) for cell in row] for row in cells]
-            joined = "\n".join("\n".join(row) for row in cells)
-        lines = [list(headers), *cells]
-        if "\t" in joined or joined.count("\n") != sum(map(len, cells)) - 1:  # a cell's own tab or line break
-            lines = [[c.replace("\t", " ").replace("\n", " ") for c in row] for row in lines]
-        if not self.rich_output:
-            self.out.write("".join("\t".join(line) + "\n" for line in lines))
-            self.out.flush()
-            return
-        from segchat.ui.table import aligned, room_on
+        lines = [[cell.replace("\t", " ").replace("\n", " ") for cell in line] for line in [list(headers), *cells]]
+        if self.rich_output:
+            import rich.cells  # terminal widths: rich loads with the first table drawn on a terminal
 
-        bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
-        self.out.write(aligned(lines, room_on(self.out), bold, shorten))
+            bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
+            self.out.write(aligned(lines, room_on(self.out), bold, shorten, cells=rich.cells))
+        else:
+            self.out.write("".join("\t".join(line) + "\n" for line in lines))
         self.out.flush()
 
     def exchange(self, role: str, text: str, limit: int = 600) -> None:
@@ -229,50 +196,6 @@ class Renderer:
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
             yield lambda state=None: status.update(f"{safe(state) if state else label}… "
                                                    f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
-
-
-MAX_NESTING = 12
-
-
-def nesting(text: str) -> int:
-    """How deeply quotes and lists nest in Markdown text, by the leading marks of its lines (outside code)."""
-    deepest, fence, list_item = 0, "", re.compile(_LIST_ITEM).match
-    for line in text.split("\n"):
-        stripped = line.lstrip()
-        if stripped[:3] in ("```", "~~~") and (not fence or stripped.startswith(fence)):
-            fence = "" if fence else stripped[:3]
-            continue
-        if fence:
-            continue
-        body = line.lstrip(" \t>")
-        lead = line[: len(line) - len(body)]
-        indent = len(lead.replace(">", "").expandtabs(4)) // 2 if list_item(body) else 0
-        deepest = max(deepest, lead.count(">") + indent)
-    return deepest
-
-
-_LIST_ITEM = r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)"  # compiled when first needed
-
-
-@functools.cache
-def markdown_class() -> Any:
-    """rich's Markdown, with images shown with their address: "🌆 alt" alone would hide where it points."""
-    from rich.markdown import ImageItem, Markdown
-    from rich.text import Text
-
-    class Image(ImageItem):
-        def __rich_console__(self, console: Any, options: Any) -> Any:
-            title = self.text or Text(self.destination.strip("/").rsplit("/", 1)[-1])
-            yield Text.assemble("🌆 ", title, " (", self.destination, ") ", end="")
-
-    return type("Markdown", (Markdown,), {"elements": {**Markdown.elements, "image": Image}})
-
-
-def preload() -> None:
-    """Import rich's Markdown machinery ahead of the first reply (called off the main thread)."""
-    import rich.console  # noqa: F401
-    import rich.markdown  # noqa: F401
-    import rich.status  # noqa: F401
 
 
 def _is_tty(stream: IO[str]) -> bool:

@@ -18,7 +18,6 @@ from support.cli import KEY
 from support.screen import Terminal
 from support.store_rows import listed
 
-from segchat import errors
 from segchat.app import sessions
 from segchat.app.transcript import model_of, when
 from segchat.config.paths import store_path
@@ -26,7 +25,9 @@ from segchat.figures import fmt_credits, fmt_spent
 from segchat.model.conversation import Message, UnsentMessage
 from segchat.store import Store
 from segchat.store.session_row import figure
-from segchat.ui.render import Renderer, safe
+from segchat.text.redact import register_secret
+from segchat.text.sanitize import safe
+from segchat.ui.render import Renderer
 
 SECRET = "sk-test-secret-0123456789"
 SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -42,9 +43,8 @@ FIGURES = [("0", "0"), ("1e400", "NaN"), ("123456789012345.678", "-0"), ("0.0000
 
 
 @pytest.fixture
-def secret(monkeypatch):
-    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
-    errors.register_secret(SECRET)
+def secret():
+    register_secret(SECRET)
 
 
 def tricky_store(store: Store) -> None:
@@ -110,10 +110,9 @@ def test_piped_list_is_byte_for_byte_the_straightforward_one(store, secret):
     assert "日本語のタイトル" in out.getvalue() and "^[[31mred" in out.getvalue()
 
 
-def test_piped_list_from_the_command_line(cli_env, monkeypatch):
+def test_piped_list_from_the_command_line(cli_env):
     """The whole path: the installed segchat, its store, its pipe."""
-    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
-    errors.register_secret(KEY)  # segchat registers the key it was given; so does the reference
+    register_secret(KEY)  # segchat registers the key it was given; so does the reference
     store = Store(store_path())
     tricky_store(store)
     store.update(store.find("s1").id, title=f"the real key {KEY} and a tab\tin the title")
@@ -134,13 +133,10 @@ ALPHABET = st.sampled_from(["a", "b", " ", "\t", "\n", "\r", "\x1b", "\x00", "\x
 @given(st.lists(st.lists(st.lists(ALPHABET, max_size=8).map("".join), min_size=3, max_size=3), max_size=6))
 def test_piped_table_equals_safe_per_cell(rows):
     """The one-pass check that lets a table skip sanitising cell by cell never changes a cell."""
-    errors.register_secret(SECRET)
-    try:
-        out = io.StringIO()
-        Renderer(out=out, rich_output=False).table(("a", "b", "c"), rows)
-        assert out.getvalue() == reference_table(("a", "b", "c"), rows)
-    finally:
-        errors._secrets.discard(SECRET)
+    register_secret(SECRET)
+    out = io.StringIO()
+    Renderer(out=out, rich_output=False).table(("a", "b", "c"), rows)
+    assert out.getvalue() == reference_table(("a", "b", "c"), rows)
 
 
 def cell_starts(line: str, cells: list[str]) -> list[int]:

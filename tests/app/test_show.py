@@ -20,7 +20,9 @@ from segchat.figures import fmt_spent
 from segchat.model.attachments import describe, of
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.store import Store
-from segchat.ui.render import Renderer, safe, sanitize
+from segchat.text.redact import register_secret
+from segchat.text.sanitize import safe, sanitize
+from segchat.ui.render import Renderer
 
 PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c", "\u200d",
                           "👍", "👨", "\u0627", "\u0915", "\u0301", "\ufeff", "\ud800", "…", "日", "x-api-key: ",
@@ -124,8 +126,7 @@ def test_plain_keeps_pairs_whole_across_the_cut(pair, at):
 
 
 def test_plain_redacts_across_the_whole_text(monkeypatch):
-    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
-    errors.register_secret("sk-long-secret-value")
+    register_secret("sk-long-secret-value")
     text = "a" * (BOUNDARY - 5) + "\nAuthorization:\n  hunter2-value\n" + "b" * BOUNDARY + "sk-long-secret-value\r\n"
     out = io.StringIO()
     Renderer(out=out, rich_output=False).plain(text)
@@ -192,22 +193,6 @@ def test_a_long_store_round_trip(tmp_path):
     loaded = store.load(info.id)
     assert sessions.export_markdown(store.get(info.id), loaded) == reference_markdown(store.get(info.id), loaded)
     store.close()
-
-
-@pytest.mark.parametrize("text", ["x-api-key: sk-abcdefgh", "AUTHORIZATION: Basic zzz",
-                                  "a Bearer abcdefghijklmnopqrstu", "x-api-\u212aey: hidden-value",
-                                  "the key sk-long-secret-value in prose"])
-def test_needs_redacting_agrees_with_redact(monkeypatch, text):
-    monkeypatch.setattr(errors, "_secrets", set(errors._secrets))
-    errors.register_secret("sk-long-secret-value")
-    assert errors.needs_redacting(text) and errors.redact(text) != text
-    assert not errors.needs_redacting("plain words, café, 日本語") and not errors.needs_redacting("")
-
-
-@settings(max_examples=300, deadline=None)
-@given(TEXT)
-def test_whatever_redact_changes_needs_redacting_finds(text):
-    assert errors.redact(text) == text or errors.needs_redacting(text)
 
 
 def test_show_refuses_a_damaged_message_that_it_must_read(store):

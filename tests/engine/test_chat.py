@@ -9,8 +9,8 @@ from support.store_rows import listed
 
 from segchat.engine.chat import Chat
 from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
-from segchat.figures import Ledger
 from segchat.model.conversation import Message, UnsentMessage
+from segchat.model.ledger import Ledger
 from segchat.providers.segmind import Segmind as ChatClient
 from segchat.ui import wording as words
 

@@ -22,10 +22,10 @@ from segchat.errors import (
     NotFoundError,
     RedirectError,
     RetryableError,
-    register_secret,
 )
 from segchat.net.http import MAX_BODY, Call
 from segchat.providers.segmind import Segmind as ChatClient
+from segchat.text.redact import register_secret
 
 KEY = "test-key-12345"
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 
 import pyte
@@ -11,8 +12,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from segchat.text.sanitize import HOLD_BACK, sanitize
+from segchat.ui.markdown import markdown_class
 from segchat.ui.markdown_stream import MarkdownStream, PlainStream
-from segchat.ui.render import HOLD_BACK, Renderer, markdown_class, sanitize
+from segchat.ui.render import Renderer
 
 MIXED = """# Title
 
@@ -362,8 +365,6 @@ FRAGMENTS = ["# h", "## h2", "para text", "more *text*", "", "", "- item", "  - 
        st.sampled_from([100, 23]))
 def test_random_documents_stream_like_whole(lines, seed, columns):
     """Block boundaries hold for any mix of block starts, partial lines and redraw moments."""
-    import os
-
     # A link used before its definition cannot be known when its block is printed: see below.
     definitions = [i for i, line in enumerate(lines) if line == "[r]: /u"]
     assume(not definitions or "[r]" not in "".join(lines[:definitions[-1]]))

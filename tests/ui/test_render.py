@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segchat.errors import register_secret
-from segchat.ui.render import Renderer, safe, sanitize
+from segchat.text.redact import register_secret
+from segchat.text.sanitize import safe, sanitize, whole_text
+from segchat.ui.render import Renderer
 
 ESC = "\x1b"
 HOSTILE = [
@@ -143,8 +144,6 @@ def test_table_on_a_terminal():
                 max_size=8).map("".join))
 def test_whole_text_joins_pairs_and_replaces_lone_surrogates(text):
     """The quick checks (ASCII; encodes as UTF-8) agree with reading each character."""
-    from segchat.text.sanitize import whole_text
-
     expected = (text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
                 if any("\ud800" <= c <= "\udfff" for c in text) else text)
     assert whole_text(text) == expected
