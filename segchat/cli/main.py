@@ -200,7 +200,7 @@ def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
     import contextlib
     import threading
 
-    from segchat.net.deadline import Call
+    from segchat.model.call import Call
     from segchat.tui.repl import Repl
     from segchat.ui.render import Renderer, preload
 

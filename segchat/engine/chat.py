@@ -13,16 +13,16 @@ from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, JobFa
 from segchat.figures import Ledger
 from segchat.model.attachments import Attachment, fits
 from segchat.model.conversation import Message, UnsentMessage, sent, whole_text
+from segchat.model.reply import Reply
 from segchat.model.turn import Notice, Runner, Turn, run_here
 from segchat.store import SessionInfo, Store
 
 if TYPE_CHECKING:
     from segchat.config.roles import Role
-    from segchat.net.deadline import Call
-    from segchat.net.decoding import Balance, Reply
+    from segchat.model.call import Call
+    from segchat.model.reply import Balance
     from segchat.providers.base import Provider
 
-__all__ = ["Chat", "Notice", "Turn", "run_here"]
 T = TypeVar("T")
 
 
@@ -104,8 +104,6 @@ class Chat(Following):
         return self._commit(reply, unsent, replace=[m.id for m in removed if m.id is not None])
 
     def _request(self, run: Runner, payload: list[dict[str, str]], unsent: UnsentMessage) -> Reply:
-        from segchat.net.decoding import Reply
-
         params, started = dict(self.settings), time.monotonic()
         self.ledger.started += 1
         self.ledger.flying += 1

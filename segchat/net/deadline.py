@@ -1,4 +1,4 @@
-"""One request's controls, and its guard down at the sockets: cancel and deadline for every blocking step."""
+"""A request's guard down at the sockets: cancel and deadline for every blocking step."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import socket
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled
+from segchat.model.call import Call
 
 if TYPE_CHECKING:
     import httpx
@@ -17,25 +17,6 @@ if TYPE_CHECKING:
 MAYBE_BILLED = "it may already have been billed, so it was not resent"
 _PIECE = 64 * 1024  # the most one compressed chunk may unpack to at a time
 _local = threading.local()  # .guard: the Guard of the request this thread is making, if any
-
-
-@dataclass
-class Call:
-    """One request's controls: the user's cancel, where streamed text goes as it arrives, and for a
-    queued request where its job id goes (kept before the first poll) and what state the job is in.
-    """
-
-    cancel: threading.Event = field(default_factory=threading.Event)
-    on_delta: Callable[[str], None] | None = None
-    on_job: Callable[[dict[str, str]], None] | None = None
-    state: str | None = None  # a queued job's state, as the spinner shows it
-    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
-
-    def abort(self) -> None:
-        """Cancel from another thread: a blocked connect or read wakes at once instead of at its timeout."""
-        self.cancel.set()
-        for close in list(self._closers):
-            close()
 
 
 class Guard:
@@ -55,15 +36,15 @@ class Guard:
 
     def __enter__(self) -> Guard:
         self._outer, _local.guard = getattr(_local, "guard", None), self
-        self.call._closers.append(self.shut)
+        self.call.closers.append(self.shut)
         return self
 
     def __exit__(self, *exc: object) -> None:
         _local.guard = self._outer
         if self._timer is not None:
             self._timer.cancel()
-        if self.shut in self.call._closers:
-            self.call._closers.remove(self.shut)
+        if self.shut in self.call.closers:
+            self.call.closers.remove(self.shut)
 
     def too_slow(self) -> AmbiguousError:
         return AmbiguousError(f"the reply took longer than the {self.timeout:g} s timeout; {MAYBE_BILLED}")

@@ -6,46 +6,14 @@ import email.utils
 import json
 import math
 import time
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable
 
 from segchat.errors import APIError, BadResponseError, Cancelled
-from segchat.net.sse import MAX_EVENT, sse_events
-from segchat.text.excerpt import EXCERPT_WINDOW, excerpt
-
-__all__ = ["EXCERPT_WINDOW", "MAX_EVENT", "Balance", "Reply", "balance", "completion", "error_detail", "excerpt",
-           "parse_credits", "parse_json", "retry_after", "sse_events", "stream"]
+from segchat.model.reply import MAX_TOKENS, Balance, Reply
+from segchat.text.excerpt import excerpt
 
 MAX_CREDITS = Decimal(10) ** 15  # beyond this a credits figure is nonsense, not a balance
-MAX_TOKENS = 10**9  # a usage count at or beyond this is nonsense
-
-
-@dataclass
-class Reply:
-    """A chat completion as segchat needs it."""
-
-    content: str
-    finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    credits: Decimal | None = None
-    credits_raw: str | None = None
-    elapsed: float = 0.0
-    incomplete: str | None = None
-    streamed: bool = False  # shown piece by piece as it arrived
-    interrupted: bool = False  # the user stopped it (Ctrl-C): what arrived is all there is
-
-    @property
-    def tokens(self) -> int | None:
-        """The server's count of this turn's tokens (prompt and reply), when it gave a sane one."""
-        total = (self.usage or {}).get("total_tokens")
-        return total if isinstance(total, int) and 0 < total < MAX_TOKENS else None
-
-
-@dataclass
-class Balance:
-    credits: Decimal | None
-    free: Decimal | None
 
 
 def parse_credits(raw: Any) -> Decimal | None:
@@ -243,5 +211,3 @@ def error_detail(data: bytes) -> str:
             except RecursionError:  # nested nearly as deep as json.loads allows
                 return excerpt(data)
     return excerpt(data)
-
-

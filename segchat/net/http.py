@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 from segchat import __version__
 from segchat.errors import AmbiguousError, APIError, BadResponseError, Cancelled, RedirectError, RetryableError
-from segchat.net import decoding as wire
+from segchat.model.call import Call
 from segchat.net.body import Encoder
-from segchat.net.deadline import MAYBE_BILLED, Call, Guard, guard_connections, unpacked
-
-__all__ = ["MAX_BODY", "MAX_RETRY_AFTER", "MAYBE_BILLED", "RETRY_STATUSES", "Answer", "Call", "Http"]
+from segchat.net.deadline import MAYBE_BILLED, Guard, guard_connections, unpacked
+from segchat.net.decoding import retry_after
+from segchat.net.sse import sse_events
 
 if TYPE_CHECKING:
     import httpx
@@ -152,7 +152,7 @@ class Http:
                 guard.arm(response)
                 status = response.status_code
                 if status in RETRY_STATUSES and attempt < self.retries:
-                    asked = wire.retry_after(response.headers.get("retry-after"))
+                    asked = retry_after(response.headers.get("retry-after"))
                     if asked is None or asked <= MAX_RETRY_AFTER:
                         return (_backoff(attempt) if asked is None else asked, status, asked is not None), None
                 if 300 <= status < 400:
@@ -162,7 +162,7 @@ class Http:
                 answer = Answer(status, {k.lower(): v for k, v in response.headers.items()}, method, url,
                                 attempts=attempt + 1)
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
-                    answer.events = wire.sse_events(self._chunks(response, call, guard))
+                    answer.events = sse_events(self._chunks(response, call, guard))
                     if status >= 400:  # an error told as events: its text is the error's detail
                         answer.body, answer.events = b"\n".join(d.encode() for _, d in answer.events), None
                 else:

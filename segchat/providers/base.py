@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from segchat.errors import APIError, BadResponseError, RetryableError
+from segchat.model.call import Call
+from segchat.model.reply import Balance, Reply
 from segchat.net import decoding as wire
-from segchat.net.decoding import Balance, Reply
-from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer, Call
+from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer
 
 
 class Provider(Protocol):

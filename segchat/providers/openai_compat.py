@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError, RetryableError, UsageError
-from segchat.net.deadline import Call
+from segchat.model.call import Call
 from segchat.providers.common import LazyHttp
 
 if TYPE_CHECKING:
-    from segchat.net.decoding import Balance, Reply
+    from segchat.model.reply import Balance, Reply
     from segchat.net.http import Answer
 
 
@@ -65,12 +65,13 @@ class OpenAI(LazyHttp):
 
     def _models(self, answer: Answer) -> list[str]:
         from segchat.net import decoding as wire
+        from segchat.text.excerpt import excerpt
 
         self._check(answer)
         obj = wire.parse_json(answer.body, answer.status)
         data = obj.get("data") if isinstance(obj, dict) else None
         if not isinstance(data, list):
-            raise BadResponseError(f"the model list has no 'data' list: {wire.excerpt(answer.body)}", answer.status)
+            raise BadResponseError(f"the model list has no 'data' list: {excerpt(answer.body)}", answer.status)
         return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)][:500]
 
     def _check(self, answer: Answer) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError
-from segchat.net.deadline import Call
+from segchat.model.call import Call
 from segchat.providers.common import LazyHttp
 
 if TYPE_CHECKING:
-    from segchat.net.decoding import Balance, Reply
+    from segchat.model.reply import Balance, Reply
     from segchat.net.http import Answer
 
 KEY_ENV = "SEGMIND_API_KEY"

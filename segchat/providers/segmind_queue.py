@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin
 
 from segchat.errors import BadResponseError, Cancelled, ConfigError, JobFailed, StillWaiting
-
-__all__ = ["JobFailed", "Queue", "StillWaiting", "v2_base"]
+from segchat.model.reply import Reply
 
 if TYPE_CHECKING:
-    from segchat.net.deadline import Call
-    from segchat.net.decoding import Reply
+    from segchat.model.call import Call
     from segchat.net.http import Answer, Http
 
 FIRST_POLL, LAST_POLL = 0.25, 2.0  # seconds between polls: quick at first, then backing off
@@ -67,7 +65,7 @@ class Queue:
         data = _object(answer)
         request_id, status_url, response_url = (data.get(k) for k in ("request_id", "status_url", "response_url"))
         if not all(isinstance(v, str) and v for v in (request_id, status_url, response_url)):
-            from segchat.net.decoding import excerpt
+            from segchat.text.excerpt import excerpt
 
             raise BadResponseError(f"the queue's answer has no request_id, status_url and response_url: "
                                    f"{excerpt(answer.body)}", answer.status)
@@ -99,6 +97,7 @@ class Queue:
     def _result(self, answer: Answer) -> Reply:
         """The job's output: a chat.completion as a JSON string, as an object, or plain text."""
         from segchat.net import decoding as wire
+        from segchat.text.excerpt import excerpt
 
         self.check(answer)
         output = _object(answer).get("output")
@@ -106,16 +105,17 @@ class Queue:
             try:
                 output = json.loads(output)
             except (ValueError, RecursionError):
-                return wire.Reply(output)  # plain text is the reply itself
+                return Reply(output)  # plain text is the reply itself
         if isinstance(output, str):
-            return wire.Reply(output)
+            return Reply(output)
         if not isinstance(output, dict):
-            raise BadResponseError(f"the queued reply has no output: {wire.excerpt(answer.body)}", answer.status)
+            raise BadResponseError(f"the queued reply has no output: {excerpt(answer.body)}", answer.status)
         return wire.completion(json.dumps(output).encode(), answer.status)
 
 
 def _object(answer: Answer) -> dict[str, Any]:
-    from segchat.net.decoding import excerpt, parse_json
+    from segchat.net.decoding import parse_json
+    from segchat.text.excerpt import excerpt
 
     data = parse_json(answer.body, answer.status)
     if not isinstance(data, dict):

@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled, RetryableError
-from segchat.net.http import MAX_BODY, Call
+from segchat.model.call import Call
+from segchat.net.http import MAX_BODY
 from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 

@@ -24,7 +24,8 @@ from segchat.errors import (
     RetryableError,
     register_secret,
 )
-from segchat.net.http import MAX_BODY, Call
+from segchat.model.call import Call
+from segchat.net.http import MAX_BODY
 from segchat.providers.segmind import Segmind as ChatClient
 
 KEY = "test-key-12345"

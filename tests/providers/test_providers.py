@@ -11,7 +11,7 @@ import pytest
 from segchat import providers
 from segchat.config.settings import Config
 from segchat.errors import AuthError, Cancelled, NotFoundError, RetryableError
-from segchat.net.http import Call
+from segchat.model.call import Call
 from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 
