@@ -219,8 +219,6 @@ def _repl(chat: Chat, tty: Tty, history: str, files: list[Attachment]) -> int:
         # Start-up niceties, each on its own: the first turn does what they could not, and real errors
         # surface on the first request.
         with contextlib.suppress(Exception):
-            chat.prepare()
-        with contextlib.suppress(Exception):
             if chat.provider.has_credits:
                 chat.refresh_balance()
                 repl.refresh()

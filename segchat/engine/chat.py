@@ -231,11 +231,6 @@ class Chat(Following):
             self.store.remove_messages(self.session.id, ids)
             self._known_last = self.store.last_message_id(self.session.id)  # our own change, not another's
 
-    def prepare(self) -> None:
-        """Ready the next request while the user types: the conversation it sends, if it fits the context."""
-        if self.context_tokens() <= self.config.context_window:  # else the turn is refused, not sent
-            self.provider.prepare(self.conversation.payload())
-
     def refresh_balance(self, run: Runner = run_here) -> Balance:
         """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""
         if not self.provider.has_credits:

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from segchat import __version__
 from segchat.errors import AmbiguousError, APIError, BadResponseError, Cancelled, RedirectError, RetryableError
 from segchat.model.call import Call
-from segchat.net.body import Encoder
 from segchat.net.deadline import MAYBE_BILLED, Guard, guard_connections, unpacked
 from segchat.net.decoding import retry_after
 from segchat.net.sse import sse_events
@@ -24,7 +23,6 @@ T = TypeVar("T")
 MAX_BODY = 8 * 1024 * 1024
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0
-_JSON = {"content-type": "application/json"}
 
 
 @dataclass
@@ -77,7 +75,6 @@ class Http:
         self._transport, self._sleep = transport, sleep
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
-        self._encoder = Encoder()
 
     @property
     def client(self) -> httpx.Client:
@@ -96,24 +93,20 @@ class Http:
         if self._client is not None:
             self._client.close()
 
-    def prepare(self, messages: list[Any]) -> None:
-        """Encode messages that the next request's body will hold (see body.Encoder)."""
-        self._encoder.learn(messages)
-
     def request(self, method: str, url: str, read: Callable[[Answer], T], *, json: Any = None,
                 call: Call | None = None) -> T:
-        """Send, retrying only what cannot bill twice; read(answer) turns the answer into the result."""
+        """Send (json: the body, if any), retrying only what cannot bill twice; read(answer) turns the answer
+        into the result."""
         import httpx
 
         call = call or Call()
-        content = None if json is None else self._encoder.encode(json)  # once: every try sends the same bytes
         deadline = time.monotonic() + self.timeout
         attempt, failed = 0, ""
         while True:
             if call.cancel.is_set():
                 raise Cancelled()
             try:
-                wait, result = self._attempt(method, url, content, call, read, deadline, attempt)
+                wait, result = self._attempt(method, url, json, call, read, deadline, attempt)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server, so trying again cannot bill twice.
                 if call.cancel.is_set():
@@ -136,7 +129,7 @@ class Http:
             self._wait(seconds, call.cancel)
             attempt += 1
 
-    def _attempt(self, method: str, url: str, body: bytes | None, call: Call, read: Callable[[Answer], T],
+    def _attempt(self, method: str, url: str, json: Any, call: Call, read: Callable[[Answer], T],
                  deadline: float, attempt: int) -> tuple[tuple[float, int | None, bool] | None, T | None]:
         """One try: ((seconds, status, asked by the server) to wait before the next, None) or (None, the result)."""
         import httpx
@@ -147,8 +140,7 @@ class Http:
         timeout = httpx.Timeout(left, connect=min(left, 10.0))
         guard = Guard(deadline, call, self.timeout)
         try:
-            with guard, self.client.stream(method, url, content=body, headers=None if body is None else _JSON,
-                                           timeout=timeout) as response:
+            with guard, self.client.stream(method, url, json=json, timeout=timeout) as response:
                 guard.arm(response)
                 status = response.status_code
                 if status in RETRY_STATUSES and attempt < self.retries:

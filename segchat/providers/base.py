@@ -27,10 +27,6 @@ class Provider(Protocol):
 
     def models(self, call: Call) -> list[str]: ...
 
-    def prepare(self, messages: list[dict[str, str]]) -> None:
-        """Make ready the part of the next request that these messages are (while the user types)."""
-        ...
-
     def suggestions(self) -> list[str]:
         """Model ids to offer before (or without) asking the server."""
         ...

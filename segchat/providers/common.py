@@ -26,9 +26,6 @@ class LazyHttp:
                 self._http = Http(**self._http_options)
             return self._http
 
-    def prepare(self, messages: list[dict[str, str]]) -> None:
-        self.http.prepare(messages)
-
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
