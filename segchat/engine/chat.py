@@ -74,7 +74,7 @@ class Chat(Following):
         None when there is no job to ask about; a job that failed or is unknown leaves the message unsent.
         """
         unsent = unsent or self.conversation.unsent
-        if unsent is None or not unsent.meta.get("job") or not hasattr(self.provider, "resume"):
+        if unsent is None or not unsent.meta.get("job") or not self.provider.recovers_jobs:
             return None
         reply = self._request(run, [], unsent)
         turn = self._commit(reply, unsent, replace=[])
@@ -129,7 +129,7 @@ class Chat(Following):
         job = unsent.meta.get("job")
         call.on_job = lambda found: self._note_job(unsent, found)
         try:
-            if job and hasattr(self.provider, "resume"):
+            if job and self.provider.recovers_jobs:
                 return self.provider.resume(job, call)
             return self.provider.complete(payload, params, call)
         except JobFailed:

@@ -208,3 +208,12 @@ def test_context_from_prompt_and_completion_tokens(make_chat, fake):
 def _said(notices):
     """The notices as the chat would word them."""
     return [words.notice(n.code, n.values) for n in notices]
+
+
+def test_a_provider_that_recovers_no_jobs_sends_the_message_again(make_local_chat, fake):
+    chat = make_local_chat()
+    job = {"request_id": "r1", "status_url": f"{fake.base_url}/s", "response_url": f"{fake.base_url}/r"}
+    chat.conversation.unsent = UnsentMessage("again", meta={"job": job})
+    assert chat.recover() is None
+    assert chat.send(None).reply.content == "echo: again"
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions"]
