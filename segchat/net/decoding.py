@@ -1,4 +1,4 @@
-"""What the server sends, parsed: completions, streams, error details, credits, Retry-After."""
+"""What the server sends, parsed: bodies unpacked, completions, streams, error details, credits, Retry-After."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import email.utils
 import json
 import math
 import time
+import zlib
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from segchat.errors import APIError, BadResponseError, Cancelled
 from segchat.model.reply import MAX_TOKENS, Balance, Reply
 from segchat.text.excerpt import excerpt
 
 MAX_CREDITS = Decimal(10) ** 15  # beyond this a credits figure is nonsense, not a balance
+_PIECE = 64 * 1024  # the most one compressed chunk may unpack to at a time
 
 
 def parse_credits(raw: Any) -> Decimal | None:
@@ -211,3 +213,36 @@ def error_detail(data: bytes) -> str:
             except RecursionError:  # nested nearly as deep as json.loads allows
                 return excerpt(data)
     return excerpt(data)
+
+
+def unpacked(raw: Iterator[bytes], encoding: str) -> Iterator[bytes]:
+    """The body with its content-encoding undone, in pieces of at most _PIECE bytes (a small compressed
+    chunk can unpack to gigabytes; the size cap counts what comes out)."""
+    coding = encoding.strip().lower()
+    if coding in ("", "identity"):
+        yield from raw
+        return
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise BadResponseError(f"the reply is in an encoding segchat does not read ({coding[:40]})")
+    unpacker = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding != "deflate" else zlib.MAX_WBITS)
+    started = False
+    for data in raw:
+        while data and not unpacker.eof:
+            try:
+                piece = unpacker.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if coding == "deflate" and not started:  # sent raw, without the zlib wrapper: read it as such
+                    unpacker, started = zlib.decompressobj(-zlib.MAX_WBITS), True
+                    continue
+                raise BadResponseError(f"the reply could not be decoded ({coding}: {exc})") from None
+            started = True
+            data = unpacker.unconsumed_tail
+            if piece:
+                yield piece
+            while len(piece) == _PIECE and not data and not unpacker.eof:  # more may wait inside
+                piece = unpacker.decompress(b"", _PIECE)
+                if piece:
+                    yield piece
+    rest = unpacker.flush()
+    if rest:
+        yield rest
