@@ -183,7 +183,7 @@ def _repl(chat: Chat, tty: Tty, files: list[Attachment]) -> int:
     from prompt_toolkit.output import create_output
 
     from segchat.config.paths import history_path
-    from segchat.net.deadline import Call
+    from segchat.model.call import Call
     from segchat.tui.repl import Repl
     from segchat.ui.markdown import preload
     from segchat.ui.render import Renderer
@@ -199,8 +199,6 @@ def _repl(chat: Chat, tty: Tty, files: list[Attachment]) -> int:
     def after_start() -> None:
         # Start-up niceties, each on its own: the first turn does what they could not, and real errors
         # surface on the first request.
-        with contextlib.suppress(Exception):
-            chat.prepare()
         with contextlib.suppress(Exception):
             if chat.provider.has_credits:
                 chat.refresh_balance()

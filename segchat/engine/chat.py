@@ -1,34 +1,50 @@
-"""The turn engine: conversation + provider + store + credits, returning data and notice codes, no UI text."""
+"""The turn engine: conversation + provider + store + credits, returning data and notice codes, no UI text.
+
+A Chat is in one session and keeps it in step with the store: entering, switching, and taking in what other
+segchat processes changed (turns appended, a rename, a deletion).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from segchat.config.settings import SAMPLING, Config, check_model, check_sampling
-from segchat.engine.following import Following
-from segchat.errors import APIError, Cancelled, ConfigError, CreditsError, JobFailed, StoreError, UsageError
+from segchat.errors import (
+    APIError,
+    Cancelled,
+    ConfigError,
+    CreditsError,
+    JobFailed,
+    SessionNotFound,
+    StoreError,
+    UsageError,
+)
+from segchat.figures import fmt_credits
 from segchat.model.attachments import Attachment, fits
-from segchat.model.conversation import Message, UnsentMessage, sent, whole_text
+from segchat.model.call import Call
+from segchat.model.conversation import Conversation, Message, UnsentMessage, sent, whole_text
 from segchat.model.ledger import Ledger
+from segchat.model.reply import Balance, Reply
 from segchat.model.turn import Notice, Runner, Turn, run_here
-from segchat.store import Store
-from segchat.store.session_row import SessionInfo
 
 if TYPE_CHECKING:
     from segchat.config.roles import Role
-    from segchat.net.deadline import Call
-    from segchat.net.decoding import Balance, Reply
     from segchat.providers.base import Provider
+    from segchat.store import Store
+    from segchat.store.session_row import SessionInfo
 
-__all__ = ["Chat", "Notice", "Turn", "run_here"]
 T = TypeVar("T")
 
 
-class Chat(Following):
+class Chat:
     """One session's conversation, sent turn by turn and saved as it happens."""
+
+    session: SessionInfo  # these three set by _enter, as a session is entered
+    conversation: Conversation
+    _known_last: int  # the id of the session's last stored message, when we last looked
 
     def __init__(self, config: Config, provider: Provider, store: Store, session: SessionInfo, *,
                  adopt_unsent: bool = True) -> None:
@@ -43,6 +59,96 @@ class Chat(Following):
     @property
     def model(self) -> str:
         return self.provider.model
+
+    # -- the session, kept in step with the store (other segchats may change it) ----------------
+
+    def _enter(self, session: SessionInfo, adopt_unsent: bool) -> None:
+        """Load session. adopt_unsent takes over its unsent message (the REPL offers it, and a new
+        message replaces it); a one-shot question leaves it stored for the next chat to offer.
+        """
+        self.session, self.role = session, session.role
+        self.conversation = self.store.load(session.id, adopt=adopt_unsent)
+        if self.conversation.unsent is not None and self.conversation.unsent.id is not None:
+            self.store.claim_unsent([self.conversation.unsent.id])
+        self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced
+        self._known_last = self.store.last_message_id(session.id)
+        self.unsaved = []
+
+    def switch(self, session: SessionInfo) -> None:
+        """Continue another session from here on, leaving this one."""
+        if session.id != self.session.id:
+            self.close()
+        self._enter(session, adopt_unsent=True)
+
+    def new_session(self, name: str | None = None) -> SessionInfo:
+        """A fresh conversation with the same system prompt; the old one stays saved."""
+        info = self.store.create(name, model=self.provider.model, system=self.conversation.system,
+                                 profile=self.config.profile)
+        self.switch(info)
+        return info
+
+    def close(self) -> None:
+        """Leave the session; one that never got a message is not kept (no empty clutter in --list)."""
+        self._store(lambda: self.store.delete_if_empty(self.session.id))
+
+    def forget_unsent(self) -> None:
+        """Drop the unsent message, here and in the store."""
+        unsent = self.conversation.unsent
+        if unsent is not None and unsent.id is not None:
+            self.store.drop_unsent([unsent.id])
+        self.conversation.unsent = None
+
+    def _sync(self) -> list[Notice]:
+        """Take in turns another segchat appended to this session since we last looked; notice a rename
+        or a deletion by another segchat (the conversation is then saved again, nothing lost).
+        """
+        try:
+            info = self.store.get(self.session.id)
+        except SessionNotFound:
+            restored = self._restore()
+            return [restored] if restored is not None else []
+        except (StoreError, sqlite3.Error):
+            return []
+        notices = []
+        if info.name != self.session.name:
+            notices.append(Notice("renamed_elsewhere", {"old": self.session.name, "new": info.name}))
+            self.session = info
+        last = self._store(lambda: self.store.last_message_id(self.session.id), self._known_last)
+        if last == self._known_last or self.unsaved:
+            return notices
+        fresh = self.store.load(self.session.id, adopt=False)
+        added = len(fresh.messages) - len(self.conversation.messages)
+        self.conversation.messages = fresh.messages
+        self._known_last = last
+        return [*notices, Notice("synced", {"session": self.session.name, "added": added})]
+
+    def _restore(self) -> Notice | None:
+        """This session was deleted by another segchat: save the conversation again, under its name if free."""
+        try:
+            if self.store.exists(self.session.id):
+                return None
+            name = self.session.name if self.session.name not in self.store.names() else None
+            info = self.store.create(name, model=self.provider.model, system=self.conversation.system,
+                                     profile=self.config.profile)
+            kept = [m for m in self.conversation.messages if m.role != "system"]
+            self._known_last = self.store.add_exchange(info.id, kept, **self._ledger_fields()) if kept else 0
+            unsent = self.conversation.unsent
+            if unsent is not None:
+                self.store.add_unsent(info.id, unsent)
+        except (StoreError, sqlite3.Error, OSError):
+            return None
+        old, self.session, self.unsaved = self.session.name, self.store.get(info.id), []
+        return Notice("restored", {"old": old, "new": self.session.name})
+
+    def _ledger_fields(self) -> dict[str, Any]:
+        return {"model": self.provider.model, **(self.ledger.fields() if self.provider.has_credits else {})}
+
+    def _store(self, action: Callable[[], T], fallback: Any = None) -> T:
+        """A store call whose failure must not stop the turn: the reply is worth more than the bookkeeping."""
+        try:
+            return action()
+        except (StoreError, sqlite3.Error, OSError):
+            return fallback
 
     # -- turns --------------------------------------------------------------------------------
 
@@ -75,7 +181,7 @@ class Chat(Following):
         None when there is no job to ask about; a job that failed or is unknown leaves the message unsent.
         """
         unsent = unsent or self.conversation.unsent
-        if unsent is None or not unsent.meta.get("job") or not hasattr(self.provider, "resume"):
+        if unsent is None or not unsent.meta.get("job") or not self.provider.recovers_jobs:
             return None
         reply = self._request(run, [], unsent)
         turn = self._commit(reply, unsent, replace=[])
@@ -105,8 +211,6 @@ class Chat(Following):
         return self._commit(reply, unsent, replace=[m.id for m in removed if m.id is not None])
 
     def _request(self, run: Runner, payload: list[dict[str, str]], unsent: UnsentMessage) -> Reply:
-        from segchat.net.decoding import Reply
-
         params, started = dict(self.settings), time.monotonic()
         self.ledger.started += 1
         self.ledger.flying += 1
@@ -119,8 +223,6 @@ class Chat(Following):
             reply = Reply(exc.partial, streamed=True, interrupted=True, incomplete="interrupted")
         except CreditsError as exc:
             balance = self.ledger.balance if self.ledger.balance is not None else self.store.last_balance()
-            from segchat.figures import fmt_credits
-
             raise CreditsError(f"{exc}; last known balance: {fmt_credits(balance)}", exc.status) from None
         finally:
             self.ledger.flying -= 1
@@ -132,7 +234,7 @@ class Chat(Following):
         job = unsent.meta.get("job")
         call.on_job = lambda found: self._note_job(unsent, found)
         try:
-            if job and hasattr(self.provider, "resume"):
+            if job and self.provider.recovers_jobs:
                 return self.provider.resume(job, call)
             return self.provider.complete(payload, params, call)
         except JobFailed:
@@ -233,11 +335,6 @@ class Chat(Following):
         if ids:
             self.store.remove_messages(self.session.id, ids)
             self._known_last = self.store.last_message_id(self.session.id)  # our own change, not another's
-
-    def prepare(self) -> None:
-        """Ready the next request while the user types: the conversation it sends, if it fits the context."""
-        if self.context_tokens() <= self.config.context_window:  # else the turn is refused, not sent
-            self.provider.prepare(self.conversation.payload())
 
     def refresh_balance(self, run: Runner = run_here) -> Balance:
         """Ask for the account's credits; a turn that finished meanwhile has the newer figure."""

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
-from segchat.net.deadline import Call
-
-if TYPE_CHECKING:
-    from segchat.net.decoding import Reply
+from segchat.model.call import Call
+from segchat.model.reply import Reply
 
 T = TypeVar("T")
 # Runs a request function given its Call; the REPL's runner shows progress and takes Ctrl-C.

@@ -1,84 +1,69 @@
-"""One request's controls, and its guard down at the sockets: cancel and deadline for every blocking step."""
+"""A request's guard down at the sockets: no connect, read, write or TLS handshake blocks past its deadline, and
+the user's cancel (Call.abort) shuts the sockets the request waits on, so it wakes at once.
+
+GuardedBackend is the network backend of every connection pool segchat's HTTP client has (see net.http's
+GuardedTransport): it makes the connections, so each reports to the Guard of the request its thread is making.
+It and GuardedStream have the methods of httpcore's public NetworkBackend and NetworkStream; httpcore is
+imported under the first request (start-up never loads it), so they follow that interface without naming it.
+"""
 
 from __future__ import annotations
 
+import select
 import socket
+import ssl
 import threading
 import time
-import zlib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator
 
-from segchat.errors import AmbiguousError, BadResponseError, Cancelled
-
-if TYPE_CHECKING:
-    import httpx
+from segchat.errors import AmbiguousError, Cancelled
+from segchat.model.call import Call
 
 MAYBE_BILLED = "it may already have been billed, so it was not resent"
-_PIECE = 64 * 1024  # the most one compressed chunk may unpack to at a time
+_TLS_RECORD = 16384  # the most one TLS record holds
 _local = threading.local()  # .guard: the Guard of the request this thread is making, if any
-
-
-@dataclass
-class Call:
-    """One request's controls: the user's cancel, where streamed text goes as it arrives, and for a
-    queued request where its job id goes (kept before the first poll) and what state the job is in.
-    """
-
-    cancel: threading.Event = field(default_factory=threading.Event)
-    on_delta: Callable[[str], None] | None = None
-    on_job: Callable[[dict[str, str]], None] | None = None
-    state: str | None = None  # a queued job's state, as the spinner shows it
-    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
-
-    def abort(self) -> None:
-        """Cancel from another thread: a blocked connect or read wakes at once instead of at its timeout."""
-        self.cancel.set()
-        for close in list(self._closers):
-            close()
 
 
 class Guard:
     """One try's deadline and cancel, down at the sockets.
 
-    While a try runs, the connections its thread uses report to it (see _Stream): no connect, read or
-    write may block past the deadline, and abort() shuts their sockets, so a blocked one wakes at once.
+    While a try runs (`with guard:`), the connections its thread uses report to it: no connect, read or
+    write may block past the deadline, and the call's abort() shuts their sockets, so a blocked one wakes at once.
     """
 
     def __init__(self, deadline: float, call: Call, timeout: float) -> None:
         self.deadline, self.call, self.timeout = deadline, call, timeout
-        self.fired = False  # the fallback timer shut the socket at the deadline
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
         self._outer: Guard | None = None
 
     def __enter__(self) -> Guard:
         self._outer, _local.guard = getattr(_local, "guard", None), self
-        self.call._closers.append(self.shut)
+        self.call.closers.append(self.shut)
         return self
 
     def __exit__(self, *exc: object) -> None:
         _local.guard = self._outer
-        if self._timer is not None:
-            self._timer.cancel()
-        if self.shut in self.call._closers:
-            self.call._closers.remove(self.shut)
+        if self.shut in self.call.closers:
+            self.call.closers.remove(self.shut)
 
     def too_slow(self) -> AmbiguousError:
         return AmbiguousError(f"the reply took longer than the {self.timeout:g} s timeout; {MAYBE_BILLED}")
 
     def check(self, clock: bool = True) -> None:
-        """Between chunks: the user's cancel, then the deadline (time spent unpacking or showing text counts)."""
+        """Between chunks: the user's cancel, then (with clock) the deadline: time spent unpacking or showing
+        text counts. Without clock, after the last chunk: a socket abort() shut ends a body as if complete."""
         if self.call.cancel.is_set():
             raise Cancelled()
-        if self.fired or (clock and time.monotonic() > self.deadline):
+        if clock and time.monotonic() > self.deadline:
             raise self.too_slow()
 
-    def limit(self, sock: socket.socket | None, timeout: float | None, late: type[Exception],
+    def limit(self, sock: socket.socket, timeout: float | None, late: type[Exception],
               cancelled: type[Exception]) -> float:
         """The timeout for one blocking step on sock, which abort() can now shut: never past the deadline."""
-        if sock is not None and sock not in self._sockets:
+        if sock not in self._sockets:
             with self._lock:
                 self._sockets.append(sock)
         if self.call.cancel.is_set():  # after watching: an abort() either sees the socket or is seen here
@@ -87,27 +72,6 @@ class Guard:
         if left <= 0:
             raise late(f"the {self.timeout:g} s deadline has passed")
         return left if timeout is None else min(timeout, left)
-
-    def arm(self, response: httpx.Response) -> None:
-        """Fallback when the connection did not report to us (a transport httpx built another way): shut its
-        socket at the deadline from a timer. In-process transports have no socket; the checks between chunks hold."""
-        if self._sockets:
-            return
-        stream = response.extensions.get("network_stream")
-        try:
-            sock = stream.get_extra_info("socket") if stream is not None else None
-        except Exception:
-            sock = None
-        if sock is not None:
-            with self._lock:
-                self._sockets.append(sock)
-            self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._expire)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _expire(self) -> None:
-        self.fired = True
-        self.shut()
 
     def shut(self) -> None:
         with self._lock:
@@ -119,151 +83,190 @@ class Guard:
                 pass
 
 
-def guard_connections(client: httpx.Client) -> None:
-    """Have every connection the client makes report to the current Guard.
-
-    httpx has no public hook for this: its transports hand their connection pool a network backend,
-    which is wrapped here (proxies from the environment included). Should a future httpx move these,
-    requests still work, with the deadline held by Guard.arm's timer once the headers are in.
-    """
-    for transport in [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _Backend):
-            pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
+def _limit(sock: socket.socket, timeout: float | None, late: type[Exception], cancelled: type[Exception]) -> \
+        float | None:
+    """The timeout for one blocking step: the current request's Guard's, or (no request on this thread) as given."""
+    guard = getattr(_local, "guard", None)
+    return timeout if guard is None else guard.limit(sock, timeout, late, cancelled)
 
 
-class _Backend:
-    """httpcore's network backend, its streams under the current request's Guard."""
+def _cancelled() -> bool:
+    guard = getattr(_local, "guard", None)
+    return guard is not None and guard.call.cancel.is_set()
 
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
+
+@contextmanager
+def _socket_errors(late: type[Exception], failed: type[Exception]) -> Iterator[None]:
+    """A socket's errors as httpcore's: a timeout as late, any other as failed (as httpcore's SyncBackend maps them)."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise late(str(exc)) from exc
+    except OSError as exc:
+        raise failed(str(exc)) from exc
+
+
+class GuardedBackend:
+    """httpcore's network backend (its connect_tcp and sleep): connections that report to the current Guard."""
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> _Stream:
+                    socket_options: Iterable[Any] | None = None) -> GuardedStream:
+        """socket.create_connection as httpcore's SyncBackend calls it, but each socket watched before it connects."""
         import httpcore
 
-        guard = getattr(_local, "guard", None)
-        if guard is not None and type(self._inner) is httpcore.SyncBackend:
+        with _socket_errors(httpcore.ConnectTimeout, httpcore.ConnectError):
+            found = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for family, kind, proto, _, address in found:
+            sock = socket.socket(family, kind, proto)
             try:
-                from httpcore._backends.sync import SyncStream
-            except ImportError:  # pragma: no cover - a future httpcore: connect as it does, cancellable once connected
-                pass
-            else:
-                return _connect(host, port, timeout, local_address, socket_options, guard, SyncStream)
-        stream = self._inner.connect_tcp(host=host, port=port, timeout=timeout, local_address=local_address,
-                                         socket_options=socket_options)
-        return _Stream(stream, stream.get_extra_info("socket"))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> _Stream:
-        stream = self._inner.connect_unix_socket(path=path, timeout=timeout, socket_options=socket_options)
-        return _Stream(stream, stream.get_extra_info("socket"))
+                sock.settimeout(_limit(sock, timeout, httpcore.ConnectTimeout, httpcore.ConnectError))
+                if local_address is not None:
+                    sock.bind((local_address, 0))
+                sock.connect(address)
+                for option in [*(socket_options or ()), (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]:
+                    sock.setsockopt(*option)
+                return GuardedStream(sock)
+            except OSError as exc:  # a timeout included: like create_connection, try the next address
+                sock.close()
+                error = (httpcore.ConnectTimeout if isinstance(exc, TimeoutError) else httpcore.ConnectError)(str(exc))
+            except BaseException:  # the Guard's word (cancelled, past the deadline) is final
+                sock.close()
+                raise
+        raise error
 
     def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
+        time.sleep(seconds)
 
 
-def _connect(host: str, port: int, timeout: float | None, local_address: str | None,
-             socket_options: Iterable[Any] | None, guard: Guard,
-             make_stream: Callable[[socket.socket], Any]) -> _Stream:
-    """socket.create_connection as httpcore calls it, but each socket watched before it connects."""
-    import httpcore
+class GuardedStream:
+    """httpcore's network stream over one socket: each read, write and TLS handshake limited by the current
+    Guard, and the socket shut by that request's abort()."""
 
-    try:
-        found = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    except OSError as exc:
-        raise httpcore.ConnectError(str(exc)) from exc
-    error: Exception = httpcore.ConnectError(f"no address for {host}")
-    for family, kind, proto, _, address in found:
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(guard.limit(sock, timeout, httpcore.ConnectTimeout, httpcore.ConnectError))
-            if local_address is not None:
-                sock.bind((local_address, 0))
-            sock.connect(address)
-            for option in [*(socket_options or ()), (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]:
-                sock.setsockopt(*option)
-            return _Stream(make_stream(sock), sock)
-        except OSError as exc:  # socket.timeout included: like create_connection, try the next address
-            sock.close()
-            error = (httpcore.ConnectTimeout if isinstance(exc, socket.timeout) else httpcore.ConnectError)(str(exc))
-        except BaseException:
-            sock.close()
-            raise
-    raise error
-
-
-class _Stream:
-    """A connection's stream: each read, write and TLS handshake limited by the current Guard."""
-
-    def __init__(self, inner: Any, sock: socket.socket | None) -> None:
-        self._inner, self._sock = inner, sock  # the socket abort() shuts
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         import httpcore
 
-        guard = getattr(_local, "guard", None)
-        if guard is None:
-            return self._inner.read(max_bytes, timeout)
-        data = self._inner.read(max_bytes, guard.limit(self._sock, timeout, httpcore.ReadTimeout, httpcore.ReadError))
-        if not data and guard.call.cancel.is_set():  # shut by abort(), not closed by the server
+        with _socket_errors(httpcore.ReadTimeout, httpcore.ReadError):
+            self._sock.settimeout(_limit(self._sock, timeout, httpcore.ReadTimeout, httpcore.ReadError))
+            data = self._receive(max_bytes)
+        if not data and _cancelled():  # shut by abort(), not closed by the server
             raise httpcore.ReadError("cancelled")
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         import httpcore
 
-        guard = getattr(_local, "guard", None)
-        if guard is not None:
-            timeout = guard.limit(self._sock, timeout, httpcore.WriteTimeout, httpcore.WriteError)
-        self._inner.write(buffer, timeout)
+        if buffer:
+            with _socket_errors(httpcore.WriteTimeout, httpcore.WriteError):
+                self._sock.settimeout(_limit(self._sock, timeout, httpcore.WriteTimeout, httpcore.WriteError))
+                self._send(buffer)
 
     def close(self) -> None:
-        self._inner.close()
+        self._sock.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> _Stream:
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> GuardedStream:
         import httpcore
 
-        guard = getattr(_local, "guard", None)
-        if guard is not None:
-            timeout = guard.limit(self._sock, timeout, httpcore.ConnectTimeout, httpcore.ConnectError)
-        tls = self._inner.start_tls(ssl_context, server_hostname, timeout)
-        # The TLS socket took over the descriptor (the plain one is detached): abort() shuts that one now.
-        return _Stream(tls, tls.get_extra_info("socket") or self._sock)
+        if isinstance(self._sock, ssl.SSLSocket):  # a tunnel through an https:// proxy: TLS inside its TLS
+            return _TlsInTls(self._sock, ssl_context, server_hostname, timeout)
+        sock = self._sock
+        try:
+            with _socket_errors(httpcore.ConnectTimeout, httpcore.ConnectError):
+                sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+                # The TLS socket took over the descriptor (the plain one is detached): abort() shuts this one.
+                sock.settimeout(_limit(sock, timeout, httpcore.ConnectTimeout, httpcore.ConnectError))
+                sock.do_handshake()
+        except BaseException:
+            sock.close()
+            raise
+        return GuardedStream(sock)
 
     def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
+        if info == "ssl_object":  # an ssl.SSLSocket has the methods of the SSLObject httpcore asks for
+            return self._sock if isinstance(self._sock, ssl.SSLSocket) else None
+        if info == "client_addr":
+            return self._sock.getsockname()
+        if info == "server_addr":
+            return self._sock.getpeername()
+        if info == "socket":
+            return self._sock
+        if info == "is_readable":
+            return _readable(self._sock)
+        return None
+
+    def _receive(self, max_bytes: int) -> bytes:
+        return self._sock.recv(max_bytes)
+
+    def _send(self, data: bytes) -> None:
+        self._sock.sendall(data)
 
 
-def unpacked(raw: Iterator[bytes], encoding: str) -> Iterator[bytes]:
-    """The body with its content-encoding undone, in pieces of at most _PIECE bytes (a small compressed
-    chunk can unpack to gigabytes; the size cap counts what comes out)."""
-    coding = encoding.strip().lower()
-    if coding in ("", "identity"):
-        yield from raw
-        return
-    if coding not in ("gzip", "x-gzip", "deflate"):
-        raise BadResponseError(f"the reply is in an encoding segchat does not read ({coding[:40]})")
-    unpacker = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding != "deflate" else zlib.MAX_WBITS)
-    started = False
-    for data in raw:
-        while data and not unpacker.eof:
+class _TlsInTls(GuardedStream):
+    """TLS to the server inside the TLS to an https:// proxy (ssl cannot wrap a socket that is TLS already):
+    the inner TLS runs in memory, its records sent and received over the proxy's TLS socket."""
+
+    def __init__(self, sock: ssl.SSLSocket, ssl_context: ssl.SSLContext, server_hostname: str | None,
+                 timeout: float | None) -> None:
+        import httpcore
+
+        super().__init__(sock)
+        self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self._tls = ssl_context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
+        try:
+            with _socket_errors(httpcore.ConnectTimeout, httpcore.ConnectError):
+                sock.settimeout(_limit(sock, timeout, httpcore.ConnectTimeout, httpcore.ConnectError))
+                self._pump(self._tls.do_handshake)
+        except BaseException:
+            sock.close()
+            raise
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> GuardedStream:
+        raise NotImplementedError("TLS three layers deep")  # no proxy tunnels through another
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._tls if info == "ssl_object" else super().get_extra_info(info)
+
+    def _receive(self, max_bytes: int) -> bytes:
+        try:
+            return self._pump(partial(self._tls.read, max_bytes))
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):  # closed, cleanly or not: the end, as an SSLSocket reads it
+            return b""
+
+    def _send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self._pump(partial(self._tls.write, view)):]
+
+    def _pump(self, step: Callable[[], Any]) -> Any:
+        """Run one step of the inner TLS: send what it wrote, feed it what it waits for, until it is done."""
+        while True:
             try:
-                piece = unpacker.decompress(data, _PIECE)
-            except zlib.error as exc:
-                if coding == "deflate" and not started:  # sent raw, without the zlib wrapper: read it as such
-                    unpacker, started = zlib.decompressobj(-zlib.MAX_WBITS), True
-                    continue
-                raise BadResponseError(f"the reply could not be decoded ({coding}: {exc})") from None
-            started = True
-            data = unpacker.unconsumed_tail
-            if piece:
-                yield piece
-            while len(piece) == _PIECE and not data and not unpacker.eof:  # more may wait inside
-                piece = unpacker.decompress(b"", _PIECE)
-                if piece:
-                    yield piece
-    rest = unpacker.flush()
-    if rest:
-        yield rest
+                result, waiting = step(), False
+            except ssl.SSLWantReadError:
+                result, waiting = None, True
+            if written := self._outgoing.read():
+                self._sock.sendall(written)
+            if not waiting:
+                return result
+            data = self._sock.recv(_TLS_RECORD)
+            if data:
+                self._incoming.write(data)
+            else:
+                self._incoming.write_eof()
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether a read would return at once: on an idle kept-alive connection, the server closed it (or sent
+    something unasked), so it is not used again."""
+    if sock.fileno() < 0:
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])

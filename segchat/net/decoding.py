@@ -1,4 +1,4 @@
-"""What the server sends, parsed: completions, streams, error details, credits, Retry-After."""
+"""What the server sends, parsed: bodies unpacked, completions, streams, error details, credits, Retry-After."""
 
 from __future__ import annotations
 
@@ -6,46 +6,16 @@ import email.utils
 import json
 import math
 import time
-from dataclasses import dataclass
+import zlib
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from segchat.errors import APIError, BadResponseError, Cancelled
-from segchat.net.sse import MAX_EVENT, sse_events
-from segchat.text.excerpt import EXCERPT_WINDOW, excerpt
-
-__all__ = ["EXCERPT_WINDOW", "MAX_EVENT", "Balance", "Reply", "balance", "completion", "error_detail", "excerpt",
-           "parse_credits", "parse_json", "retry_after", "sse_events", "stream"]
+from segchat.model.reply import MAX_TOKENS, Balance, Reply
+from segchat.text.excerpt import excerpt
 
 MAX_CREDITS = Decimal(10) ** 15  # beyond this a credits figure is nonsense, not a balance
-MAX_TOKENS = 10**9  # a usage count at or beyond this is nonsense
-
-
-@dataclass
-class Reply:
-    """A chat completion as segchat needs it."""
-
-    content: str
-    finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    credits: Decimal | None = None
-    credits_raw: str | None = None
-    elapsed: float = 0.0
-    incomplete: str | None = None
-    streamed: bool = False  # shown piece by piece as it arrived
-    interrupted: bool = False  # the user stopped it (Ctrl-C): what arrived is all there is
-
-    @property
-    def tokens(self) -> int | None:
-        """The server's count of this turn's tokens (prompt and reply), when it gave a sane one."""
-        total = (self.usage or {}).get("total_tokens")
-        return total if isinstance(total, int) and 0 < total < MAX_TOKENS else None
-
-
-@dataclass
-class Balance:
-    credits: Decimal | None
-    free: Decimal | None
+_PIECE = 64 * 1024  # the most one compressed chunk may unpack to at a time
 
 
 def parse_credits(raw: Any) -> Decimal | None:
@@ -245,3 +215,34 @@ def error_detail(data: bytes) -> str:
     return excerpt(data)
 
 
+def unpacked(raw: Iterator[bytes], encoding: str) -> Iterator[bytes]:
+    """The body with its content-encoding undone, in pieces of at most _PIECE bytes (a small compressed
+    chunk can unpack to gigabytes; the size cap counts what comes out)."""
+    coding = encoding.strip().lower()
+    if coding in ("", "identity"):
+        yield from raw
+        return
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise BadResponseError(f"the reply is in an encoding segchat does not read ({coding[:40]})")
+    unpacker = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding != "deflate" else zlib.MAX_WBITS)
+    started = False
+    for data in raw:
+        while data and not unpacker.eof:
+            try:
+                piece = unpacker.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if coding == "deflate" and not started:  # sent raw, without the zlib wrapper: read it as such
+                    unpacker, started = zlib.decompressobj(-zlib.MAX_WBITS), True
+                    continue
+                raise BadResponseError(f"the reply could not be decoded ({coding}: {exc})") from None
+            started = True
+            data = unpacker.unconsumed_tail
+            if piece:
+                yield piece
+            while len(piece) == _PIECE and not data and not unpacker.eof:  # more may wait inside
+                piece = unpacker.decompress(b"", _PIECE)
+                if piece:
+                    yield piece
+    rest = unpacker.flush()
+    if rest:
+        yield rest

@@ -1,30 +1,41 @@
-"""The only module that imports httpx: one connection, safe retries, one deadline, size caps, cancel."""
+"""Requests with one deadline each, safe retries, size caps and cancel; the only module that imports httpx.
+
+httpx is imported on first use (importing it costs more than the whole prompt, so start-up skips it): the classes
+here that httpx calls (GuardedTransport) have the methods of its public interfaces without naming them.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import random
+import ssl
 import threading
 import time
+import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 from segchat import __version__
 from segchat.errors import AmbiguousError, APIError, BadResponseError, Cancelled, RedirectError, RetryableError
-from segchat.net import decoding as wire
-from segchat.net.body import Encoder
-from segchat.net.deadline import MAYBE_BILLED, Call, Guard, guard_connections, unpacked
-
-__all__ = ["MAX_BODY", "MAX_RETRY_AFTER", "MAYBE_BILLED", "RETRY_STATUSES", "Answer", "Call", "Http"]
+from segchat.model.call import Call
+from segchat.net.deadline import MAYBE_BILLED, Guard, GuardedBackend
+from segchat.net.decoding import retry_after, unpacked
+from segchat.net.sse import sse_events
 
 if TYPE_CHECKING:
+    import httpcore
     import httpx
 
 T = TypeVar("T")
 MAX_BODY = 8 * 1024 * 1024
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0
-_JSON = {"content-type": "application/json"}
+# The errors httpcore and httpx share by name, the most specific first: httpx's HTTPTransport maps one to the other.
+_SHARED_ERRORS = ("ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException", "ConnectError",
+                  "ReadError", "WriteError", "NetworkError", "ProxyError", "UnsupportedProtocol",
+                  "RemoteProtocolError", "LocalProtocolError", "ProtocolError")
 
 
 @dataclass
@@ -44,21 +55,19 @@ class Answer:
         return self.events is not None
 
 
-_contexts: dict[bool, Any] = {}
+_contexts: dict[bool, ssl.SSLContext] = {}
 _contexts_lock = threading.Lock()
 
 
-def _tls_context(verified: bool) -> Any:
+def _tls_context(verified: bool) -> ssl.SSLContext:
     """One TLS context per process, shared by every client: loading the certificates costs more than the
     rest of a one-shot's start-up (which may build two clients, one for the balance and one for the turn).
     Without verified, a context that trusts no certificate: for servers at http:// addresses, which then
     never pay for loading them, while an https:// address there fails rather than going unverified."""
+    import httpx
+
     with _contexts_lock:
         if verified not in _contexts:
-            import ssl
-
-            import httpx
-
             _contexts[verified] = httpx.create_ssl_context() if verified else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         return _contexts[verified]
 
@@ -69,51 +78,52 @@ class Http:
     def __init__(self, *, timeout: float = 120.0, retries: int = 2, headers: dict[str, str] | None = None,
                  transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] | None = None,
                  tls: bool = True) -> None:
-        """tls: False for a server at an http:// address; its https:// is then refused, never unverified."""
+        """transport: where requests go instead of the network (an in-process server); by default a
+        GuardedTransport, built with the client. tls: False for a server at an http:// address; its
+        https:// is then refused, never unverified."""
         self.timeout, self.retries, self._tls = timeout, retries, tls
-        # Only the encodings _unpacked undoes in bounded pieces (httpx would add br and zstd when installed).
+        # Only the encodings unpacked() undoes in bounded pieces (httpx would add br and zstd when installed).
         self._headers = {**(headers or {}), "user-agent": f"segchat/{__version__}", "accept": "application/json",
                          "accept-encoding": "gzip, deflate"}
-        self._transport, self._sleep = transport, sleep
+        self.transport, self._sleep = transport, sleep
         self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
-        self._encoder = Encoder()
+        self._lock = threading.Lock()  # the first turn and the work started after the prompt may both build it
 
     @property
     def client(self) -> httpx.Client:
-        # Built on first use: importing httpx costs more than the whole prompt, so start-up skips it.
+        """Built on first use, with the proxies the environment names (as httpx would use them)."""
         with self._lock:
             if self._client is None:
                 import httpx
 
-                tls = {} if self._transport else {"verify": _tls_context(self._tls)}
-                self._client = httpx.Client(transport=self._transport, follow_redirects=False, headers=self._headers,
-                                            **tls)
-                guard_connections(self._client)
+                mounts: dict[str, httpx.BaseTransport | None] = {}
+                if self.transport is None:
+                    context = _tls_context(self._tls)
+                    self.transport = GuardedTransport(context)
+                    mounts = {pattern: None if url is None else GuardedTransport(context, httpx.Proxy(url))
+                              for pattern, url in environment_proxies().items()}
+                self._client = httpx.Client(transport=self.transport, mounts=mounts, follow_redirects=False,
+                                            headers=self._headers)
             return self._client
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
 
-    def prepare(self, messages: list[Any]) -> None:
-        """Encode messages that the next request's body will hold (see body.Encoder)."""
-        self._encoder.learn(messages)
-
     def request(self, method: str, url: str, read: Callable[[Answer], T], *, json: Any = None,
                 call: Call | None = None) -> T:
-        """Send, retrying only what cannot bill twice; read(answer) turns the answer into the result."""
+        """Send (json: the body, if any), retrying only what cannot bill twice; read(answer) turns the answer
+        into the result."""
         import httpx
 
         call = call or Call()
-        content = None if json is None else self._encoder.encode(json)  # once: every try sends the same bytes
         deadline = time.monotonic() + self.timeout
         attempt, failed = 0, ""
         while True:
             if call.cancel.is_set():
                 raise Cancelled()
             try:
-                wait, result = self._attempt(method, url, content, call, read, deadline, attempt)
+                wait, result = self._attempt(method, url, json, call, read, deadline, attempt)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server, so trying again cannot bill twice.
                 if call.cancel.is_set():
@@ -136,7 +146,7 @@ class Http:
             self._wait(seconds, call.cancel)
             attempt += 1
 
-    def _attempt(self, method: str, url: str, body: bytes | None, call: Call, read: Callable[[Answer], T],
+    def _attempt(self, method: str, url: str, json: Any, call: Call, read: Callable[[Answer], T],
                  deadline: float, attempt: int) -> tuple[tuple[float, int | None, bool] | None, T | None]:
         """One try: ((seconds, status, asked by the server) to wait before the next, None) or (None, the result)."""
         import httpx
@@ -147,12 +157,10 @@ class Http:
         timeout = httpx.Timeout(left, connect=min(left, 10.0))
         guard = Guard(deadline, call, self.timeout)
         try:
-            with guard, self.client.stream(method, url, content=body, headers=None if body is None else _JSON,
-                                           timeout=timeout) as response:
-                guard.arm(response)
+            with guard, self.client.stream(method, url, json=json, timeout=timeout) as response:
                 status = response.status_code
                 if status in RETRY_STATUSES and attempt < self.retries:
-                    asked = wire.retry_after(response.headers.get("retry-after"))
+                    asked = retry_after(response.headers.get("retry-after"))
                     if asked is None or asked <= MAX_RETRY_AFTER:
                         return (_backoff(attempt) if asked is None else asked, status, asked is not None), None
                 if 300 <= status < 400:
@@ -162,7 +170,7 @@ class Http:
                 answer = Answer(status, {k.lower(): v for k, v in response.headers.items()}, method, url,
                                 attempts=attempt + 1)
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
-                    answer.events = wire.sse_events(self._chunks(response, call, guard))
+                    answer.events = sse_events(self._chunks(response, call, guard))
                     if status >= 400:  # an error told as events: its text is the error's detail
                         answer.body, answer.events = b"\n".join(d.encode() for _, d in answer.events), None
                 else:
@@ -196,7 +204,7 @@ class Http:
                 raise BadResponseError(f"the reply is larger than {MAX_BODY // 2**20} MiB; stopped reading",
                                        response.status_code)
             yield chunk
-        guard.check(clock=False)  # a socket shut on cancel or by the timer can end a body as if it were complete
+        guard.check(clock=False)
 
     def _read_failure(self, exc: Exception, call: Call, guard: Guard) -> Exception:
         """What a failed read means: the user's cancel, the deadline, or a dropped connection (maybe billed)."""
@@ -204,7 +212,7 @@ class Http:
 
         if call.cancel.is_set():
             return Cancelled()
-        if guard.fired or isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx.TimeoutException):
             return guard.too_slow()
         return AmbiguousError(f"the connection dropped before the reply was complete ({_reason(exc)}); "
                               f"{MAYBE_BILLED}")
@@ -214,6 +222,114 @@ class Http:
             self._sleep(seconds)
         elif cancel.wait(seconds):
             raise Cancelled()
+
+
+class GuardedTransport:
+    """httpx's HTTPTransport (the methods of httpx.BaseTransport) over an httpcore connection pool whose
+    connections deadline.GuardedBackend makes: every client Http builds sends through one, and through one
+    for each proxy the environment names. Requests, answers and errors are converted as HTTPTransport does."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, proxy: httpx.Proxy | None = None) -> None:
+        import httpcore
+        import httpx
+
+        self.ssl_context, limits = ssl_context, httpx.Limits()
+        pool: dict[str, Any] = dict(ssl_context=ssl_context, network_backend=GuardedBackend(),
+                                    max_connections=limits.max_connections,
+                                    max_keepalive_connections=limits.max_keepalive_connections,
+                                    keepalive_expiry=limits.keepalive_expiry)
+        self._pool: httpcore.ConnectionPool | httpcore.HTTPProxy | httpcore.SOCKSProxy
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(**pool)
+        elif proxy.url.scheme in ("http", "https"):
+            self._pool = httpcore.HTTPProxy(proxy_url=_core_url(proxy.url), proxy_auth=proxy.raw_auth,
+                                            proxy_headers=proxy.headers.raw, proxy_ssl_context=proxy.ssl_context,
+                                            **pool)
+        else:  # socks5 or socks5h, the only other schemes httpx.Proxy takes (it needs the socksio package)
+            self._pool = httpcore.SOCKSProxy(proxy_url=_core_url(proxy.url), proxy_auth=proxy.raw_auth, **pool)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        import httpcore
+        import httpx
+
+        with _httpx_errors():
+            answer = self._pool.handle_request(httpcore.Request(
+                method=request.method, url=_core_url(request.url), headers=request.headers.raw,
+                content=request.stream, extensions=request.extensions))
+        return httpx.Response(status_code=answer.status, headers=answer.headers, stream=_body(answer.stream),
+                              extensions=answer.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _core_url(url: httpx.URL) -> httpcore.URL:
+    import httpcore
+
+    return httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
+
+
+def _body(stream: Iterable[bytes]) -> httpx.SyncByteStream:
+    """httpcore's response body as httpx reads it: its errors as httpx's, and close() giving the connection back.
+    (httpx checks that a body is a SyncByteStream, so this one is made where httpx is imported.)"""
+    import httpx
+
+    class Body(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            with _httpx_errors():
+                yield from stream
+
+        def close(self) -> None:
+            stream.close()  # type: ignore[attr-defined]
+
+    return Body()
+
+
+@contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpcore's errors raised as httpx's of the same name."""
+    import httpcore
+    import httpx
+
+    try:
+        yield
+    except Exception as exc:
+        for name in _SHARED_ERRORS:
+            if isinstance(exc, getattr(httpcore, name)):
+                raise getattr(httpx, name)(str(exc)) from exc
+        raise
+
+
+def environment_proxies() -> dict[str, str | None]:
+    """The proxies the environment names, as the URL patterns of httpx.Client's mounts (None: no proxy there),
+    read as httpx reads them for the transports it builds itself: the http, https and all proxies (from
+    {scheme}_proxy variables, or where the system keeps them), and the hosts no_proxy exempts."""
+    found = urllib.request.getproxies()
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        if found.get(scheme):
+            url = found[scheme]
+            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    for host in (name.strip() for name in found.get("no", "").split(",")):
+        if host == "*":
+            return {}
+        if "://" in host:
+            mounts[host] = None
+        elif _is_address(host, ipaddress.IPv4Address) or host.lower() == "localhost":
+            mounts[f"all://{host}"] = None
+        elif _is_address(host, ipaddress.IPv6Address):
+            mounts[f"all://[{host}]"] = None
+        elif host:  # example.com: the host and its subdomains; .example.com: its subdomains
+            mounts[f"all://*{host}"] = None
+    return mounts
+
+
+def _is_address(host: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:
+    try:
+        kind(host.split("/")[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _backoff(attempt: int) -> float:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from segchat.providers.base import Provider
+from segchat.providers.base import Provider
+from segchat.providers.openai_compat import OpenAI
+from segchat.providers.segmind import Segmind
 
 NAMES = ("segmind", "openai")
 
@@ -15,10 +16,6 @@ def build(config: Any, model: str | None = None, **test_hooks: Any) -> Provider:
     common = dict(timeout=config.timeout, retries=config.retries, key_source=config.api_key_source,
                   stream=config.stream, **test_hooks)
     if config.provider == "openai":
-        from segchat.providers.openai_compat import OpenAI
-
         return OpenAI(config.base_url, model or config.model, config.api_key, key_hint=config.key_hint(), **common)
-    from segchat.providers.segmind import Segmind
-
     return Segmind(config.base_url, model or config.model, config.api_key or "", queue=config.queue,
                    key_env=config.api_key_env, **common)

@@ -1,22 +1,27 @@
-"""What every provider is: the protocol the engine calls, and the error statuses they share."""
+"""What every provider is: the protocol the engine calls, and how they read replies and error statuses alike."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from segchat.errors import APIError, BadResponseError, RetryableError
-from segchat.net import decoding as wire
-from segchat.net.decoding import Balance, Reply
-from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer, Call
+from segchat.model.call import Call
+from segchat.model.reply import Balance, Reply
+from segchat.net import decoding
+from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer
 
 
 class Provider(Protocol):
-    """A chat API: builds its requests from the conversation, sends them, reads the reply."""
+    """A chat API: builds its requests from the conversation, sends them, reads the reply.
+
+    What a provider may lack it declares: a method whose capability is False refuses (UsageError).
+    """
 
     name: str  # "segmind" or "openai", as in the config's provider key
     model: str
-    has_credits: bool  # an account balance to show, price turns by and budget against
-    lists_models: bool  # GET {base_url}/models answers the ids /model completes
+    has_credits: bool  # an account balance to show, price turns by and budget against: balance()
+    lists_models: bool  # the server lists the ids /model completes: models() asks it (else: suggestions())
+    recovers_jobs: bool  # a request queued earlier can be asked for its reply, not paying again: resume()
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any], call: Call) -> Reply:
         """Send the whole conversation; the reply, its text also passed to call.on_delta when streamed."""
@@ -26,8 +31,8 @@ class Provider(Protocol):
 
     def models(self, call: Call) -> list[str]: ...
 
-    def prepare(self, messages: list[dict[str, str]]) -> None:
-        """Make ready the part of the next request that these messages are (while the user types)."""
+    def resume(self, job: dict[str, str], call: Call) -> Reply:
+        """The reply of a job queued earlier (by this process or one that ended), waited for if still running."""
         ...
 
     def suggestions(self) -> list[str]:
@@ -40,17 +45,17 @@ class Provider(Protocol):
 def reply_of(answer: Answer, call: Call) -> Reply:
     """A chat completion, whole or streamed (whenever the server streams, asked or not)."""
     if answer.events is not None:
-        return wire.stream(answer.events, answer.status, call.on_delta)
-    return wire.completion(answer.body, answer.status)
+        return decoding.stream(answer.events, answer.status, call.on_delta)
+    return decoding.completion(answer.body, answer.status)
 
 
 def other_status(answer: Answer) -> APIError:
     """The error for a status no provider-specific rule explained."""
-    status, detail = answer.status, wire.error_detail(answer.body)
+    status, detail = answer.status, decoding.error_detail(answer.body)
     tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
     if status in RETRY_STATUSES:
         wait = answer.headers.get("retry-after")
-        too_long = wait and (wire.retry_after(wait) or 0) > MAX_RETRY_AFTER
+        too_long = wait and (decoding.retry_after(wait) or 0) > MAX_RETRY_AFTER
         asked = f"; the server asks to wait {wait[:20]} s" if too_long else ""
         return RetryableError(f"server error {status}{tries}: {detail}{asked}", status)
     if 200 <= status < 300:

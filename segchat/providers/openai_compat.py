@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError, RetryableError, UsageError
-from segchat.net.deadline import Call
-from segchat.providers.common import LazyHttp
+from segchat.model.call import Call
+from segchat.model.reply import Balance, Reply
+from segchat.net import decoding
+from segchat.net.http import Answer, Http
+from segchat.providers.base import other_status, reply_of
+from segchat.text.excerpt import excerpt
 
-if TYPE_CHECKING:
-    from segchat.net.decoding import Balance, Reply
-    from segchat.net.http import Answer
 
-
-class OpenAI(LazyHttp):
+class OpenAI:
     name = "openai"
     has_credits = False
     lists_models = True
+    recovers_jobs = False
 
     def __init__(self, base_url: str, model: str, api_key: str | None, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_hint: str = "set api_key in your config",
@@ -25,7 +26,7 @@ class OpenAI(LazyHttp):
         self.key_source, self.key_hint, self._has_key = key_source, key_hint, bool(api_key)
         # Local servers often need no key; none is sent unless one is configured for this provider.
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        super().__init__(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep,
+        self.http = Http(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep,
                          tls=not base_url.startswith("http:"))
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
@@ -40,6 +41,9 @@ class OpenAI(LazyHttp):
 
     def balance(self, call: Call | None = None) -> Balance:
         raise UsageError("OpenAI-compatible servers have no credits to ask for")
+
+    def resume(self, job: dict[str, str], call: Call | None = None) -> Reply:
+        raise UsageError("OpenAI-compatible servers have no queue to fetch a reply from")
 
     def models(self, call: Call | None = None) -> list[str]:
         """The ids GET {base_url}/models lists."""
@@ -57,30 +61,26 @@ class OpenAI(LazyHttp):
     def suggestions(self) -> list[str]:
         return [self.model]
 
-    def _reply(self, answer: Answer, call: Call) -> Reply:
-        from segchat.providers.base import reply_of
+    def close(self) -> None:
+        self.http.close()
 
+    def _reply(self, answer: Answer, call: Call) -> Reply:
         self._check(answer)
         return reply_of(answer, call)
 
     def _models(self, answer: Answer) -> list[str]:
-        from segchat.net import decoding as wire
-
         self._check(answer)
-        obj = wire.parse_json(answer.body, answer.status)
+        obj = decoding.parse_json(answer.body, answer.status)
         data = obj.get("data") if isinstance(obj, dict) else None
         if not isinstance(data, list):
-            raise BadResponseError(f"the model list has no 'data' list: {wire.excerpt(answer.body)}", answer.status)
+            raise BadResponseError(f"the model list has no 'data' list: {excerpt(answer.body)}", answer.status)
         return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)][:500]
 
     def _check(self, answer: Answer) -> None:
-        from segchat.net import decoding as wire
-        from segchat.providers.base import other_status
-
         status = answer.status
         if 200 <= status < 300:
             return
-        detail = wire.error_detail(answer.body)
+        detail = decoding.error_detail(answer.body)
         if status in (401, 403):
             if self._has_key:
                 raise AuthError(f"{self.base_url} rejected the API key ({status}: {detail}); it came from "

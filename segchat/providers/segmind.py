@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from segchat.config.settings import KEY_ENV
-from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError
-from segchat.net.deadline import Call
-from segchat.providers.common import LazyHttp
-
-if TYPE_CHECKING:
-    from segchat.net.decoding import Balance, Reply
-    from segchat.net.http import Answer
+from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError, UsageError
+from segchat.model.call import Call
+from segchat.model.reply import Balance, Reply
+from segchat.net import decoding
+from segchat.net.http import Answer, Http
+from segchat.providers.base import other_status, reply_of
+from segchat.providers.segmind_queue import Queue
 
 # Suggestions for /model; any slug is accepted.
 MODEL_SLUGS = ["llama-v3p1-8b-instruct", "llama-v3p1-70b-instruct", "llama-v3p1-405b-instruct",
@@ -26,10 +26,11 @@ STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
 }
 
 
-class Segmind(LazyHttp):
+class Segmind:
     name = "segmind"
     has_credits = True
-    lists_models = False
+    lists_models = False  # any slug is accepted; suggestions() offers the usual ones
+    recovers_jobs = True
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_env: str | None = None, stream: bool = False,
@@ -38,8 +39,8 @@ class Segmind(LazyHttp):
         self.base_url, self.model, self.key_source, self.stream = base_url, model, key_source, stream
         self.queued, self._timeout, self._sleep = queue, timeout, sleep  # queue: through the v2 queue
         self.key_env = key_env or KEY_ENV
-        super().__init__(timeout=timeout, retries=retries, headers={"x-api-key": api_key},
-                         transport=transport, sleep=sleep, tls=not base_url.startswith("http:"))
+        self.http = Http(timeout=timeout, retries=retries, headers={"x-api-key": api_key}, transport=transport,
+                         sleep=sleep, tls=not base_url.startswith("http:"))
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:
@@ -57,9 +58,7 @@ class Segmind(LazyHttp):
         """The reply of a job queued earlier (by this process or one that ended): waited for if still running."""
         return self._queue().wait(job, call or Call())
 
-    def _queue(self) -> Any:
-        from segchat.providers.segmind_queue import Queue
-
+    def _queue(self) -> Queue:
         return Queue(self.http, self.base_url, self.model, self._check, self._timeout, self._sleep)
 
     def balance(self, call: Call | None = None) -> Balance:
@@ -67,37 +66,33 @@ class Segmind(LazyHttp):
         return self.http.request("GET", f"{self.base_url}/get-user-credits", self._balance, call=call)
 
     def models(self, call: Call | None = None) -> list[str]:
-        return list(MODEL_SLUGS)
+        raise UsageError("Segmind lists no models here; any model slug is accepted")
 
     def suggestions(self) -> list[str]:
         return list(MODEL_SLUGS)
 
-    def _reply(self, answer: Answer, call: Call) -> Reply:
-        from segchat.net import decoding as wire
-        from segchat.providers.base import reply_of
+    def close(self) -> None:
+        self.http.close()
 
+    def _reply(self, answer: Answer, call: Call) -> Reply:
         self._check(answer)
         reply = reply_of(answer, call)
         raw = answer.headers.get("x-remaining-credits")
-        reply.credits = wire.parse_credits(raw)
+        reply.credits = decoding.parse_credits(raw)
         reply.credits_raw = raw if raw is not None and reply.credits is None else None
         return reply
 
     def _balance(self, answer: Answer) -> Balance:
-        from segchat.net import decoding as wire
-
         self._check(answer)
-        return wire.balance(answer.body, answer.status)
+        return decoding.balance(answer.body, answer.status)
 
     def _check(self, answer: Answer) -> None:
-        from segchat.net import decoding as wire
-        from segchat.providers.base import other_status
-
         status = answer.status
         if 200 <= status < 300:
             return
         if status in STATUS_ERRORS:
             kind, template = STATUS_ERRORS[status]
-            raise kind(template.format(detail=wire.error_detail(answer.body), source=self.key_source, env=self.key_env,
-                                       model=self.model, url=answer.url, method=answer.method), status)
+            raise kind(template.format(detail=decoding.error_detail(answer.body), source=self.key_source,
+                                       env=self.key_env, model=self.model, url=answer.url, method=answer.method),
+                       status)
         raise other_status(answer)

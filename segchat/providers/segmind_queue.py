@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 from urllib.parse import urljoin
 
 from segchat.errors import BadResponseError, Cancelled, ConfigError, JobFailed, StillWaiting
-
-__all__ = ["JobFailed", "Queue", "StillWaiting", "v2_base"]
-
-if TYPE_CHECKING:
-    from segchat.net.deadline import Call
-    from segchat.net.decoding import Reply
-    from segchat.net.http import Answer, Http
+from segchat.model.call import Call
+from segchat.model.reply import Reply
+from segchat.net.decoding import completion, error_detail, parse_json
+from segchat.net.http import Answer, Http
+from segchat.text.excerpt import excerpt
 
 FIRST_POLL, LAST_POLL = 0.25, 2.0  # seconds between polls: quick at first, then backing off
 STATES = {"QUEUED": "queued", "PROCESSING": "running", "IN_PROGRESS": "running"}
@@ -67,8 +65,6 @@ class Queue:
         data = _object(answer)
         request_id, status_url, response_url = (data.get(k) for k in ("request_id", "status_url", "response_url"))
         if not all(isinstance(v, str) and v for v in (request_id, status_url, response_url)):
-            from segchat.net.decoding import excerpt
-
             raise BadResponseError(f"the queue's answer has no request_id, status_url and response_url: "
                                    f"{excerpt(answer.body)}", answer.status)
         # Relative URLs are relative to the queue's own address; anything else is refused (the key goes along).
@@ -83,40 +79,32 @@ class Queue:
         if answer.status == 404:
             raise JobFailed(f"the queue does not know request {job['request_id'][:40]} (it may have expired)", 404)
         if answer.status == 422:  # a FAILED job is answered so: a result, not a transport error
-            from segchat.net.decoding import error_detail
-
             raise JobFailed(f"the queued request failed: {error_detail(answer.body)}", 422)
         self.check(answer)
         state = _object(answer).get("status")
         if not isinstance(state, str) or not state:
             raise BadResponseError("the queue's status answer has no status", answer.status)
         if state.upper() == "FAILED":
-            from segchat.net.decoding import error_detail
-
             raise JobFailed(f"the queued request failed: {error_detail(answer.body)}", answer.status)
         return state.upper()
 
     def _result(self, answer: Answer) -> Reply:
         """The job's output: a chat.completion as a JSON string, as an object, or plain text."""
-        from segchat.net import decoding as wire
-
         self.check(answer)
         output = _object(answer).get("output")
         if isinstance(output, str):
             try:
                 output = json.loads(output)
             except (ValueError, RecursionError):
-                return wire.Reply(output)  # plain text is the reply itself
+                return Reply(output)  # plain text is the reply itself
         if isinstance(output, str):
-            return wire.Reply(output)
+            return Reply(output)
         if not isinstance(output, dict):
-            raise BadResponseError(f"the queued reply has no output: {wire.excerpt(answer.body)}", answer.status)
-        return wire.completion(json.dumps(output).encode(), answer.status)
+            raise BadResponseError(f"the queued reply has no output: {excerpt(answer.body)}", answer.status)
+        return completion(json.dumps(output).encode(), answer.status)
 
 
 def _object(answer: Answer) -> dict[str, Any]:
-    from segchat.net.decoding import excerpt, parse_json
-
     data = parse_json(answer.body, answer.status)
     if not isinstance(data, dict):
         raise BadResponseError(f"the queue answered something other than a JSON object: {excerpt(answer.body)}",

@@ -11,7 +11,7 @@ from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.styles import Style
 
-from segchat.engine.chat import Chat, Turn
+from segchat.engine.chat import Chat
 from segchat.errors import (
     AmbiguousError,
     APIError,
@@ -24,7 +24,8 @@ from segchat.errors import (
 from segchat.figures import fmt_credits
 from segchat.model import attachments
 from segchat.model.attachments import Attachment, describe
-from segchat.net.deadline import Call
+from segchat.model.call import Call
+from segchat.model.turn import Turn
 from segchat.private_files import private_dir, private_file
 from segchat.store.session_row import SessionInfo
 from segchat.tui.commands.registry import Registry, build_registry

@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from segchat.errors import Cancelled
-from segchat.net.deadline import Call
+from segchat.model.call import Call
 
 if TYPE_CHECKING:
     from segchat.ui.render import Renderer

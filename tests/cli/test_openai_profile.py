@@ -13,7 +13,7 @@ from support.cli import default_signals, segchat
 from support.independent_server import STREAM_ECHO_PREFIX, echo_model, start_independent_server
 from support.screen import segchat_command
 
-from segchat.net.http import Call
+from segchat.model.call import Call
 from segchat.providers.openai_compat import OpenAI
 
 

@@ -9,7 +9,7 @@ from support.store_rows import listed
 
 from segchat.engine.chat import Chat
 from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
-from segchat.model.conversation import Message, UnsentMessage
+from segchat.model.conversation import UnsentMessage
 from segchat.model.ledger import Ledger
 from segchat.providers.segmind import Segmind as ChatClient
 from segchat.ui import wording as words
@@ -22,29 +22,6 @@ def test_every_turn_sends_the_whole_conversation(make_chat, fake):
     assert fake.chat_requests()[-1].body["messages"] == [
         {"role": "system", "content": "be a pirate"}, {"role": "user", "content": "one"},
         {"role": "assistant", "content": "echo: one"}, {"role": "user", "content": "two"}]
-
-
-def test_a_prepared_conversation_is_sent_as_it_is(make_chat, fake, monkeypatch):
-    """prepare() (run while the user types) readies the request; what the server gets is unchanged."""
-    chat = make_chat(system="be a pirate")
-    chat.send("one")
-    prepared = []
-    monkeypatch.setattr(chat.provider.http, "prepare", lambda messages: prepared.append(messages))
-    chat.prepare()
-    assert prepared == [chat.conversation.payload()]
-    monkeypatch.undo()
-    chat.prepare()
-    chat.send("two")
-    assert fake.chat_requests()[-1].body["messages"] == [
-        {"role": "system", "content": "be a pirate"}, {"role": "user", "content": "one"},
-        {"role": "assistant", "content": "echo: one"}, {"role": "user", "content": "two"}]
-
-
-def test_a_conversation_past_the_context_is_not_prepared(make_chat, monkeypatch):
-    chat = make_chat(context_window=100)
-    chat.conversation.messages.append(Message("user", "word " * 200, 0.0))
-    monkeypatch.setattr(chat.provider, "prepare", lambda messages: pytest.fail("prepared"))
-    chat.prepare()
 
 
 def test_sampling_settings_are_sent(make_chat, fake):
@@ -231,3 +208,12 @@ def test_context_from_prompt_and_completion_tokens(make_chat, fake):
 def _said(notices):
     """The notices as the chat would word them."""
     return [words.notice(n.code, n.values) for n in notices]
+
+
+def test_a_provider_that_recovers_no_jobs_sends_the_message_again(make_local_chat, fake):
+    chat = make_local_chat()
+    job = {"request_id": "r1", "status_url": f"{fake.base_url}/s", "response_url": f"{fake.base_url}/r"}
+    chat.conversation.unsent = UnsentMessage("again", meta={"job": job})
+    assert chat.recover() is None
+    assert chat.send(None).reply.content == "echo: again"
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions"]

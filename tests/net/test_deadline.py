@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-import ssl
 import threading
 import time
 import tracemalloc
@@ -18,9 +17,11 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from support.tls import trusted
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled, RetryableError
-from segchat.net.http import MAX_BODY, Call
+from segchat.model.call import Call
+from segchat.net.http import MAX_BODY
 from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 
@@ -275,18 +276,6 @@ def test_the_deadline_spans_retries(fake, providers):
     assert len(fake.requests) == 2 and 1.3 < elapsed < 1.5 + 1.5  # not 0.5 + a fresh 1.5 s
 
 
-def test_without_the_socket_hook_a_timer_still_holds_the_deadline_after_the_headers(fake, providers, monkeypatch):
-    # Should a future httpx hide its connection pool, the fallback: the socket shut at the deadline.
-    monkeypatch.setattr("segchat.net.http.guard_connections", lambda client: None)
-    fake.script({"drip": 20}, {"chunks": ["kept ", "never sent"], "stall": 30, "chunked": False})
-    error, elapsed = fails(providers("segmind", fake.base_url), AmbiguousError, "body dripped, no socket hook")
-    assert TOO_SLOW in str(error) and elapsed < LATE
-    with timed("stall after text, close-delimited, no socket hook") as elapsed:
-        reply = providers("openai", fake.base_url).complete(MESSAGES)
-    # the shut socket ends a close-delimited stream as if complete: it must still read as the deadline
-    assert reply.content == "kept " and TOO_SLOW in reply.incomplete and elapsed[0] < LATE
-
-
 # -- retry waits count against the same deadline ---------------------------------------------------------
 
 
@@ -394,35 +383,10 @@ def test_after_an_abort_the_same_provider_still_works(fake, providers):
 
 # -- the same over TLS: abort() must shut the socket the TLS layer took over ---------------------------------
 
-# A self-signed certificate for 127.0.0.1 (P-256, valid 2000-9999), trusted through SSL_CERT_FILE.
-TLS_KEY = """-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgTv4UhzyhC8uCnfGE
-Lu7FcwrY1kTj/BANrkVy6JvCr9ShRANCAAQZIInx45luMwp0OqrRrecmO5Ut7xFB
-e4qZnwpQCuqysztUzwCmi5Kb1h0k51gctbLwCPwAZR54e2JhgC7r3Gcw
------END PRIVATE KEY-----
-"""
-TLS_CERT = """-----BEGIN CERTIFICATE-----
-MIIBgDCCASegAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAkxMjcuMC4w
-LjEwIBcNMDAwMTAxMDAwMDAwWhgPOTk5OTEyMzEyMzU5NTlaMBQxEjAQBgNVBAMM
-CTEyNy4wLjAuMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABBkgifHjmW4zCnQ6
-qtGt5yY7lS3vEUF7ipmfClAK6rKzO1TPAKaLkpvWHSTnWBy1svAI/ABlHnh7YmGA
-LuvcZzCjaDBmMA8GA1UdEwEB/wQFMAMBAf8wHQYDVR0OBBYEFGE/PLAwWxZ5tyQG
-TNGjfJc/KecfMA8GA1UdEQQIMAaHBH8AAAEwDgYDVR0PAQH/BAQDAgKEMBMGA1Ud
-JQQMMAoGCCsGAQUFBwMBMAoGCCqGSM49BAMCA0cAMEQCIFes3V6bqqR3yQ1hRmxl
-v3PyJxyI48XLSWUp6cInBnQjAiBEa8aJXjn/0sVWVAdnZ3U2jsmK9x6qc9/vRr7D
-XrPeDA==
------END CERTIFICATE-----
-"""
-
-
 @pytest.fixture
 def tls_server(tmp_path, monkeypatch):
     """Start an HTTPS server on loopback that reads a request, then answers `reply` or (None) nothing."""
-    (tmp_path / "cert.pem").write_text(TLS_CERT)
-    (tmp_path / "key.pem").write_text(TLS_KEY)
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context = trusted(tmp_path, monkeypatch)
     stop, threads = threading.Event(), []
 
     def handle(conn, reply):

@@ -11,6 +11,7 @@ import pytest
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled
 from segchat.net import decoding as wire
+from segchat.net.sse import sse_events
 
 
 @pytest.mark.parametrize("raw, value", [
@@ -46,7 +47,7 @@ def test_completion_requires_text():
 
 def test_sse_events_split_on_newlines_only():
     chunks = [b'data: {"a": "x\xe2\x80', b'\xa8y"}\r\n\r\n', b": comment\n\nevent: error\ndata: 1\ndata: 2\n\n"]
-    assert list(wire.sse_events(chunks)) == [("message", '{"a": "x\u2028y"}'), ("error", "1\n2")]
+    assert list(sse_events(chunks)) == [("message", '{"a": "x\u2028y"}'), ("error", "1\n2")]
 
 
 def _events(count, then=None):

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from segchat.errors import BadResponseError
 from segchat.figures import fmt_credits
 from segchat.net import decoding as wire
+from segchat.net.sse import sse_events
+from segchat.text.excerpt import EXCERPT_WINDOW, excerpt
 from segchat.text.redact import register_secret
 
 BIG = 500_000
@@ -44,15 +46,15 @@ def test_excerpt_of_500kb_hostile_body_takes_milliseconds(body):
 
 
 def test_excerpt_reads_only_the_start_of_a_body():
-    assert wire.excerpt(b" " * 70_000 + b"late words") == "(no text in the first 64 KiB)"
-    assert wire.excerpt(b"<p>early</p>" + b"<" * BIG).startswith("early")
+    assert excerpt(b" " * 70_000 + b"late words") == "(no text in the first 64 KiB)"
+    assert excerpt(b"<p>early</p>" + b"<" * BIG).startswith("early")
 
 
 def test_html_is_still_reduced_to_its_text():
     page = (b"<html><head><style>p{}</style><SCRIPT type=x>if (a<b) x()</Script ></head>"
             b"<body><!-- a > b --><h1>Bad\nGateway</h1><p>nginx</body></html>")
-    assert wire.excerpt(page) == "Bad Gateway nginx"
-    assert wire.excerpt(b"<html><script>never closed " + b"x" * 100) == "(empty body)"
+    assert excerpt(page) == "Bad Gateway nginx"
+    assert excerpt(b"<html><script>never closed " + b"x" * 100) == "(empty body)"
 
 
 # 2. Deeply nested JSON -----------------------------------------------------------------------------------------
@@ -193,17 +195,17 @@ SSE_EVENTS = [("message", '{"a": "x\u2028y"}'), ("message", "🙂 é \u0085"), (
 @pytest.mark.parametrize("eol", [b"\r", b"\n", b"\r\n"])
 def test_sse_any_line_ending(eol):
     raw = b": comment" + eol + _sse(SSE_EVENTS, eol)
-    assert list(wire.sse_events([raw])) == SSE_EVENTS
-    assert list(wire.sse_events([raw[i:i + 1] for i in range(len(raw))])) == SSE_EVENTS  # byte by byte
+    assert list(sse_events([raw])) == SSE_EVENTS
+    assert list(sse_events([raw[i:i + 1] for i in range(len(raw))])) == SSE_EVENTS  # byte by byte
 
 
 def test_sse_crlf_split_between_chunks_is_one_line_end():
     chunks = [b"data: 1\r", b"\ndata: 2\r", b"\n\r", b"", b"\nevent: e\r", b"", b"\ndata: 3\r\n\r\n"]
-    assert list(wire.sse_events(chunks)) == [("message", "1\n2"), ("e", "3")]
+    assert list(sse_events(chunks)) == [("message", "1\n2"), ("e", "3")]
 
 
 def test_sse_byte_order_mark_at_the_start_is_ignored():
-    assert list(wire.sse_events([b"\xef\xbb", b"\xbfdata: x\n\n"])) == [("message", "x")]
+    assert list(sse_events([b"\xef\xbb", b"\xbfdata: x\n\n"])) == [("message", "x")]
 
 
 @settings(max_examples=200, deadline=None)
@@ -222,7 +224,7 @@ def test_sse_events_survive_any_line_ending_and_chunking(events, eols, sizes):
         chunks.append(raw[i:i + size])
         i += size
     chunks.append(raw[i:])
-    assert list(wire.sse_events(chunks)) == events
+    assert list(sse_events(chunks)) == events
 
 
 def _endless(piece: bytes, limit: int, consumed: list[int]):
@@ -238,7 +240,7 @@ def test_an_endless_line_or_event_is_cut_off(piece):
         piece = b"data: " + piece[7:] + b"\r"
     consumed = [0]
     with pytest.raises(BadResponseError, match="an event in the stream is larger than 1 MiB"):
-        for _ in wire.sse_events(_endless(piece, 8 << 20, consumed)):
+        for _ in sse_events(_endless(piece, 8 << 20, consumed)):
             pass
     assert consumed[0] <= (1 << 20) + 2 * len(piece)
 
@@ -251,10 +253,10 @@ def test_an_endless_line_after_some_text_keeps_the_text():
         yield head
         yield from _endless(b"y" * 65536, 8 << 20, consumed)
 
-    reply = wire.stream(wire.sse_events(chunks()), 200)
+    reply = wire.stream(sse_events(chunks()), 200)
     assert reply.content == "kept" and "larger than 1 MiB" in reply.incomplete
     with pytest.raises(BadResponseError, match="larger than 1 MiB") as info:
-        wire.stream(wire.sse_events(_endless(b"z" * 65536, 8 << 20, [0])), 200)
+        wire.stream(sse_events(_endless(b"z" * 65536, 8 << 20, [0])), 200)
     assert info.value.status == 200
 
 
@@ -267,7 +269,7 @@ def _no_key_prefix(text: str, key: str) -> bool:
 @pytest.mark.parametrize("at", [0, 150, 185, 190, 195, 199, 200, 250])
 def test_excerpt_redacts_before_cutting(secret, at):
     body = ("a" * at + secret + "b" * 300)[:300 + len(secret)].encode()
-    out = wire.excerpt(body)
+    out = excerpt(body)
     assert _no_key_prefix(out, secret), out
     if at < 197:
         assert "***" in out or out.endswith("*…") or out.endswith("**…")
@@ -282,7 +284,7 @@ def test_error_detail_never_shows_the_key(secret, wrap):
 
 @pytest.mark.parametrize("offset", range(-len("SG_0123456789abcdefXYZ"), 2))
 def test_a_key_cut_by_the_excerpt_window_is_dropped(secret, offset):
-    body = b" " * (wire.EXCERPT_WINDOW + offset) + secret.encode() + b" tail" * 100
-    assert _no_key_prefix(wire.excerpt(body), secret)
-    body = b"<p>" + b"<br>" * ((wire.EXCERPT_WINDOW + offset - 3) // 4) + secret.encode() + b"</p>" * 100
-    assert _no_key_prefix(wire.excerpt(body), secret)
+    body = b" " * (EXCERPT_WINDOW + offset) + secret.encode() + b" tail" * 100
+    assert _no_key_prefix(excerpt(body), secret)
+    body = b"<p>" + b"<br>" * ((EXCERPT_WINDOW + offset - 3) // 4) + secret.encode() + b"</p>" * 100
+    assert _no_key_prefix(excerpt(body), secret)

@@ -23,7 +23,8 @@ from segchat.errors import (
     RedirectError,
     RetryableError,
 )
-from segchat.net.http import MAX_BODY, Call
+from segchat.model.call import Call
+from segchat.net.http import MAX_BODY
 from segchat.providers.segmind import Segmind as ChatClient
 from segchat.text.redact import register_secret
 

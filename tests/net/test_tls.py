@@ -10,7 +10,8 @@ from segchat.providers.segmind import Segmind
 
 
 def context_of(http: Http) -> ssl.SSLContext:
-    return http.client._transport._pool._ssl_context
+    assert http.client is not None  # built on first use, and the transport with it
+    return http.transport.ssl_context
 
 
 def test_clients_share_one_verified_context():

@@ -10,8 +10,8 @@ import pytest
 
 from segchat import providers
 from segchat.config.settings import Config
-from segchat.errors import AuthError, Cancelled, NotFoundError, RetryableError
-from segchat.net.http import Call
+from segchat.errors import AuthError, Cancelled, NotFoundError, RetryableError, UsageError
+from segchat.model.call import Call
 from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 
@@ -148,3 +148,19 @@ def test_build_picks_the_provider_and_never_sends_a_key_it_was_not_given(fake):
     assert "authorization" not in fake.requests[0].headers
     segmind = providers.build(Config(base_url=fake.base_url, model="llama-v3p1-8b-instruct", api_key=KEY))
     assert isinstance(segmind, Segmind) and segmind.has_credits and not segmind.stream
+
+
+def test_what_a_provider_lacks_it_declares_and_refuses():
+    segmind, local = Segmind("http://127.0.0.1:9/v1", "m", KEY), OpenAI("http://127.0.0.1:9/v1", "m", None)
+    job = {"request_id": "r1", "status_url": "http://127.0.0.1:9/s", "response_url": "http://127.0.0.1:9/r"}
+    try:
+        assert (segmind.has_credits, segmind.lists_models, segmind.recovers_jobs) == (True, False, True)
+        assert (local.has_credits, local.lists_models, local.recovers_jobs) == (False, True, False)
+        with pytest.raises(UsageError):
+            segmind.models(Call())
+        with pytest.raises(UsageError):
+            local.balance(Call())
+        with pytest.raises(UsageError):
+            local.resume(job, Call())
+    finally:
+        segmind.close(), local.close()

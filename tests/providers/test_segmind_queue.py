@@ -18,9 +18,9 @@ from support.cli import KEY, default_signals, segchat
 from support.repl import ENTER, run
 from support.screen import segchat_command
 
-from segchat.net.deadline import Call
+from segchat.errors import JobFailed, StillWaiting
+from segchat.model.call import Call
 from segchat.providers.segmind import Segmind
-from segchat.providers.segmind_queue import JobFailed, StillWaiting
 from segchat.tui.repl import Repl
 from segchat.ui.render import Renderer
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 if TYPE_CHECKING:
     from segchat.engine.chat import Chat
     from segchat.model.attachments import Attachment
-    from segchat.net.http import Call
+    from segchat.model.call import Call
     from segchat.store.session_row import SessionInfo
     from segchat.tui.commands.registry import Registry
     from segchat.ui.render import Renderer

@@ -1,0 +1,38 @@
+"""What a server answered: a chat completion (Reply) and an account's credits (Balance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+MAX_TOKENS = 10**9  # a usage count at or beyond this is nonsense
+
+
+@dataclass
+class Reply:
+    """A chat completion as segchat needs it."""
+
+    content: str
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    credits: Decimal | None = None
+    credits_raw: str | None = None
+    elapsed: float = 0.0
+    incomplete: str | None = None
+    streamed: bool = False  # shown piece by piece as it arrived
+    interrupted: bool = False  # the user stopped it (Ctrl-C): what arrived is all there is
+
+    @property
+    def tokens(self) -> int | None:
+        """The server's count of this turn's tokens (prompt and reply), when it gave a sane one."""
+        total = (self.usage or {}).get("total_tokens")
+        return total if isinstance(total, int) and 0 < total < MAX_TOKENS else None
+
+
+@dataclass
+class Balance:
+    """An account's credits and its free credits, as the server counts them (None: absent or unreadable)."""
+
+    credits: Decimal | None
+    free: Decimal | None
