@@ -10,7 +10,8 @@ from segchat import providers
 from segchat.config import settings
 from segchat.config.validate import check_model
 from segchat.engine.chat import Chat
-from segchat.errors import ConfigError, SessionNotFound, redact
+from segchat.errors import ConfigError, SessionNotFound
+from segchat.text.redact import redact
 from segchat.text.sanitize import sanitize
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from segchat.config.settings import SAMPLING, Config, check_model, check_sampling
+from segchat.config.settings import SAMPLING, Config, check_sampling
+from segchat.config.validate import check_model
 from segchat.errors import (
     APIError,
     Cancelled,
@@ -25,10 +26,11 @@ from segchat.errors import (
 from segchat.figures import fmt_credits
 from segchat.model.attachments import Attachment, fits
 from segchat.model.call import Call
-from segchat.model.conversation import Conversation, Message, UnsentMessage, sent, whole_text
+from segchat.model.conversation import Conversation, Message, UnsentMessage, sent
 from segchat.model.ledger import Ledger
 from segchat.model.reply import Balance, Reply
 from segchat.model.turn import Notice, Runner, Turn, run_here
+from segchat.text.sanitize import whole_text
 
 if TYPE_CHECKING:
     from segchat.config.roles import Role

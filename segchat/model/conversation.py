@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from segchat.model import attachments
 from segchat.text.sanitize import whole_text
-
-__all__ = ["Conversation", "Message", "UnsentMessage", "sent", "whole_text"]
 
 ROLES = ("system", "user", "assistant")
 FORMAT_VERSION = 1
@@ -69,8 +68,6 @@ def sent(text: str, meta: dict[str, Any]) -> str:
     """A message's text as the model reads it: with its attached files, if it has any."""
     if not meta.get("attachments"):
         return text
-    from segchat.model import attachments
-
     return attachments.inline(text, attachments.of(meta))
 
 
