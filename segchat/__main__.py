@@ -1,5 +1,5 @@
 """Entry point for ``python -m segchat``."""
 
-from segchat.cli.main import run
+from segchat.cli import run
 
 run()

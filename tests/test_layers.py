@@ -30,13 +30,15 @@ LAYERS = [
 HEAVY = {"httpx", "httpcore", "rich", "prompt_toolkit", "argcomplete", "markdown_it", "pygments"}
 # The seams where an import may wait inside a function, and why.
 SEAMS = {
-    "segchat.cli.main": "--version is answered before anything else loads; each run loads only its own path",
+    "segchat.cli": "--version is answered before anything else loads",
+    "segchat.cli.main": "each run loads only its own path: --list no engine, a one-shot no prompt_toolkit",
     "segchat.cli.shell_completion": "argcomplete, only when the shell asks for completions",
     "segchat.net.http": "httpx, once the first request is made (the prompt is up before it)",
     "segchat.net.deadline": "httpcore, under the first request",
     "segchat.ui.render": "rich, on the first reply or table",
     "segchat.ui.markdown": "rich's Markdown and markdown-it, on the first reply",
     "segchat.ui.markdown_stream": "rich, on the first streamed reply",
+    "segchat.ui.table": "rich's cell widths, with the first table laid out for a terminal (a piped one needs none)",
 }
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Callable, Mapping
 
 from segchat import __version__
-from segchat.cli import shell_completion as completion
 
 EPILOG = """\
 exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
@@ -20,31 +20,25 @@ examples:
 """
 
 
-def parse_arguments(argv: list[str]) -> argparse.Namespace:
-    """argv parsed (argparse prints --help and usage errors, and exits); when the shell is asking for
-    completions, they are answered and the process exits."""
-    parser = build_parser()
-    completion.complete_if_asked(parser)
-    return parser.parse_args(argv)
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(completers: Mapping[str, Callable[..., list[str]]] | None = None) -> argparse.ArgumentParser:
+    """segchat's parser. completers, for shell completion: what completes the names a flag takes, by kind
+    ("session", "role", "profile"); argcomplete reads each from its flag's action."""
+    takes: dict[argparse.Action, str] = {}  # a flag's action -> the kind of name it takes
     p = argparse.ArgumentParser(prog="segchat", description="Chat with Llama 3.1 8B Instruct on Segmind.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("prompt", nargs="*", metavar="PROMPT", help="ask this once, print the reply and exit")
     p.add_argument("--version", action="version", version=f"segchat {__version__}")
     p.add_argument("-f", "--file", action="append", default=[], metavar="PATH",
                    help="attach a text file to the message (repeatable; - attaches standard input)")
-    p.add_argument("--role", metavar="NAME", help="use the role NAME (<config dir>/roles/NAME.md)").completer = \
-        completion.role_names  # type: ignore[attr-defined]
+    takes[p.add_argument("--role", metavar="NAME", help="use the role NAME (<config dir>/roles/NAME.md)")] = "role"
     p.add_argument("--roles", action="store_true", help="list the roles, with their first line")
     p.add_argument("--completion", choices=("bash", "zsh", "fish"), help="print a shell completion script")
     p.add_argument("--set-key", action="store_true", help="replace the stored Segmind API key (checked first)")
     g = p.add_argument_group("settings (override config.toml and environment)")
     g.add_argument("--config", metavar="PATH", help="config file (default: $SEGCHAT_CONFIG or the user config dir)")
     g.add_argument("--config-path", action="store_true", help="print the config file's path and exit")
-    g.add_argument("--profile", metavar="NAME", help="use [profiles.NAME] of config.toml (env SEGCHAT_PROFILE)"
-                   ).completer = completion.profile_names  # type: ignore[attr-defined]
+    takes[g.add_argument("--profile", metavar="NAME",
+                         help="use [profiles.NAME] of config.toml (env SEGCHAT_PROFILE)")] = "profile"
     g.add_argument("--base-url", metavar="URL", help="API base URL (env SEGCHAT_BASE_URL)")
     g.add_argument("-m", "--model", metavar="ID", help="model slug or id (env SEGCHAT_MODEL)")
     g.add_argument("--system", metavar="TEXT", help="system prompt")
@@ -59,17 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--debug", action="store_true", help="show tracebacks (the key is redacted)")
     s = p.add_argument_group("sessions")
     s.add_argument("-r", "--resume", action="store_true", help="continue the most recent session")
-    s.add_argument("--session", metavar="NAME", help="start or continue the session NAME").completer = \
-        completion.session_names  # type: ignore[attr-defined]
+    takes[s.add_argument("--session", metavar="NAME", help="start or continue the session NAME")] = "session"
     s.add_argument("--list", action="store_true", help="list saved sessions, newest first")
-    s.add_argument("--show", metavar="SESSION", help="print a session").completer = \
-        completion.session_names  # type: ignore[attr-defined]
-    s.add_argument("--export", metavar="SESSION", help="write a session to stdout").completer = \
-        completion.session_names  # type: ignore[attr-defined]
+    takes[s.add_argument("--show", metavar="SESSION", help="print a session")] = "session"
+    takes[s.add_argument("--export", metavar="SESSION", help="write a session to stdout")] = "session"
     s.add_argument("--format", choices=("md", "json"), help="export format, with --export (default md)")
     s.add_argument("--import", dest="import_file", metavar="FILE", help="import a JSON export")
-    s.add_argument("--delete", metavar="SESSION", help="delete a session").completer = \
-        completion.session_names  # type: ignore[attr-defined]
+    takes[s.add_argument("--delete", metavar="SESSION", help="delete a session")] = "session"
     s.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a session")
     s.add_argument("--search", metavar="TEXT", help="find messages across all sessions")
+    for action, kind in takes.items():
+        if completers is not None:
+            action.completer = completers[kind]  # type: ignore[attr-defined]
     return p

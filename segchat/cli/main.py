@@ -13,7 +13,6 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from segchat import __version__
 from segchat.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -56,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         # A terminal or pipe that cannot encode a character gets a replacement, not a traceback.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    if argv == ["--version"]:  # answered before the parser is built: scripts ask this often
-        print(f"segchat {__version__}")
-        return EXIT_OK
-    from segchat.cli.args import parse_arguments
+    if "_ARGCOMPLETE" in os.environ:  # the shell is asking for completions: answered, then the process exits
+        from segchat.cli.shell_completion import complete
 
-    args = parse_arguments(argv)
+        complete()
+    from segchat.cli.args import build_parser
+
+    args = build_parser().parse_args(argv)
     try:
         return _run(args)
     except SegchatError as exc:
@@ -91,13 +91,9 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """The settings, then what the arguments ask for: a printout, a session action, or a chat."""
     from segchat.cli.session_flags import check_arguments, manage
-    from segchat.cli.shell_completion import script
-    from segchat.cli.terminal import find_tty
-    from segchat.config import roles
     from segchat.config.paths import config_path
     from segchat.config.settings import load
     from segchat.private_files import present
-    from segchat.ui.render import Renderer
 
     check_arguments(args)
     path = config_path(args.config)
@@ -105,20 +101,20 @@ def _run(args: argparse.Namespace) -> int:
         print(path)
         return EXIT_OK
     if args.completion:
+        from segchat.cli.shell_completion import script
+
         sys.stdout.write(script(args.completion))
         return EXIT_OK
     if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not present(path, file=True):
         given = "--config" if args.config else "SEGCHAT_CONFIG"
         raise ConfigError(f"{given} {path}: no such file")
     if args.roles:
-        out = Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
-        rows = roles.listing(path)
-        if rows:
-            out.table(("role", "first line"), rows)
-        else:
-            out.notice(f"no roles yet; write one as {roles.folder(path)}/NAME.md")
-        return EXIT_OK
-    role = roles.load(path, args.role) if args.role else None
+        return _list_roles(path)
+    role = None
+    if args.role:
+        from segchat.config import roles
+
+        role = roles.load(path, args.role)
     flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
                                            "timeout", "max_credits", "queue")}
     config = load(path, flags, role=(role.name, role.settings) if role else None)
@@ -128,12 +124,26 @@ def _run(args: argparse.Namespace) -> int:
         _stderr(f"segchat: warning: {_clean(warning)}")
     if args.set_key:
         from segchat.cli.apikey import obtain
+        from segchat.cli.terminal import find_tty
 
         obtain(config, path, find_tty(), replacing=True)
         return EXIT_OK
     if manage(args, _store):  # after the settings: they register the key, which every output then hides
         return EXIT_OK
     return _chat(args, config, path, flags, role)
+
+
+def _list_roles(path: str) -> int:
+    from segchat.config import roles
+    from segchat.ui.render import Renderer, styled
+
+    out = Renderer(rich_output=styled(sys.stdout))
+    rows = roles.listing(path)
+    if rows:
+        out.table(("role", "first line"), rows)
+    else:
+        out.notice(f"no roles yet; write one as {roles.folder(path)}/NAME.md")
+    return EXIT_OK
 
 
 def _chat(args: argparse.Namespace, config: Config, path: str, flags: dict[str, Any], role: Role | None) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable
@@ -13,7 +12,7 @@ from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Canc
 from segchat.text.sanitize import safe
 from segchat.ui import progress
 from segchat.ui import wording as words
-from segchat.ui.render import Renderer
+from segchat.ui.render import Renderer, styled
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -72,10 +71,9 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
 
     balance: the starting balance (see prefetch_balance), so this turn's cost is known.
     """
-    plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
-    renderer = Renderer(rich_output=not plain, code_theme=chat.config.code_theme)
+    renderer = Renderer(rich_output=styled(sys.stdout), code_theme=chat.config.code_theme)
     # The wait is shown on stderr, and only when it is a terminal: stdout stays the reply alone.
-    spinner = Renderer(out=sys.stderr, rich_output=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
+    spinner = Renderer(out=sys.stderr, rich_output=styled(sys.stderr))
     if balance is not None:
         chat.ledger.observe(balance())
     _recover(chat, spinner)

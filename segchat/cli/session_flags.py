@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from segchat.app import sessions
 from segchat.errors import UsageError
-from segchat.ui.render import Renderer
+from segchat.ui.render import Renderer, styled
 
 if TYPE_CHECKING:
     import argparse
@@ -58,7 +57,7 @@ def manage(args: argparse.Namespace, open_store: Callable[[], Store]) -> bool:
     """Run the management action asked for; False when none was."""
     if all(getattr(args, name) in (None, False) for name in ACTIONS):
         return False
-    store, out = open_store(), Renderer(rich_output=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    store, out = open_store(), Renderer(rich_output=styled(sys.stdout))
     if args.list:
         sessions.list_sessions(store, out)
     elif args.show is not None:

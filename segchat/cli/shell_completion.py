@@ -7,11 +7,11 @@ prints a traceback into the user's shell line: whatever cannot be read completes
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import tomllib
 from typing import Any
 
+from segchat.cli.args import build_parser
 from segchat.config import roles
 from segchat.config.paths import config_path, store_path
 
@@ -23,12 +23,13 @@ def script(shell: str) -> str:
     return argcomplete.shellcode(["segchat"], shell=shell)
 
 
-def complete_if_asked(parser: Any) -> None:
-    """When the shell is asking for completions, answer and exit; otherwise do nothing."""
-    if "_ARGCOMPLETE" in os.environ:
-        import argcomplete
+def complete() -> None:
+    """Answer the shell's request for completions (it sets _ARGCOMPLETE) and exit: the flags, and the names a
+    flag takes from what is saved (sessions, roles, profiles)."""
+    import argcomplete
 
-        argcomplete.autocomplete(parser)
+    parser = build_parser({"session": session_names, "role": role_names, "profile": profile_names})
+    argcomplete.autocomplete(parser)
 
 
 def session_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:

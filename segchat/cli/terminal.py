@@ -9,20 +9,14 @@ from typing import IO
 
 from segchat.config.settings import KEY_ENV
 from segchat.errors import UsageError
+from segchat.ui.render import is_terminal
 
 MAX_PIPED = 4 * 2**20  # far beyond a 128K-token context; stops `yes | segchat` from reading forever
 
 
-def is_tty(stream: IO | None) -> bool:
-    try:
-        return stream is not None and stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def read_piped_stdin() -> str | None:
     """All of standard input when it is a pipe or file (the system prompt), else None."""
-    if sys.stdin is None or is_tty(sys.stdin):
+    if sys.stdin is None or is_terminal(sys.stdin):
         return None
     try:
         data = sys.stdin.buffer.read(MAX_PIPED + 1)
@@ -72,7 +66,7 @@ def stdio_tty() -> Tty:
 def find_tty() -> Tty | None:
     """The terminal to chat on: standard input and output when both are one, else the controlling terminal
     (standard input or output is a pipe); None when there is none."""
-    return stdio_tty() if is_tty(sys.stdin) and is_tty(sys.stdout) else open_tty()
+    return stdio_tty() if is_terminal(sys.stdin) and is_terminal(sys.stdout) else open_tty()
 
 
 def ask_api_key(tty: Tty, replacing: bool = False) -> str:

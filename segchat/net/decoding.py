@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import math
-import time
 import zlib
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator
@@ -169,20 +167,6 @@ def _take_chunk(obj: Any, parts: list[str], reply: Reply, on_delta: Callable[[st
     if (usage := _usage(obj.get("usage"))) is not None:
         reply.usage = usage
     return None
-
-
-def retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (a number or an HTTP date); None if absent or unusable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return seconds if 0 < seconds < float("inf") else None
 
 
 def parse_json(data: bytes, status: int) -> Any:

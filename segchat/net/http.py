@@ -11,7 +11,6 @@ import random
 import ssl
 import threading
 import time
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
@@ -21,7 +20,7 @@ from segchat import __version__
 from segchat.errors import AmbiguousError, APIError, BadResponseError, Cancelled, RedirectError, RetryableError
 from segchat.model.call import Call
 from segchat.net.deadline import MAYBE_BILLED, Guard, GuardedBackend
-from segchat.net.decoding import retry_after, unpacked
+from segchat.net.decoding import unpacked
 from segchat.net.sse import sse_events
 
 if TYPE_CHECKING:
@@ -300,10 +299,28 @@ def _httpx_errors() -> Iterator[None]:
         raise
 
 
+def retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (a number or an HTTP date); None if absent or unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        import email.utils  # httpx's own import: loaded with it, not before the prompt is up
+
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return seconds if 0 < seconds < float("inf") else None
+
+
 def environment_proxies() -> dict[str, str | None]:
     """The proxies the environment names, as the URL patterns of httpx.Client's mounts (None: no proxy there),
     read as httpx reads them for the transports it builds itself: the http, https and all proxies (from
     {scheme}_proxy variables, or where the system keeps them), and the hosts no_proxy exempts."""
+    import urllib.request  # httpx's own import: loaded with it, when the first request is made
+
     found = urllib.request.getproxies()
     mounts: dict[str, str | None] = {}
     for scheme in ("http", "https", "all"):

@@ -8,7 +8,7 @@ from segchat.errors import APIError, BadResponseError, RetryableError
 from segchat.model.call import Call
 from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
-from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer
+from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer, retry_after
 
 
 class Provider(Protocol):
@@ -55,7 +55,7 @@ def other_status(answer: Answer) -> APIError:
     tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
     if status in RETRY_STATUSES:
         wait = answer.headers.get("retry-after")
-        too_long = wait and (decoding.retry_after(wait) or 0) > MAX_RETRY_AFTER
+        too_long = wait and (retry_after(wait) or 0) > MAX_RETRY_AFTER
         asked = f"; the server asks to wait {wait[:20]} s" if too_long else ""
         return RetryableError(f"server error {status}{tries}: {detail}{asked}", status)
     if 200 <= status < 300:

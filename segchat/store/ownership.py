@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
 
 
 def _start_time(pid: int) -> str:
@@ -18,7 +17,8 @@ def _start_time(pid: int) -> str:
 
 @functools.cache
 def _host() -> str:
-    return socket.gethostname()
+    """This machine's name, as gethostname() gives it (uname's node name; Windows keeps it in COMPUTERNAME)."""
+    return os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
 
 
 def token() -> str:

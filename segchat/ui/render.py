@@ -26,7 +26,7 @@ class Renderer:
                  rich_output: bool | None = None, code_theme: str = "monokai") -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.rich_output = _is_tty(self.out) if rich_output is None else rich_output
+        self.rich_output = is_terminal(self.out) if rich_output is None else rich_output
         self.code_theme = code_theme
         self.broken = False  # the output went away (a closed pipe) while a reply streamed to it
         self._console: Any = None
@@ -90,7 +90,7 @@ class Renderer:
         """Send text to the terminal's clipboard with OSC 52 (works over SSH); how it went, or None when
         there is no terminal. Inside tmux the sequence is wrapped so tmux passes it on to the terminal.
         """
-        if not _is_tty(self.out):
+        if not is_terminal(self.out):
             return None
         osc = f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\x07"
         if os.environ.get("TMUX"):
@@ -150,7 +150,7 @@ class Renderer:
         Plain SGR codes, not rich: notices are printed before the first prompt, and importing
         rich there would cost more start-up time than everything else segchat does.
         """
-        if self.rich_output and not os.environ.get("NO_COLOR"):
+        if self.rich_output and colour_allowed():
             clean = f"\x1b[{sgr}m{clean}\x1b[0m"
         self.out.write(clean + "\n")
         self.out.flush()
@@ -167,10 +167,8 @@ class Renderer:
             cells = [[safe(cell) for cell in row] for row in cells]
         lines = [[cell.replace("\t", " ").replace("\n", " ") for cell in line] for line in [list(headers), *cells]]
         if self.rich_output:
-            import rich.cells  # terminal widths: rich loads with the first table drawn on a terminal
-
             bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
-            self.out.write(aligned(lines, room_on(self.out), bold, shorten, cells=rich.cells))
+            self.out.write(aligned(lines, room_on(self.out), bold, shorten))
         else:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
         self.out.flush()
@@ -181,7 +179,7 @@ class Renderer:
         if len(clean) > limit:
             clean = clean[:limit] + " …"
         label = {"user": "you", "assistant": "model", "system": "system"}.get(role, role)
-        bold = self.rich_output and not os.environ.get("NO_COLOR")
+        bold = self.rich_output and colour_allowed()
         self.out.write(f"\x1b[1m{label}:\x1b[0m {clean}\n" if bold else f"{label}: {clean}\n")
         self.out.flush()
 
@@ -198,8 +196,19 @@ class Renderer:
                                                    f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
 
 
-def _is_tty(stream: IO[str]) -> bool:
+def is_terminal(stream: IO[str] | None) -> bool:
+    """Whether stream is a terminal (a closed or missing stream is not)."""
     try:
-        return stream.isatty()
+        return stream is not None and stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def colour_allowed() -> bool:
+    """No colour or other escape codes when NO_COLOR is set to anything (no-color.org)."""
+    return not os.environ.get("NO_COLOR")
+
+
+def styled(stream: IO[str]) -> bool:
+    """Rendered output (Markdown, colour, a spinner) for stream: a terminal, and colour allowed; else plain text."""
+    return is_terminal(stream) and colour_allowed()

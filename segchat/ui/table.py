@@ -23,15 +23,16 @@ def room_on(out: IO[str]) -> int:
     return room or 80
 
 
-def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None = None, *, cells: ModuleType) -> str:
+def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None = None) -> str:
     """Sanitised cells (no tab, no line break) as columns padded to their widest cell, in terminal cells (wide
     characters count two), two spaces apart, the first line bold, as rich laid them out; trailing blanks dropped.
-    cells is rich.cells, which measures them: the caller loads rich, with the first table it draws.
 
     When they do not fit room, the cells of column shorten (if given; never the first line's) are first cut short
     with "…", down to SHORTEST cells; then the widest columns are narrowed to a common width and their cells
     wrapped there, at spaces where there are some. Built from strings: a rich Table is slow on a long listing.
     """
+    from rich import cells  # widths as rich counts them: loaded with the first table laid out for a terminal
+
     count = max(map(len, lines))
     if shorten is not None and shorten >= count:
         shorten = None

@@ -11,6 +11,7 @@ import pytest
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled
 from segchat.net import decoding as wire
+from segchat.net.http import retry_after
 from segchat.net.sse import sse_events
 
 
@@ -22,9 +23,9 @@ def test_parse_credits(raw, value):
 
 
 def test_retry_after_forms():
-    assert wire.retry_after("2") == 2.0
-    assert wire.retry_after("-5") is None and wire.retry_after("soon") is None and wire.retry_after(None) is None
-    future = wire.retry_after(formatdate(time.time() + 30, usegmt=True))
+    assert retry_after("2") == 2.0
+    assert retry_after("-5") is None and retry_after("soon") is None and retry_after(None) is None
+    future = retry_after(formatdate(time.time() + 30, usegmt=True))
     assert future is not None and 25 < future <= 31
 
 

@@ -113,7 +113,7 @@ def test_budget_refusal_in_repl_keeps_the_text(make_chat, fake):
 
 
 def test_trim_history_save_copy(make_chat, fake, tmp_path, monkeypatch):
-    monkeypatch.setattr("segchat.ui.render._is_tty", lambda stream: True)  # as on a terminal
+    monkeypatch.setattr("segchat.ui.render.is_terminal", lambda stream: True)  # as on a terminal
     fake.script({}, {"content": "text\n```py\nprint(1)\n```"})
     path = tmp_path / "t.md"
     out = run(make_chat(), "q1" + ENTER, "q2" + ENTER, "/copy code" + ENTER, "/trim 1" + ENTER,
@@ -256,7 +256,7 @@ def test_copy_says_what_it_did_and_wraps_for_tmux(make_chat, fake, monkeypatch):
     chat = make_chat()
     chat.send("hi")
     assert "not a terminal" in run(chat, "/copy" + ENTER)  # a pipe has no clipboard: said, not pretended
-    monkeypatch.setattr("segchat.ui.render._is_tty", lambda stream: True)
+    monkeypatch.setattr("segchat.ui.render.is_terminal", lambda stream: True)
     monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
     out = run(chat, "/copy" + ENTER)
     assert "\x1bPtmux;\x1b\x1b]52;c;" in out and "sent 8 characters" in out and "set-clipboard on" in out

@@ -126,7 +126,7 @@ def test_table_is_tab_separated_when_piped():
 
 
 def test_clipboard_uses_osc52(monkeypatch):
-    monkeypatch.setattr("segchat.ui.render._is_tty", lambda stream: True)
+    monkeypatch.setattr("segchat.ui.render.is_terminal", lambda stream: True)
     monkeypatch.delenv("TMUX", raising=False)
     out = io.StringIO()
     assert Renderer(out=out, rich_output=True).clipboard("hi") == "OSC 52"

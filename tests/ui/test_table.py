@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 
-import rich.cells
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len, chop_cells
@@ -29,7 +28,7 @@ HEADERS = ["name", "title", "when"]
 
 def aligned(lines: list[list[str]], room: int, bold: bool, shorten: int | None = None) -> str:
     """The layout measured by rich.cells, as the renderer has it measured."""
-    return ui_table.aligned(lines, room, bold, shorten, cells=rich.cells)
+    return ui_table.aligned(lines, room, bold, shorten)
 
 
 def rows_of(titles: list[str]) -> list[list[str]]:
