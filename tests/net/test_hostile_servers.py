@@ -97,7 +97,7 @@ def test_deep_json_in_a_stream():
 def test_absurd_credits_are_unknown(raw):
     value, seconds = timed(wire.parse_credits, raw)
     assert value is None
-    assert seconds < 0.1
+    assert seconds < 1.0  # an exact figure of a billion digits would take minutes
 
 
 @pytest.mark.parametrize("raw, value", [

@@ -186,7 +186,7 @@ def test_ctrl_c_during_a_request_cancels_at_once(make_chat, fake):
     timer.start()
     started = time.monotonic()
     repl.send("slow question")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 5  # not the 10 s the server hangs
     assert "cancelled" in out.getvalue()
     assert chat.conversation.messages == [] and chat.conversation.unsent.text == "slow question"
     repl.retry()
