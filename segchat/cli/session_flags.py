@@ -58,22 +58,25 @@ def manage(args: argparse.Namespace, open_store: Callable[[], Store]) -> bool:
     if all(getattr(args, name) in (None, False) for name in ACTIONS):
         return False
     store, out = open_store(), Renderer(rich_output=styled(sys.stdout))
-    if args.list:
-        sessions.list_sessions(store, out)
-    elif args.show is not None:
-        sessions.show_session(store, args.show, out)
-    elif args.export is not None:
-        sys.stdout.write(sessions.export_session(store, args.export, args.format or "md"))
-        sys.stdout.flush()
-    elif args.import_file is not None:
-        info = sessions.import_session(store, Path(args.import_file), args.session)
-        out.notice(f"imported as session '{info.name}' ({info.count} messages)")
-    elif args.delete is not None:
-        info = store.delete(args.delete)
-        out.notice(f"deleted session '{info.name}' ({info.count} messages)")
-    elif args.rename:
-        info = store.rename(*args.rename)
-        out.notice(f"renamed to '{info.name}'")
-    else:
-        sessions.search_sessions(store, args.search, out)
+    try:
+        if args.list:
+            sessions.list_sessions(store, out)
+        elif args.show is not None:
+            sessions.show_session(store, args.show, out)
+        elif args.export is not None:
+            sys.stdout.write(sessions.export_session(store, args.export, args.format or "md"))
+            sys.stdout.flush()
+        elif args.import_file is not None:
+            info = sessions.import_session(store, Path(args.import_file), args.session)
+            out.notice(f"imported as session '{info.name}' ({info.count} messages)")
+        elif args.delete is not None:
+            info = store.delete(args.delete)
+            out.notice(f"deleted session '{info.name}' ({info.count} messages)")
+        elif args.rename:
+            info = store.rename(*args.rename)
+            out.notice(f"renamed to '{info.name}'")
+        else:
+            sessions.search_sessions(store, args.search, out)
+    finally:
+        store.close()
     return True

@@ -1,7 +1,7 @@
 """Requests with one deadline each, safe retries, size caps and cancel; the only module that imports httpx.
 
-httpx is imported on first use (importing it costs more than the whole prompt, so start-up skips it): the classes
-here that httpx calls (GuardedTransport) have the methods of its public interfaces without naming them.
+httpx is imported with the first request, not before the prompt is up: the classes here that httpx calls
+(GuardedTransport) have the methods of its public interfaces without naming them.
 """
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ _contexts_lock = threading.Lock()
 
 
 def _tls_context(verified: bool) -> ssl.SSLContext:
-    """One TLS context per process, shared by every client: loading the certificates costs more than the
-    rest of a one-shot's start-up (which may build two clients, one for the balance and one for the turn).
-    Without verified, a context that trusts no certificate: for servers at http:// addresses, which then
-    never pay for loading them, while an https:// address there fails rather than going unverified."""
+    """One TLS context per process, shared by every client (a one-shot may build two: one for the balance and
+    one for the turn), its certificates loaded once. Without verified, a context that trusts no certificate:
+    for servers at http:// addresses, which never load them, while an https:// address there fails rather than
+    going unverified."""
     import httpx
 
     with _contexts_lock:
@@ -127,7 +127,8 @@ class Http:
                 # Nothing reached the server, so trying again cannot bill twice.
                 if call.cancel.is_set():
                     raise Cancelled() from None
-                where = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
+                parts = urlsplit(url)  # the host and port only: a user or password in the URL stays unshown
+                where = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
                 tries = "once" if attempt == 0 else f"{attempt + 1} times"
                 failed = f"cannot connect to {where}: {_reason(exc)} (tried {tries})"
                 if attempt >= self.retries or time.monotonic() >= deadline:
@@ -232,7 +233,7 @@ class GuardedTransport:
         import httpcore
         import httpx
 
-        self.ssl_context, limits = ssl_context, httpx.Limits()
+        self.ssl_context, limits = ssl_context, httpx.Limits(max_connections=100, max_keepalive_connections=20)
         pool: dict[str, Any] = dict(ssl_context=ssl_context, network_backend=GuardedBackend(),
                                     max_connections=limits.max_connections,
                                     max_keepalive_connections=limits.max_keepalive_connections,

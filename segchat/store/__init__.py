@@ -26,13 +26,13 @@ if TYPE_CHECKING:
 # A session's row with its counts of messages and of unsent ones: SessionInfo's fields, in order.
 _INFO = ("SELECT s.id, s.name, s.title, s.model, s.system, s.created, s.updated, s.spent, s.balance, s.unpriced, "
          "s.message_count, s.profile, s.role, "
-         "(SELECT count(*) FROM unsent u WHERE u.session_id = s.id) FROM sessions s")
+         "(SELECT count(*) FROM pending u WHERE u.session_id = s.id) FROM sessions s")
 # What --list shows of every session that holds something, newest first (not the system prompt, which can be
 # long). Unsent messages are counted in one grouped pass: the unsent table has no index by session, so a
 # subquery per session would read all of it each time.
 _LISTING = ("SELECT s.id, s.name, s.title, s.model, s.updated, s.spent, s.balance, s.unpriced, "
             "s.message_count, s.profile, coalesce(u.n, 0) "
-            "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM unsent GROUP BY session_id) u "
+            "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM pending GROUP BY session_id) u "
             "ON u.session_id = s.id WHERE s.message_count > 0 OR u.n IS NOT NULL "
             "ORDER BY s.updated DESC, s.id DESC")
 
@@ -128,7 +128,7 @@ class Store:
     def latest(self) -> SessionInfo | None:
         """The most recently used session that holds something (a process killed at once leaves an empty one)."""
         row = self._db.execute(_INFO + " WHERE EXISTS (SELECT 1 FROM messages WHERE session_id = s.id) OR EXISTS "
-                               "(SELECT 1 FROM unsent WHERE session_id = s.id) "
+                               "(SELECT 1 FROM pending WHERE session_id = s.id) "
                                "ORDER BY s.updated DESC, s.id DESC LIMIT 1").fetchone()
         return _info(row) if row else None
 
@@ -167,7 +167,7 @@ class Store:
         with self._tx():
             cur = self._db.execute(
                 "DELETE FROM sessions WHERE id=? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id=?) "
-                "AND NOT EXISTS (SELECT 1 FROM unsent WHERE session_id=?)", (session_id,) * 3)
+                "AND NOT EXISTS (SELECT 1 FROM pending WHERE session_id=?)", (session_id,) * 3)
         return cur.rowcount > 0
 
     def update(self, session_id: int, **fields: Any) -> None:
@@ -186,7 +186,7 @@ class Store:
         """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
         meta = _meta_json(unsent.meta) if unsent.meta else None
         with self._tx():
-            cur = self._db.execute("INSERT INTO unsent(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
+            cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
                                    (session_id, unsent.text, time.time(), ownership.token(), meta))
         unsent.id = cur.lastrowid
         return unsent.id
@@ -194,7 +194,7 @@ class Store:
     def unsent(self, session_id: int) -> list[UnsentMessage]:
         """Unsent messages this process may take, oldest first: its own, and those whose writer has ended."""
         me = ownership.token()
-        rows = self._db.execute("SELECT id, content, owner, meta FROM unsent WHERE session_id=? ORDER BY id",
+        rows = self._db.execute("SELECT id, content, owner, meta FROM pending WHERE session_id=? ORDER BY id",
                                 (session_id,))
         return [UnsentMessage(content, row_id, _unsent_meta(meta)) for row_id, content, who, meta in rows
                 if who == me or not ownership.alive(who)]
@@ -202,17 +202,17 @@ class Store:
     def update_unsent(self, unsent_id: int, meta: dict[str, Any]) -> None:
         """An unsent message's record changed (a queued job's id), written durably."""
         with self._tx():
-            self._db.execute("UPDATE unsent SET meta=? WHERE id=?", (_meta_json(meta) if meta else None, unsent_id))
+            self._db.execute("UPDATE pending SET meta=? WHERE id=?", (_meta_json(meta) if meta else None, unsent_id))
 
     def claim_unsent(self, unsent_ids: list[int]) -> None:
         """Take over unsent messages left by an ended process."""
         with self._tx():
-            self._db.executemany("UPDATE unsent SET owner=? WHERE id=?",
+            self._db.executemany("UPDATE pending SET owner=? WHERE id=?",
                                  [(ownership.token(), i) for i in unsent_ids])
 
     def drop_unsent(self, unsent_ids: list[int]) -> None:
         with self._tx():
-            self._db.executemany("DELETE FROM unsent WHERE id=?", [(i,) for i in unsent_ids])
+            self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in unsent_ids])
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -280,7 +280,7 @@ class Store:
                      _meta_json(message.meta) if message.meta else None)).lastrowid
                 message.id = last
             if unsent_id is not None:
-                self._db.execute("DELETE FROM unsent WHERE id=?", (unsent_id,))
+                self._db.execute("DELETE FROM pending WHERE id=?", (unsent_id,))
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
             if "title" not in values and title_row and not title_row[0] and messages:
                 values["title"] = make_title(messages[0].content)

@@ -13,7 +13,7 @@ from segchat.private_files import private_file
 if TYPE_CHECKING:
     from segchat.private_files import Where
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS sessions(
@@ -50,17 +50,11 @@ CREATE TRIGGER IF NOT EXISTS messages_counted AFTER INSERT ON messages BEGIN
 CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
     UPDATE sessions SET message_count = message_count - 1 WHERE id = old.session_id; END;
 """
-# Version 4 was a development build's: its step made an index of the messages --show wrote in Python. Its
-# number stays taken, with nothing to do, so that a store it wrote still takes version 5's step.
-_V4 = ""
-# Version 5: that index dropped (builds after it made it outside any version): --show needs none. And the
-# table of messages not yet answered has the name the code gives them: unsent.
-_V5 = """
-DROP INDEX IF EXISTS messages_unplain;
-ALTER TABLE pending RENAME TO unsent;
-"""
 # Schema version -> the script that brings the previous version up to it.
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}
+# An index earlier builds made beside the versions (for --show's SQL), which nothing uses now. Dropped outside the
+# versions too, so that those builds still open the store (they make it again, and it goes again).
+_OLD_INDEXES = ("messages_unplain",)
 
 
 def open_database(path: Where, wait: float) -> sqlite3.Connection:
@@ -89,6 +83,9 @@ def open_database(path: Where, wait: float) -> sqlite3.Connection:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+        for index in _OLD_INDEXES:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)).fetchone():
+                db.execute(f"DROP INDEX {index}")
         db.execute("SELECT count(*) FROM sessions").fetchone()
     except BaseException:
         db.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +16,7 @@ from prompt_toolkit.renderer import CPR_Support
 from support.cli import KEY
 from support.screen import Terminal
 
+from segchat.config.paths import store_path
 from segchat.engine.chat import Chat
 from segchat.errors import StoreError
 from segchat.model import attachments
@@ -163,7 +163,7 @@ def test_the_toolbar_figure_is_read_before_the_screen(store, config, fake):
 
 
 def test_a_session_with_a_damaged_message_ends_with_its_error(cli_env, fake):
-    store = Store(Path(cli_env["XDG_DATA_HOME"]) / "segchat" / "sessions.db")
+    store = Store(store_path())  # the store the child opens: cli_env keeps this test's XDG dirs
     fill(store, "llama-v3p1-8b-instruct", {3: "{bad"}, 40)
     store.close()
     t = Terminal(["--session", "long"], cli_env)

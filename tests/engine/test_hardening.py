@@ -98,8 +98,8 @@ def test_a_live_processs_unsent_message_is_neither_adopted_nor_deleted(make_chat
         chat = Chat(config, make_chat().provider, store, info)
         assert chat.conversation.unsent is None
         chat.forget_unsent()
-        assert [d.text for d in Store(store.path)._db.execute("SELECT content FROM unsent").fetchall()] \
-            if False else store._db.execute("SELECT content FROM unsent").fetchall() == [
+        assert [d.text for d in Store(store.path)._db.execute("SELECT content FROM pending").fetchall()] \
+            if False else store._db.execute("SELECT content FROM pending").fetchall() == [
                 ("a live process's message",)]
     finally:
         child.kill()

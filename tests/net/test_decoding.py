@@ -10,7 +10,7 @@ from email.utils import formatdate
 import pytest
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled
-from segchat.net import decoding as wire
+from segchat.net import decoding
 from segchat.net.http import retry_after
 from segchat.net.sse import sse_events
 
@@ -19,7 +19,7 @@ from segchat.net.sse import sse_events
     ("9.9875", Decimal("9.9875")), (" 0.00042 ", Decimal("0.00042")), ("abc", None), ("", None), (None, None),
     ("NaN", None), ("Infinity", None), (3, Decimal(3)), (True, None), (0.1, Decimal("0.1"))])
 def test_parse_credits(raw, value):
-    assert wire.parse_credits(raw) == value
+    assert decoding.parse_credits(raw) == value
 
 
 def test_retry_after_forms():
@@ -30,20 +30,20 @@ def test_retry_after_forms():
 
 
 def test_error_detail_shapes():
-    assert wire.error_detail(b'{"error": "Invalid key"}') == "Invalid key"
-    assert wire.error_detail(b'{"error": {"message": "nested"}}') == "nested"
-    assert wire.error_detail(b"<html><script>x()</script><h1>Bad Gateway</h1></html>") == "Bad Gateway"
-    assert wire.error_detail(b"") == "(empty body)"
-    assert wire.error_detail(b"x" * 500).endswith("…") and len(wire.error_detail(b"x" * 500)) == 201
+    assert decoding.error_detail(b'{"error": "Invalid key"}') == "Invalid key"
+    assert decoding.error_detail(b'{"error": {"message": "nested"}}') == "nested"
+    assert decoding.error_detail(b"<html><script>x()</script><h1>Bad Gateway</h1></html>") == "Bad Gateway"
+    assert decoding.error_detail(b"") == "(empty body)"
+    assert decoding.error_detail(b"x" * 500).endswith("…") and len(decoding.error_detail(b"x" * 500)) == 201
 
 
 def test_completion_requires_text():
     body = {"choices": [{"message": {"content": "hi"}, "finish_reason": "length"}], "usage": {"total_tokens": 3}}
-    reply = wire.completion(json.dumps(body).encode(), 200)
+    reply = decoding.completion(json.dumps(body).encode(), 200)
     assert (reply.content, reply.finish_reason, reply.usage) == ("hi", "length", {"total_tokens": 3})
     for bad in ({"choices": "x"}, [], {"choices": [{"message": {"content": ["a"]}}]}):
         with pytest.raises(BadResponseError):
-            wire.completion(json.dumps(bad).encode(), 200)
+            decoding.completion(json.dumps(bad).encode(), 200)
 
 
 def test_sse_events_split_on_newlines_only():
@@ -60,22 +60,22 @@ def _events(count, then=None):
 
 def test_stream_passes_each_piece_on_and_keeps_text_when_cut_off():
     seen = []
-    reply = wire.stream(_events(2, AmbiguousError("the connection dropped")), 200, seen.append)
+    reply = decoding.stream(_events(2, AmbiguousError("the connection dropped")), 200, seen.append)
     assert seen == ["ab", "ab"] and reply.content == "abab" and reply.streamed
     assert reply.incomplete == "the connection dropped"
 
 
 def test_a_cancelled_stream_carries_what_arrived():
     with pytest.raises(Cancelled) as info:
-        wire.stream(_events(3, KeyboardInterrupt()), 200)
+        decoding.stream(_events(3, KeyboardInterrupt()), 200)
     assert info.value.partial == "ababab"
 
 
 def test_a_cut_before_any_text_is_the_error_itself():
     with pytest.raises(AmbiguousError):
-        wire.stream(_events(0, AmbiguousError("dropped")), 200)
+        decoding.stream(_events(0, AmbiguousError("dropped")), 200)
 
 
 def test_stream_with_nothing_is_an_error():
     with pytest.raises(BadResponseError, match="ended before"):
-        wire.stream(iter([]), 200)
+        decoding.stream(iter([]), 200)

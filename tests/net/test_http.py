@@ -25,7 +25,7 @@ from segchat.errors import (
 )
 from segchat.model.call import Call
 from segchat.net.http import MAX_BODY
-from segchat.providers.segmind import Segmind as ChatClient
+from segchat.providers.segmind import Segmind
 from segchat.text.redact import register_secret
 
 KEY = "test-key-12345"
@@ -40,7 +40,7 @@ def sleeps():
 @pytest.fixture
 def client(fake, sleeps):
     register_secret(KEY)
-    c = ChatClient(fake.base_url, "llama-v3p1-8b-instruct", KEY, timeout=3.0, sleep=sleeps.append,
+    c = Segmind(fake.base_url, "llama-v3p1-8b-instruct", KEY, timeout=3.0, sleep=sleeps.append,
                    key_source="environment variable SEGMIND_API_KEY")
     yield c
     c.close()
@@ -115,14 +115,14 @@ def test_connection_refused_is_retried_then_reported(sleeps):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed when the block ends: nothing listens there
-    c = ChatClient(f"http://127.0.0.1:{port}/v1", "m", KEY, sleep=sleeps.append)
+    c = Segmind(f"http://127.0.0.1:{port}/v1", "m", KEY, sleep=sleeps.append)
     with pytest.raises(RetryableError, match="cannot connect.*3 times"):
         c.complete(MESSAGES)
     assert len(sleeps) == 2
 
 
 def test_read_timeout_is_not_retried(fake, sleeps):
-    c = ChatClient(fake.base_url, "m", KEY, timeout=0.5, sleep=sleeps.append)
+    c = Segmind(fake.base_url, "m", KEY, timeout=0.5, sleep=sleeps.append)
     fake.script({"hang": 5})
     with pytest.raises(AmbiguousError, match="billed"):
         c.complete(MESSAGES)
@@ -190,7 +190,7 @@ def test_body_size_is_capped():
     big = b'{"choices": [{"message": {"content": "' + b"x" * (MAX_BODY + 10) + b'"}}]}'
     chunks = [big[i:i + 65536] for i in range(0, len(big), 65536)]
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=iter(chunks)))
-    c = ChatClient("https://api.example/v1", "m", KEY, transport=transport)
+    c = Segmind("https://api.example/v1", "m", KEY, transport=transport)
     with pytest.raises(BadResponseError, match="larger than"):
         c.complete(MESSAGES)
 
@@ -223,7 +223,7 @@ def test_balance(client, fake):
 def test_cancel_before_send():
     cancel = threading.Event()
     cancel.set()
-    c = ChatClient("https://api.example/v1", "m", KEY,
+    c = Segmind("https://api.example/v1", "m", KEY,
                    transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})))
     with pytest.raises(Cancelled):
         c.complete(MESSAGES, call=Call(cancel=cancel))
@@ -234,5 +234,5 @@ def test_compressed_bodies_are_decoded():
     body = gzip.compress(json.dumps({"choices": [{"message": {"content": "zipped"}}]}).encode())
     transport = httpx.MockTransport(lambda request: httpx.Response(
         200, headers={"content-encoding": "gzip", "x-remaining-credits": "1.5"}, content=iter([body])))
-    reply = ChatClient("https://api.example/v1", "m", KEY, transport=transport).complete(MESSAGES)
+    reply = Segmind("https://api.example/v1", "m", KEY, transport=transport).complete(MESSAGES)
     assert reply.content == "zipped" and reply.credits == Decimal("1.5")

@@ -14,7 +14,7 @@ from support.tls import trusted
 
 from segchat.errors import AmbiguousError, Cancelled
 from segchat.model.call import Call
-from segchat.net import http as http_module
+from segchat.net import http
 from segchat.net.http import environment_proxies
 from segchat.providers.segmind import Segmind
 
@@ -90,7 +90,7 @@ def tls_pair(tmp_path, monkeypatch):
     """An HTTPS server that answers `reply` (or, with None, nothing) and an https:// proxy that tunnels to it:
     yields start(reply) -> (server URL, proxy URL, the CONNECT lines the proxy was sent)."""
     context = trusted(tmp_path, monkeypatch)
-    monkeypatch.setattr(http_module, "_contexts", {})  # a context made earlier would not trust this certificate
+    monkeypatch.setattr(http, "_contexts", {})  # a context made earlier would not trust this certificate
     stop, threads, listeners, connects = threading.Event(), [], [], []
 
     def serve(handle):

@@ -7,18 +7,15 @@ import sqlite3
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 from support.cli import default_signals
 from support.screen import segchat_command
 
-
-def store_path(env: dict) -> Path:
-    return Path(env["XDG_DATA_HOME"]) / "segchat" / "sessions.db"
+from segchat.config.paths import store_path
 
 
-def turns(env: dict, session: str) -> list[tuple[str, str]]:
-    db = sqlite3.connect(store_path(env))
+def turns(session: str) -> list[tuple[str, str]]:
+    db = sqlite3.connect(store_path())
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     rows = db.execute("SELECT m.role, m.content FROM messages m JOIN sessions s ON s.id = m.session_id "
                       "WHERE s.name = ? ORDER BY m.id", (session,)).fetchall()
@@ -50,7 +47,7 @@ def test_sigkill_at_many_moments_loses_no_completed_turn(cli_env, fake):
             completed.append(text)
         else:
             killed += 1
-    rows = turns(cli_env, "crash")
+    rows = turns("crash")
     assert_whole_pairs(rows)
     stored = [content for role, content in rows if role == "user"]
     for text in completed:
@@ -79,6 +76,6 @@ def test_two_processes_append_to_one_session(cli_env, fake):
     for thread in threads:
         thread.join()
     assert failures == []
-    rows = turns(cli_env, "shared")
+    rows = turns("shared")
     assert_whole_pairs(rows)
     assert sorted(c for r, c in rows if r == "user") == sorted(["start"] + [f"{x} {n}" for x in "ab" for n in range(8)])

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.timing import timed
 
 from segchat.text.redact import forget_secrets, needs_redacting, redact, register_secret, secret_across_lines
 
 BIG = 500_000
-
-
-def timed(f, *args):
-    started = time.perf_counter()
-    result = f(*args)
-    return result, time.perf_counter() - started
 
 
 @pytest.mark.parametrize("text", [

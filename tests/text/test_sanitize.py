@@ -4,22 +4,16 @@ that needs no change comes back as it is."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.timing import timed
 
 from segchat.text.redact import needs_redacting, redact, register_secret
 from segchat.text.sanitize import HOLD_BACK, _sanitize_all, as_it_is, leaves, sanitize, unplain
 
 BIG = 500_000
-
-
-def timed(f, *args):
-    started = time.perf_counter()
-    result = f(*args)
-    return result, time.perf_counter() - started
 
 
 # 1. Untrusted text costs linear time ---------------------------------------------------------------------------
