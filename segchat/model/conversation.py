@@ -104,18 +104,6 @@ class Conversation:
         """(user, reply) pairs in order; a trailing user message has reply None."""
         return _pairs(self.messages)
 
-    def recent(self, count: int) -> tuple[list[tuple[Message, Message | None]], bool]:
-        """exchanges()[-count:], and whether any come before them, from the end only: a resumed session shows
-        its last few of what may be thousands. A pair runs from its user message to the next, so pairing what
-        follows the (count + 1)th user message from the end gives the same last pairs."""
-        messages, users = self.messages, 0
-        for index in range(len(messages) - 1, -1, -1):
-            if messages[index].role == "user":
-                users += 1
-                if users > count:
-                    return _pairs(messages[index + 1:]), True
-        return _pairs(messages), False
-
     def first(self, role: str) -> Message | None:
         """The first message of role (the one a title comes from)."""
         return next((m for m in self.messages if m.role == role), None)

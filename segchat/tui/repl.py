@@ -225,13 +225,11 @@ class Repl:
             self._turn(lambda sure: self.chat.recover(self.run_request), None)
 
     def show_context(self) -> None:
-        """On start or resume: the session, its system prompt, the last few exchanges.
-
-        What it shows is gathered before it writes: a meta read here that is damaged is told with nothing shown.
-        """
+        """On start or resume: the session, its system prompt, the last few exchanges, the unsent message."""
         chat, r = self.chat, self.renderer
         conversation = chat.conversation
-        pairs, more = conversation.recent(PREVIEW_EXCHANGES)
+        pairs = conversation.exchanges()
+        more, pairs = len(pairs) > PREVIEW_EXCHANGES, pairs[-PREVIEW_EXCHANGES:]
         shown = [(user.content + "".join(f"\n  + {describe(f)}" for f in attachments.of(user.meta)), reply)
                  for user, reply in pairs]
         if pairs:

@@ -1,5 +1,5 @@
-"""Resuming a long session: the preview paired from the end, the deferred work run once the toolbar is up, a
-damaged message told before anything is shown. Each is checked against what the plain way gives."""
+"""Resuming a long session: the preview of its last exchanges, the work deferred until the toolbar is up, a
+damaged message told before anything is shown."""
 
 from __future__ import annotations
 
@@ -19,62 +19,35 @@ from support.screen import Terminal
 from segchat.config.paths import store_path
 from segchat.engine.chat import Chat
 from segchat.errors import StoreError
-from segchat.model import attachments
-from segchat.model.attachments import describe
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.providers.segmind import Segmind
 from segchat.store import Store
 from segchat.tui.repl import PREVIEW_EXCHANGES, Repl
 from segchat.ui.render import Renderer
 
-# -- the preview, paired from the end -----------------------------------------------------------------
-
-roles = st.lists(st.sampled_from(["user", "assistant", "system"]), max_size=40)
-
-
-@given(roles, st.integers(min_value=1, max_value=5))
-def test_recent_is_the_end_of_exchanges(sequence, count):
-    conversation = Conversation(None, [Message(role, f"{role} {n}") for n, role in enumerate(sequence)])
-    pairs = conversation.exchanges()
-    recent, more = conversation.recent(count)
-    assert [tuple(map(id, pair)) for pair in recent] == [tuple(map(id, pair)) for pair in pairs[-count:]]
-    assert more == (len(pairs) > count)
-
-
-def old_show_context(chat, r) -> None:
-    """show_context as it was: every exchange paired, then the last few written."""
-    conversation = chat.conversation
-    pairs = conversation.exchanges()
-    if pairs:
-        hidden = len(pairs) - PREVIEW_EXCHANGES
-        r.notice(f"session '{chat.session.name}': {len(conversation.messages)} messages"
-                 + (f", showing the last {PREVIEW_EXCHANGES} exchanges (/history shows all)" if hidden > 0 else ""))
-        for user, reply in pairs[-PREVIEW_EXCHANGES:]:
-            r.exchange("user", user.content + "".join(f"\n  + {describe(f)}" for f in attachments.of(user.meta)))
-            if reply is not None:
-                r.exchange("assistant", reply.content)
-    if conversation.system:
-        r.exchange("system", conversation.system, limit=200)
-    if conversation.unsent:
-        r.warning(f"unsent message from last time: {conversation.unsent.text[:200]!r}; /retry sends it")
-    if not pairs:
-        r.notice("segchat — Enter sends, Alt-Enter adds a line, /help lists commands, Ctrl-D quits")
-
+# -- the preview ----------------------------------------------------------------------------------------------
 
 FILE = {"attachments": [{"name": "notes.txt", "text": "a line\n" * 3}]}
 
 
 @given(st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), st.booleans()), max_size=14),
        st.booleans(), st.booleans())
-def test_the_preview_is_written_as_before(rows, system, unsent):
+def test_the_preview_shows_the_last_exchanges_the_system_prompt_and_the_unsent_message(rows, system, unsent):
+    messages = [Message(role, f"{role} {n}", meta=dict(FILE) if filed else {}) for n, (role, filed) in enumerate(rows)]
     chat = SimpleNamespace(session=SimpleNamespace(name="s"), conversation=Conversation(
-        "be brief" if system else None, [Message(role, f"{role} {n}", meta=dict(FILE) if filed else {})
-                                         for n, (role, filed) in enumerate(rows)],
-        UnsentMessage("left over") if unsent else None))
-    new, old = io.StringIO(), io.StringIO()
-    Repl.show_context(SimpleNamespace(chat=chat, renderer=Renderer(out=new, rich_output=True)))  # type: ignore
-    old_show_context(chat, Renderer(out=old, rich_output=True))
-    assert new.getvalue() == old.getvalue()
+        "be brief" if system else None, messages, UnsentMessage("left over") if unsent else None))
+    out = io.StringIO()
+    Repl.show_context(SimpleNamespace(chat=chat, renderer=Renderer(out=out, rich_output=False)))  # type: ignore
+    shown = out.getvalue()
+    users = [m for m in messages if m.role == "user"]
+    for n, user in enumerate(users):
+        line = f"you: {user.content}\n"
+        assert (line in shown) == (n >= len(users) - PREVIEW_EXCHANGES), (user.content, shown)
+        if user.meta:
+            assert (f"{user.content}\n  + notes.txt" in shown) == (line in shown)
+    assert ("showing the last 3 exchanges" in shown) == (len(users) > PREVIEW_EXCHANGES)
+    assert ("system: be brief" in shown) == system and ("left over" in shown) == unsent
+    assert ("Enter sends" in shown) == (not users)
 
 
 # -- a REPL start over a long session -------------------------------------------------------------
