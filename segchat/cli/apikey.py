@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from segchat.cli.terminal import ask_api_key
+from segchat.config.key_file import save_api_key
 from segchat.config.validate import check_api_key
 from segchat.errors import APIError, AuthError, ConfigError, UsageError
-from segchat.private_files import save_api_key
 from segchat.providers.segmind import Segmind
 
 if TYPE_CHECKING:

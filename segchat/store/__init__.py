@@ -235,11 +235,11 @@ class Store:
         Message of each. Only a meta whose stored JSON names one of meta_keys (or that is stored as bytes) is
         read, as load reads it; the others, which mostly hold a reply's figures, are {}."""
         name = self.get(session_id).name
-        names_a_key = re.compile("|".join(re.escape(f'"{key}"') for key in meta_keys)).search  # as JSON writes one
+        quoted = [f'"{key}"' for key in meta_keys]  # as JSON writes a key
         rows = self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
                                 (session_id,))
-        return [(role, content,
-                 self._read_meta(meta, name) if meta and (type(meta) is bytes or names_a_key(meta)) else {})
+        return [(role, content, self._read_meta(meta, name)
+                 if meta and (type(meta) is bytes or any(key in meta for key in quoted)) else {})
                 for role, content, meta in rows]
 
     def _read_meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:

@@ -6,8 +6,6 @@ import base64
 import codecs
 import contextlib
 import os
-import shlex
-import subprocess
 import sys
 import time
 from typing import IO, Any, Iterator, Sequence
@@ -58,33 +56,6 @@ class Renderer:
         if self.rich_output:
             return MarkdownStream(self.console, self.code_theme)
         return PlainStream(self.out)
-
-    def page(self, markdown: str) -> None:
-        """Long text through the pager ($PAGER, else less), short text straight out; rendered once."""
-        if not self.rich_output:
-            self.plain(markdown)
-            return
-        with self.console.capture() as captured:
-            self.console.print(self.markdown(sanitize(markdown)))
-        text = captured.get()
-        if text.count("\n") < self.console.size.height - 2 or not self._pager(text):
-            self.out.write(text)
-            self.out.flush()
-
-    def _pager(self, text: str) -> bool:
-        """Show text in the pager on our own output (the terminal even when stdout is redirected);
-        False when no pager could run. less gets -R so colours show as colours, not escape codes.
-        """
-        command = shlex.split(os.environ.get("PAGER") or "less")
-        env = dict(os.environ)
-        if "R" not in env.get("LESS", ""):
-            env["LESS"] = env.get("LESS", "") + "R"
-        try:
-            self.out.flush()
-            subprocess.run(command, input=text.encode("utf-8", "replace"), stdout=self.out, env=env, check=False)
-            return True
-        except (OSError, ValueError):
-            return False
 
     def clipboard(self, text: str) -> str | None:
         """Send text to the terminal's clipboard with OSC 52 (works over SSH); how it went, or None when

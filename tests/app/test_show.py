@@ -22,6 +22,7 @@ from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.store import Store
 from segchat.text.redact import forget_secrets, register_secret
 from segchat.text.sanitize import safe, sanitize
+from segchat.ui import pager
 from segchat.ui.render import Renderer
 
 PIECES = st.sampled_from(["a", "b ", "\n", "\r", "\r\n", "\t", "\x1b", "\x00", "\x85", "\u200b", "\u200c", "\u200d",
@@ -171,14 +172,14 @@ def test_show_prints_the_same_text(store):
 
 
 def test_history_pages_the_same_rendering(store, monkeypatch):
-    """Renderer.page renders once and hands exactly that to the pager."""
+    """pager.page renders once and hands exactly that to the pager."""
     monkeypatch.setenv("COLUMNS", "90")
     monkeypatch.setenv("LINES", "20")
     captured = []
     renderer = Renderer(out=io.StringIO(), rich_output=True)
-    monkeypatch.setattr(renderer, "_pager", lambda text: captured.append(text) or True)
+    monkeypatch.setattr(pager, "run_pager", lambda text, out: captured.append(text) or True)
     text = sessions.export_markdown(store.create("h"), long_conversation("👍"))
-    renderer.page(text)
+    pager.page(renderer, text)
     reference = Renderer(out=io.StringIO(), rich_output=True)
     with reference.console.capture() as capture:
         reference.console.print(reference.markdown(sanitize(text)))

@@ -115,7 +115,7 @@ def test_segchat_base_url_does_not_redirect_a_profiles_server(tmp_path):
 
 
 def test_saving_the_segmind_key_never_touches_a_profiles_key(tmp_path):
-    from segchat.private_files import save_api_key
+    from segchat.config.key_file import save_api_key
     path = write(tmp_path / "c.toml", '# mine\n\n[profiles.vllm]\nprovider = "openai"\napi_key = "vllm-secret-CCCC"\n')
     save_api_key(path, "segmind-typed-DDDD")
     text = path.read_text()

@@ -14,8 +14,8 @@ import pytest
 from support.config_files import write
 
 from segchat.config import settings as cfg
+from segchat.config.key_file import save_api_key
 from segchat.errors import ConfigError
-from segchat.private_files import save_api_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

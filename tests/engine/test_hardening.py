@@ -17,10 +17,11 @@ from support.repl import ENTER, run
 
 from segchat.app import sessions
 from segchat.config import settings as cfg
+from segchat.config.key_file import save_api_key
 from segchat.engine.chat import Chat
 from segchat.errors import ConfigError, StoreError
 from segchat.figures import fmt_credits
-from segchat.private_files import private_dir, save_api_key
+from segchat.private_files import private_dir
 from segchat.store import Store
 from segchat.tui.repl import Repl
 from segchat.tui.toolbar import make_toolbar

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from segchat.app import sessions
 from segchat.errors import StoreError, UsageError
+from segchat.ui.pager import page
 
 if TYPE_CHECKING:
     from segchat.tui.commands.host import CommandHost
@@ -17,7 +18,7 @@ def cmd_history(host: CommandHost, arg: str) -> None:
     if not conversation.messages and not conversation.system:
         host.renderer.notice("the conversation is empty")
         return
-    host.renderer.page(sessions.export_markdown(host.chat.store.get(host.chat.session.id), conversation))
+    page(host.renderer, sessions.export_markdown(host.chat.store.get(host.chat.session.id), conversation))
 
 
 def cmd_save(host: CommandHost, arg: str) -> None:
