@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import codecs
 import contextlib
 import os
 import sys
@@ -84,21 +83,6 @@ class Renderer:
         self.out.write("\n")
         self.out.flush()
 
-    def plain_utf8(self, parts: list[bytes | memoryview]) -> None:
-        """UTF-8 text ready to print (sanitised, redacted, ending its last line), in parts: onto a UTF-8
-        stream's bytes, which saves encoding a long text that was UTF-8 to begin with (and joining it: each
-        part is written as it is): how --show prints a long session."""
-        buffer = getattr(self.out, "buffer", None)
-        # Where a text stream may write a line break as something else (Windows), it writes the text.
-        if buffer is None or codecs.lookup(self.out.encoding).name != "utf-8" or os.linesep != "\n":
-            self.out.write(b"".join(parts).decode())
-            self.out.flush()
-            return
-        self.out.flush()  # what went before, first
-        for part in parts:
-            buffer.write(part)
-        buffer.flush()
-
     def notice(self, text: str) -> None:
         self._line(safe(text), "2")  # dim
 
@@ -118,8 +102,7 @@ class Renderer:
     def _line(self, clean: str, sgr: str) -> None:
         """One styled line of already-sanitised text.
 
-        Plain SGR codes, not rich: notices are printed before the first prompt, and importing
-        rich there would cost more start-up time than everything else segchat does.
+        Plain SGR codes, not rich: notices come before the first prompt, and rich loads with the first reply.
         """
         if self.rich_output and colour_allowed():
             clean = f"\x1b[{sgr}m{clean}\x1b[0m"
@@ -138,7 +121,7 @@ class Renderer:
             cells = [[safe(cell) for cell in row] for row in cells]
         lines = [[cell.replace("\t", " ").replace("\n", " ") for cell in line] for line in [list(headers), *cells]]
         if self.rich_output:
-            bold = os.environ.get("TERM", "") not in ("dumb", "unknown")
+            bold = colour_allowed() and os.environ.get("TERM", "") not in ("dumb", "unknown")
             self.out.write(aligned(lines, room_on(self.out), bold, shorten))
         else:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
