@@ -18,6 +18,8 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
     "incomplete": ("reply incomplete: {reason}", "", ""),
     "recovered": ("recovered the reply to your earlier message from the queue (not paid for again)", "",
                   " (segchat --show {session} shows it)"),
+    "recovered_elsewhere": ("another segchat already recovered the reply to your earlier message; it is kept once, "
+                            "not twice", "", " (segchat --show {session} shows it)"),
     "renamed_elsewhere": ("session '{old}' was renamed to '{new}' by another segchat", "", ""),
     "restored": ("session '{old}' was deleted by another segchat; the conversation is saved again as '{new}'",
                  "", ""),
