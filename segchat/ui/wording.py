@@ -41,7 +41,7 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
 def notice(code: str, values: dict[str, Any], mode: str = REPL) -> str:
     text, repl_advice, one_shot_advice = _NOTICES.get(code, (code, "", ""))
     shown = {k: fmt_credits(v) if k in ("balance", "threshold") else v for k, v in values.items()}
-    return text.format(**shown) + (repl_advice if mode == REPL else one_shot_advice)
+    return (text + (repl_advice if mode == REPL else one_shot_advice)).format(**shown)
 
 
 def error(exc: Exception, mode: str = REPL) -> str:
