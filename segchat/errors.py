@@ -5,6 +5,7 @@ SegchatError                      exit code
  +-- ConfigError                  2  malformed config, bad key, unsafe URL
  +-- StoreError                   1  session store problems
  |    +-- SessionNotFound         1
+ |    +-- UnsentTaken             1  the unsent message was taken (and is answered) by another segchat
  +-- BudgetError                  1  the session budget is spent
  |    +-- UnsureBudgetError       1  a budget is set and some costs are unknown
  +-- APIError                     1  anything the server or network did
@@ -65,6 +66,13 @@ class StoreError(SegchatError):
 
 class SessionNotFound(StoreError):
     """No session has that name or id."""
+
+
+class UnsentTaken(StoreError):
+    """An unsent message is no longer this process's to answer: another segchat claimed it, or stored its reply.
+
+    Raised before anything is stored, so one message's exchange is never stored twice.
+    """
 
 
 class BudgetError(SegchatError):

@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from segchat import providers
-from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Cancelled
+from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Cancelled, UnsentTaken
 from segchat.text.sanitize import safe
 from segchat.ui import progress
 from segchat.ui import wording as words
@@ -32,9 +32,11 @@ def _recover(chat: Chat, spinner: Any) -> None:
     # stdout is this question's answer alone: a recovered reply is stored, and --show shows it.
     quiet = Renderer(out=io.StringIO(), rich_output=False)
     for unsent in chat.stranded():
-        chat.store.claim_unsent([unsent.id])
         try:
             turn = chat.recover(lambda request: progress.run(request, spinner, quiet), unsent)
+        except UnsentTaken:  # another segchat recovers it at the same moment: it is stored once, by that one
+            _say(words.notice("recovered_elsewhere", {"session": chat.session.name}, words.ONE_SHOT))
+            continue
         except (APIError, Cancelled) as exc:
             reason = words.error(exc, words.ONE_SHOT)
             _say(f"the earlier queued message {unsent.text[:40]!r} has no reply yet: {reason}")

@@ -6,6 +6,7 @@ segchat processes changed (turns appended, a rename, a deletion).
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import time
 from decimal import Decimal
@@ -21,6 +22,7 @@ from segchat.errors import (
     JobFailed,
     SessionNotFound,
     StoreError,
+    UnsentTaken,
     UsageError,
 )
 from segchat.figures import fmt_credits
@@ -67,13 +69,18 @@ class Chat:
     def _enter(self, session: SessionInfo, adopt_unsent: bool) -> None:
         """Load session. adopt_unsent takes over its unsent message (the REPL offers it, and a new
         message replaces it); a one-shot question leaves it stored for the next chat to offer.
+        One with a queued job is claimed by recover(), which the UI calls next.
         """
         self.session, self.role = session, session.role
         self.conversation = self.store.load(session.id, adopt=adopt_unsent)
-        if self.conversation.unsent is not None and self.conversation.unsent.id is not None:
-            self.store.claim_unsent([self.conversation.unsent.id])
+        unsent = self.conversation.unsent
+        if unsent is not None and unsent.id is not None and not unsent.meta.get("job") \
+                and not self.store.claim_unsent([unsent.id]):
+            self.conversation.unsent = None  # another segchat took it over at the same moment: it is that one's
         self.ledger.spent, self.ledger.unpriced = session.spent or Decimal(0), session.unpriced
-        self._known_last = self.store.last_message_id(session.id)
+        # The last message loaded, not the store's last: what another segchat appends meanwhile is taken in by _sync.
+        loaded = self.conversation.messages
+        self._known_last = (loaded[-1].id or 0) if loaded else 0
         self.unsaved = []
 
     def switch(self, session: SessionInfo) -> None:
@@ -181,14 +188,25 @@ class Chat:
         """Fetch the reply of an unsent message's queued job (the conversation's, or the one given), not paying again.
 
         None when there is no job to ask about; a job that failed or is unknown leaves the message unsent.
+        The message is claimed first: UnsentTaken when another segchat claimed it, or stored its reply, first
+        (nothing is stored twice; its exchange is taken in here).
         """
         unsent = unsent or self.conversation.unsent
         if unsent is None or not unsent.meta.get("job") or not self.provider.recovers_jobs:
             return None
+        if unsent.id is not None and not self.store.claim_unsent([unsent.id]):
+            self._taken(unsent)
         reply = self._request(run, [], unsent)
         turn = self._commit(reply, unsent, replace=[])
         turn.notices.insert(0, Notice("recovered"))
         return turn
+
+    def _taken(self, unsent: UnsentMessage) -> None:
+        """Another segchat answers unsent: it is no longer ours, and what that one stored is taken in."""
+        if self.conversation.unsent is unsent:
+            self.conversation.unsent = None
+        self._sync()
+        raise UnsentTaken(f"another segchat answers the message {unsent.text[:40]!r}")
 
     def stranded(self) -> list[UnsentMessage]:
         """Unsent messages of this session with a queued job, left by processes that have ended."""
@@ -265,6 +283,7 @@ class Chat:
         pair = [Message("user", unsent.text, now, kept), Message("assistant", reply.content, now, meta)]
         self.conversation.messages += pair
         self.conversation.unsent = None
+        ledger = copy.copy(self.ledger)  # as it was, should another segchat have stored this exchange first
         cost = self.ledger.record(reply.credits, reply.tokens) if self.provider.has_credits else None
         if cost is not None:
             meta["cost"] = str(cost)
@@ -274,6 +293,10 @@ class Chat:
             self._known_last = self.store.add_exchange(self.session.id, [*self.unsaved, *pair],
                                                        unsent_id=unsent.id, replace=replace, **fields)
             self.unsaved = []
+        except UnsentTaken:
+            self.conversation.messages = self.conversation.messages[:-2]
+            self.ledger = ledger
+            self._taken(unsent)
         except (StoreError, sqlite3.Error, OSError) as exc:
             self.unsaved += pair
             restored = self._restore()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from segchat.errors import SessionNotFound, StoreError
+from segchat.errors import SessionNotFound, StoreError, UnsentTaken
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.private_files import private_dir
 from segchat.store import ownership
@@ -204,11 +204,21 @@ class Store:
         with self._tx():
             self._db.execute("UPDATE pending SET meta=? WHERE id=?", (_meta_json(meta) if meta else None, unsent_id))
 
-    def claim_unsent(self, unsent_ids: list[int]) -> None:
-        """Take over unsent messages left by an ended process."""
+    def claim_unsent(self, unsent_ids: list[int]) -> list[int]:
+        """Take over unsent messages that are this process's or were left by an ended one; the ids now this
+        process's. One still there and owned by a live process (another segchat claimed it first), or gone (its
+        reply is stored), is left alone: the owner is read and changed under one write lock, so of two processes
+        claiming at once only one gets it.
+        """
+        me, claimed = ownership.token(), []
         with self._tx():
-            self._db.executemany("UPDATE pending SET owner=? WHERE id=?",
-                                 [(ownership.token(), i) for i in unsent_ids])
+            for unsent_id in unsent_ids:
+                row = self._db.execute("SELECT owner FROM pending WHERE id=?", (unsent_id,)).fetchone()
+                if row is None or (row[0] != me and ownership.alive(row[0])):
+                    continue
+                self._db.execute("UPDATE pending SET owner=? WHERE id=?", (me, unsent_id))
+                claimed.append(unsent_id)
+        return claimed
 
     def drop_unsent(self, unsent_ids: list[int]) -> None:
         with self._tx():
@@ -266,28 +276,31 @@ class Store:
         """Append a user message and its reply in one durable transaction; returns the last id.
 
         replace names messages (by id) to drop in the same transaction: a regenerated reply.
-        Each message gets its row id.
+        unsent_id names the unsent message these answer, deleted in the same transaction; when it is no longer
+        there (another segchat stored its reply), UnsentTaken is raised and nothing is stored.
+        Each message gets its row id once the transaction is committed.
         """
         values = {k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()}
-        last = 0
+        ids = []
         with self._tx():
             if replace:
                 self._remove(session_id, replace)
             for message in messages:
-                last = self._db.execute(
+                ids.append(self._db.execute(
                     "INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
                     (session_id, message.role, message.content, message.created,
-                     _meta_json(message.meta) if message.meta else None)).lastrowid
-                message.id = last
-            if unsent_id is not None:
-                self._db.execute("DELETE FROM pending WHERE id=?", (unsent_id,))
+                     _meta_json(message.meta) if message.meta else None)).lastrowid)
+            if unsent_id is not None and not self._db.execute("DELETE FROM pending WHERE id=?", (unsent_id,)).rowcount:
+                raise UnsentTaken(f"unsent message {unsent_id} was answered by another segchat")
             title_row = self._db.execute("SELECT title FROM sessions WHERE id=?", (session_id,)).fetchone()
             if "title" not in values and title_row and not title_row[0] and messages:
                 values["title"] = make_title(messages[0].content)
             sets = "".join(f", {k}=?" for k in values)
             self._db.execute(f"UPDATE sessions SET updated=?{sets} WHERE id=?",
                              (time.time(), *values.values(), session_id))
-        return last
+        for message, row_id in zip(messages, ids, strict=True):  # only once stored: a rollback leaves them unsaved
+            message.id = row_id
+        return ids[-1] if ids else 0
 
     def retitle(self, session_id: int, first_message: str) -> None:
         """The title made again from the session's first message (empty when none is left)."""

@@ -19,6 +19,7 @@ from segchat.errors import (
     Cancelled,
     CreditsError,
     SegchatError,
+    UnsentTaken,
     UnsureBudgetError,
 )
 from segchat.figures import fmt_credits
@@ -195,6 +196,9 @@ class Repl:
             self.renderer.error(words.error(exc))
             if self.chat.conversation.unsent is not None and not isinstance(exc, AmbiguousError):
                 self.renderer.notice("the message was not answered; /retry sends it again")
+            return False
+        except UnsentTaken:  # another segchat recovered it at the same moment: stored once, by that one
+            self.renderer.warning(words.notice("recovered_elsewhere", {"session": self.chat.session.name}))
             return False
         if turn is None:
             return False

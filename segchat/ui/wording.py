@@ -18,6 +18,8 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
     "incomplete": ("reply incomplete: {reason}", "", ""),
     "recovered": ("recovered the reply to your earlier message from the queue (not paid for again)", "",
                   " (segchat --show {session} shows it)"),
+    "recovered_elsewhere": ("another segchat already recovered the reply to your earlier message; it is kept once, "
+                            "not twice", "", " (segchat --show {session} shows it)"),
     "renamed_elsewhere": ("session '{old}' was renamed to '{new}' by another segchat", "", ""),
     "restored": ("session '{old}' was deleted by another segchat; the conversation is saved again as '{new}'",
                  "", ""),
@@ -39,7 +41,7 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
 def notice(code: str, values: dict[str, Any], mode: str = REPL) -> str:
     text, repl_advice, one_shot_advice = _NOTICES.get(code, (code, "", ""))
     shown = {k: fmt_credits(v) if k in ("balance", "threshold") else v for k, v in values.items()}
-    return text.format(**shown) + (repl_advice if mode == REPL else one_shot_advice)
+    return (text + (repl_advice if mode == REPL else one_shot_advice)).format(**shown)
 
 
 def error(exc: Exception, mode: str = REPL) -> str:

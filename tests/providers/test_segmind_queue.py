@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 
+import httpx
 import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -18,9 +19,12 @@ from support.cli import KEY, default_signals, segchat
 from support.repl import ENTER, run
 from support.screen import segchat_command
 
+from segchat.config.paths import store_path
 from segchat.errors import JobFailed, StillWaiting
 from segchat.model.call import Call
+from segchat.model.conversation import UnsentMessage
 from segchat.providers.segmind import Segmind
+from segchat.store import Store, ownership
 from segchat.tui.repl import Repl
 from segchat.ui.render import Renderer
 
@@ -32,6 +36,14 @@ def queued(fake):
     provider = Segmind(fake.base_url, "llama-v3p1-8b-instruct", KEY, queue=True, timeout=10, sleep=lambda s: None)
     yield provider
     provider.close()
+
+
+def stored(session: str) -> list[str]:
+    store = Store(store_path())
+    try:
+        return [m.content for m in store.load(store.find(session).id, adopt=False).messages]
+    finally:
+        store.close()
 
 
 def submits(fake) -> list:
@@ -194,3 +206,39 @@ def test_a_queued_turn_is_priced_like_any_other(cli_env, fake):
     assert segchat("--queue", "--session", "priced", "q", env=cli_env).returncode == 0
     row = segchat("--list", env=cli_env).stdout.decode().splitlines()[1].split("\t")
     assert row[0] == "priced" and row[6] == "0.0125"  # no header on the queue's answers: one fetch after
+
+
+def test_two_processes_opening_a_stranded_job_store_its_exchange_once(cli_env, fake):
+    """As a --queue one-shot killed while it polls leaves it: an unsent message holding a submitted job, its
+    owner ended. Two one-shots then open the session together, each with its own question (sent by v1)."""
+    rounds, told = 24, 0
+    ended = ownership.token().rsplit(":", 2)[0] + ":999999999:1"  # no process has that pid
+    for n in range(rounds):
+        fake.script_jobs({"states": ["PROCESSING", "COMPLETED"]})
+        job = httpx.post(f"{fake.base_url[:-3]}/v2/llama-v3p1-8b-instruct", headers={"x-api-key": KEY},
+                         json={"messages": [{"role": "user", "content": "shared question"}]}).json()
+        store = Store(store_path())
+        try:
+            info = store.create(f"twice-{n}")
+            unsent_id = store.add_unsent(info.id, UnsentMessage("shared question", meta={"job": job}))
+            store._db.execute("UPDATE pending SET owner=? WHERE id=?", (ended, unsent_id))
+        finally:
+            store.close()
+        children = [subprocess.Popen([segchat_command(), "--session", f"twice-{n}", f"mine {k}"], env=cli_env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, preexec_fn=default_signals) for k in (0, 1)]
+        results = [(child, *child.communicate(timeout=30)) for child in children]
+        assert [child.returncode for child, _, _ in results] == [0, 0], [err for _, _, err in results]
+        assert [out for _, out, _ in results] == [b"echo: mine 0\n", b"echo: mine 1\n"]
+        errs = b"".join(err for _, _, err in results)
+        assert errs.count(b"from the queue (not paid for again) (segchat --show twice-") == 1, errs  # the winner
+        told += errs.count(b"another segchat already recovered")
+        rows = stored(f"twice-{n}")
+        assert rows.count("shared question") == 1 and rows.count("queued echo: shared question") == 1, rows
+        assert sorted(rows) == sorted(["shared question", "queued echo: shared question",
+                                       "mine 0", "echo: mine 0", "mine 1", "echo: mine 1"])
+    # One submit per stranded job, the one that made it: neither process sent the stranded message again.
+    assert len(submits(fake)) == rounds
+    v1 = [r for r in fake.chat_requests() if r.path.startswith("/v1/")]
+    assert len(v1) == 2 * rounds  # each process's own question, by v1
+    print(f"{rounds} rounds; the loser said so in {told}; in the others it found the exchange stored already")
