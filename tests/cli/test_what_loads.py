@@ -1,0 +1,36 @@
+"""What each path loads: the heavy trees (and what httpx alone needs) wait for the request or reply that needs
+them, so the prompt, --list and --show never pay for them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Loaded with the first request or reply, never before: see the seams in tests/test_layers.py.
+LATER = ("httpx", "httpcore", "rich", "markdown_it", "pygments", "argcomplete", "urllib.request", "email.utils")
+
+
+def loaded_by(*modules: str) -> set[str]:
+    """The modules a fresh interpreter holds after importing these."""
+    code = "import json, sys\n" + "".join(f"import {m}\n" for m in modules) + "print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize("path", [
+    ("segchat.cli.main", "segchat.cli.args", "segchat.cli.session_flags"),  # --list, --show, --search
+    ("segchat.cli.main", "segchat.app.session_choice", "segchat.cli.oneshot", "segchat.cli.apikey",
+     "segchat.tui.repl", "segchat.providers"),  # the chat, up to its prompt
+])
+def test_nothing_heavy_loads_before_it_is_needed(path):
+    loaded = loaded_by(*path)
+    assert set(path) <= loaded  # the imports ran
+    assert [m for m in LATER if m in loaded] == []
+
+
+def test_the_version_loads_nothing_of_segchat_but_its_entry_point():
+    loaded = loaded_by("segchat.cli")
+    assert {m for m in loaded if m.startswith("segchat")} == {"segchat", "segchat.cli"}
