@@ -226,7 +226,10 @@ class _TlsInTls(GuardedStream):
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                   timeout: float | None = None) -> GuardedStream:
-        raise NotImplementedError("TLS three layers deep")  # no proxy tunnels through another
+        import httpcore
+
+        # A tunnel through an https:// proxy to an https:// server is as deep as TLS goes here (as in httpcore).
+        raise httpcore.ConnectError("cannot start TLS inside a proxy's TLS tunnel twice")
 
     def get_extra_info(self, info: str) -> Any:
         return self._tls if info == "ssl_object" else super().get_extra_info(info)
