@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from support.tls import trusted
+from support.tls import Loopback, read_request, trusted
 
 from segchat.errors import AmbiguousError, BadResponseError, Cancelled, RetryableError
 from segchat.model.call import Call
@@ -387,46 +387,24 @@ def test_after_an_abort_the_same_provider_still_works(fake, providers):
 def tls_server(tmp_path, monkeypatch):
     """Start an HTTPS server on loopback that reads a request, then answers `reply` or (None) nothing."""
     context = trusted(tmp_path, monkeypatch)
-    stop, threads = threading.Event(), []
+    servers = Loopback()
 
     def handle(conn, reply):
         with conn:
             try:
                 tls = context.wrap_socket(conn, server_side=True)
-                request = b""
-                while b"\r\n\r\n" not in request and (chunk := tls.recv(65536)):
-                    request += chunk
+                read_request(tls)
                 if reply is not None:
                     tls.sendall(reply)
-                stop.wait(30)
+                servers.stopping.wait(30)
             except OSError:
                 pass
 
-    def serve(listener, reply):
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(None)
-            threads.append(threading.Thread(target=handle, args=(conn, reply)))
-            threads[-1].start()
-
-    listeners = []
-
     def start(reply=None):
-        listeners.append(socket.create_server(("127.0.0.1", 0)))
-        listeners[-1].settimeout(0.05)
-        threads.append(threading.Thread(target=serve, args=(listeners[-1], reply)))
-        threads[-1].start()
-        return f"https://127.0.0.1:{listeners[-1].getsockname()[1]}/v1"
+        return f"https://127.0.0.1:{servers.serve(lambda conn: handle(conn, reply))}/v1"
 
     yield start
-    stop.set()
-    for thread in list(threads):
-        thread.join()
-    for listener in listeners:
-        listener.close()
+    servers.close()
 
 
 def test_tls_works_through_the_guarded_connection(tls_server, providers):

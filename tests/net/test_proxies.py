@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from support.tls import trusted
+from support.tls import Loopback, read_request, trusted
 
 from segchat.errors import AmbiguousError, Cancelled
 from segchat.model.call import Call
@@ -91,36 +91,15 @@ def tls_pair(tmp_path, monkeypatch):
     yields start(reply) -> (server URL, proxy URL, the CONNECT lines the proxy was sent)."""
     context = trusted(tmp_path, monkeypatch)
     monkeypatch.setattr(http, "_contexts", {})  # a context made earlier would not trust this certificate
-    stop, threads, listeners, connects = threading.Event(), [], [], []
-
-    def serve(handle):
-        listener = socket.create_server(("127.0.0.1", 0))
-        listener.settimeout(0.05)
-        listeners.append(listener)
-
-        def loop():
-            while not stop.is_set():
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                conn.settimeout(None)
-                threads.append(threading.Thread(target=handle, args=(conn,)))
-                threads[-1].start()
-
-        threads.append(threading.Thread(target=loop))
-        threads[-1].start()
-        return listener.getsockname()[1]
+    servers, connects = Loopback(), []
 
     def start(reply):
         def answer(conn):
             with conn, context.wrap_socket(conn, server_side=True) as tls:
-                request = b""
-                while b"\r\n\r\n" not in request and (chunk := tls.recv(65536)):
-                    request += chunk
+                read_request(tls)
                 if reply is not None:
                     tls.sendall(reply)
-                stop.wait(30)
+                servers.stopping.wait(30)
 
         def tunnel(conn):
             with conn, context.wrap_socket(conn, server_side=True) as tls:
@@ -131,7 +110,7 @@ def tls_pair(tmp_path, monkeypatch):
                 host, port = head.split()[1].decode().rsplit(":", 1)
                 with socket.create_connection((host, int(port))) as upstream:
                     tls.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    while not stop.is_set():
+                    while not servers.stopping.is_set():
                         ready = [tls] if tls.pending() else select.select([tls, upstream], [], [], 0.05)[0]
                         for side in ready:
                             data = side.recv(65536)
@@ -139,15 +118,11 @@ def tls_pair(tmp_path, monkeypatch):
                                 return
                             (upstream if side is tls else tls).sendall(data)
 
-        server, proxy = serve(answer), serve(tunnel)
+        server, proxy = servers.serve(answer), servers.serve(tunnel)
         return f"https://127.0.0.1:{server}/v1", f"https://127.0.0.1:{proxy}", connects
 
     yield start
-    stop.set()
-    for thread in list(threads):
-        thread.join()
-    for listener in listeners:
-        listener.close()
+    servers.close()
 
 
 def test_an_https_proxy_tunnels_tls_inside_its_tls(tls_pair, providers, monkeypatch):

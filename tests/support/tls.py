@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -36,3 +39,50 @@ def trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     return context
+
+
+class Loopback:
+    """Servers on 127.0.0.1, each connection handed to handle(conn) in a thread of its own; close() stops them.
+    A handler that waits does so on .stopping, which close() sets."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._listeners: list[socket.socket] = []
+
+    def serve(self, handle: Callable[[socket.socket], None]) -> int:
+        """A new server whose connections go to handle; its port."""
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(0.05)
+        self._listeners.append(listener)
+
+        def accept() -> None:
+            while not self.stopping.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                conn.settimeout(None)
+                self._start(handle, conn)
+
+        self._start(accept)
+        return listener.getsockname()[1]
+
+    def _start(self, target: Callable[..., None], *args: object) -> None:
+        self._threads.append(threading.Thread(target=target, args=args))
+        self._threads[-1].start()
+
+    def close(self) -> None:
+        self.stopping.set()
+        for thread in list(self._threads):
+            thread.join()
+        for listener in self._listeners:
+            listener.close()
+
+
+def read_request(tls: ssl.SSLSocket) -> bytes:
+    """A request's head, read up to its blank line (or until the client closes)."""
+    request = b""
+    while b"\r\n\r\n" not in request and (chunk := tls.recv(65536)):
+        request += chunk
+    return request
