@@ -21,7 +21,9 @@ from typing import Any, Callable, Iterable, Iterator
 from segchat.errors import AmbiguousError, Cancelled
 from segchat.model.call import Call
 
+# Why a request that was sent is not sent again: where the provider bills per request, and where it does not.
 MAYBE_BILLED = "it may already have been billed, so it was not resent"
+MAYBE_STARTED = "the server may already have started on it, so it was not resent"
 _TLS_RECORD = 16384  # the most one TLS record holds
 _local = threading.local()  # .guard: the Guard of the request this thread is making, if any
 
@@ -31,10 +33,14 @@ class Guard:
 
     While a try runs (`with guard:`), the connections its thread uses report to it: no connect, read or
     write may block past the deadline, and the call's abort() shuts their sockets, so a blocked one wakes at once.
+    The deadline bounds silence, not work: each piece of a streamed reply's text moves it timeout seconds on.
+    billed: the provider bills what reaches it, which the errors of a request cut after sending then say.
     """
 
-    def __init__(self, deadline: float, call: Call, timeout: float) -> None:
+    def __init__(self, deadline: float, call: Call, timeout: float, billed: bool = True) -> None:
         self.deadline, self.call, self.timeout = deadline, call, timeout
+        self.not_resent = MAYBE_BILLED if billed else MAYBE_STARTED
+        self.flowing = False  # a streamed reply's text has begun to arrive
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._outer: Guard | None = None
@@ -49,8 +55,15 @@ class Guard:
         if self.shut in self.call.closers:
             self.call.closers.remove(self.shut)
 
+    def text_arrived(self) -> None:
+        """More of the reply's text came: the silence allowed starts again (a flowing stream is never cut)."""
+        self.deadline = time.monotonic() + self.timeout
+        self.flowing = True
+
     def too_slow(self) -> AmbiguousError:
-        return AmbiguousError(f"the reply took longer than the {self.timeout:g} s timeout; {MAYBE_BILLED}")
+        if self.flowing:
+            return AmbiguousError(f"the reply stopped coming for the {self.timeout:g} s timeout; {self.not_resent}")
+        return AmbiguousError(f"the reply took longer than the {self.timeout:g} s timeout; {self.not_resent}")
 
     def check(self, clock: bool = True) -> None:
         """Between chunks: the user's cancel, then (with clock) the deadline: time spent unpacking or showing

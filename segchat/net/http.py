@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from segchat import __version__
 from segchat.errors import AmbiguousError, APIError, BadResponseError, Cancelled, RedirectError, RetryableError
 from segchat.model.call import Call
-from segchat.net.deadline import MAYBE_BILLED, Guard, GuardedBackend
+from segchat.net.deadline import Guard, GuardedBackend
 from segchat.net.decoding import unpacked
 from segchat.net.sse import sse_events
 
@@ -48,6 +48,9 @@ class Answer:
     body: bytes = b""
     events: Iterator[tuple[str, str]] | None = None  # a text/event-stream, read lazily under the deadline
     attempts: int = 1
+    # Called by whoever reads the events, for each piece of the reply's text: the timeout then counts silence
+    # from there. Keep-alive comments, blank lines and empty events are no text, and move nothing.
+    text_arrived: Callable[[], None] = lambda: None
 
     @property
     def streamed(self) -> bool:
@@ -76,11 +79,12 @@ class Http:
 
     def __init__(self, *, timeout: float = 120.0, retries: int = 2, headers: dict[str, str] | None = None,
                  transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] | None = None,
-                 tls: bool = True) -> None:
+                 tls: bool = True, billed: bool = True) -> None:
         """transport: where requests go instead of the network (an in-process server); by default a
         GuardedTransport, built with the client. tls: False for a server at an http:// address; its
-        https:// is then refused, never unverified."""
-        self.timeout, self.retries, self._tls = timeout, retries, tls
+        https:// is then refused, never unverified. billed: the server bills each request it gets (what
+        the error of a request cut after sending says). timeout: the longest silence, see Guard."""
+        self.timeout, self.retries, self._tls, self._billed = timeout, retries, tls, billed
         # Only the encodings unpacked() undoes in bounded pieces (httpx would add br and zstd when installed).
         self._headers = {**(headers or {}), "user-agent": f"segchat/{__version__}", "accept": "application/json",
                          "accept-encoding": "gzip, deflate"}
@@ -155,7 +159,7 @@ class Http:
         if left <= 0:
             raise RetryableError(f"no answer within the {self.timeout:g} s timeout")
         timeout = httpx.Timeout(left, connect=min(left, 10.0))
-        guard = Guard(deadline, call, self.timeout)
+        guard = Guard(deadline, call, self.timeout, self._billed)
         try:
             with guard, self.client.stream(method, url, json=json, timeout=timeout) as response:
                 status = response.status_code
@@ -171,6 +175,7 @@ class Http:
                                 attempts=attempt + 1)
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
                     answer.events = sse_events(self._chunks(response, call, guard))
+                    answer.text_arrived = guard.text_arrived
                     if status >= 400:  # an error told as events: its text is the error's detail
                         answer.body, answer.events = b"\n".join(d.encode() for _, d in answer.events), None
                 else:
@@ -207,7 +212,7 @@ class Http:
         guard.check(clock=False)
 
     def _read_failure(self, exc: Exception, call: Call, guard: Guard) -> Exception:
-        """What a failed read means: the user's cancel, the deadline, or a dropped connection (maybe billed)."""
+        """What a failed read means: the user's cancel, the deadline, or a dropped connection (maybe started on)."""
         import httpx
 
         if call.cancel.is_set():
@@ -215,7 +220,7 @@ class Http:
         if isinstance(exc, httpx.TimeoutException):
             return guard.too_slow()
         return AmbiguousError(f"the connection dropped before the reply was complete ({_reason(exc)}); "
-                              f"{MAYBE_BILLED}")
+                              f"{guard.not_resent}")
 
     def _wait(self, seconds: float, cancel: threading.Event) -> None:
         if self._sleep is not None:

@@ -45,7 +45,12 @@ class Provider(Protocol):
 def reply_of(answer: Answer, call: Call) -> Reply:
     """A chat completion, whole or streamed (whenever the server streams, asked or not)."""
     if answer.events is not None:
-        return decoding.stream(answer.events, answer.status, call.on_delta)
+        def shown(text: str) -> None:
+            answer.text_arrived()
+            if call.on_delta is not None:
+                call.on_delta(text)
+
+        return decoding.stream(answer.events, answer.status, shown)
     return decoding.completion(answer.body, answer.status)
 
 

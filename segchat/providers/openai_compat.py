@@ -27,7 +27,7 @@ class OpenAI:
         # Local servers often need no key; none is sent unless one is configured for this provider.
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = Http(timeout=timeout, retries=retries, headers=headers, transport=transport, sleep=sleep,
-                         tls=not base_url.startswith("http:"))
+                         tls=not base_url.startswith("http:"), billed=False)
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:

@@ -31,6 +31,7 @@ TIMEOUT = 1.0
 LATE = TIMEOUT + 1.5  # an error later than this means the deadline did not hold
 AT_ONCE = 0.5  # from abort() to Cancelled
 TOO_SLOW = "took longer than the 1 s timeout"
+STOPPED = "stopped coming for the 1 s timeout"  # silence after some of a streamed reply's text
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +183,7 @@ def test_keep_alives_forever_after_some_text_keep_the_text(fake, providers, chun
     with timed(f"keep-alive after text (chunked={chunked})") as elapsed:
         reply = providers("openai", fake.base_url).complete(MESSAGES, {}, Call(on_delta=seen.append))
     assert reply.content == "Hello world" and seen == ["Hello", " world"]
-    assert reply.incomplete and TOO_SLOW in reply.incomplete and elapsed[0] < LATE
+    assert reply.incomplete and STOPPED in reply.incomplete and elapsed[0] < LATE
 
 
 @pytest.mark.parametrize("chunked", [True, False])
@@ -190,7 +191,36 @@ def test_a_stream_that_stalls_after_some_text_keeps_the_text(fake, providers, ch
     fake.script({"chunks": ["kept ", "never sent"], "stall": 30, "chunked": chunked})
     with timed(f"stall after text (chunked={chunked})") as elapsed:
         reply = providers("openai", fake.base_url).complete(MESSAGES)
-    assert reply.content == "kept " and TOO_SLOW in reply.incomplete and elapsed[0] < LATE
+    assert reply.content == "kept " and STOPPED in reply.incomplete and elapsed[0] < LATE
+
+
+@pytest.mark.parametrize("kind", ["openai", "segmind"])
+def test_a_stream_whose_text_keeps_coming_is_never_cut(fake, providers, kind):
+    # 30 pieces, one every 0.1 s: 3 s of text against a 1 s timeout, each gap well inside it.
+    pieces = [f"w{n} " for n in range(30)]
+    fake.segmind_streams = True
+    fake.script({"chunks": pieces, "chunk_delay": 0.1})
+    with timed(f"text flowing for 3 s ({kind})") as elapsed:
+        reply = providers(kind, fake.base_url, stream=True).complete(MESSAGES)
+    assert reply.content == "".join(pieces) and reply.incomplete is None
+    assert elapsed[0] > 2 * TIMEOUT  # it did run past the timeout
+
+
+def test_empty_events_do_not_keep_a_stream_alive(fake, providers):
+    """Chunks with no text (an empty delta, forever) are silence: the stream ends at the timeout."""
+    fake.script({"chunks": ["some text"], "keepalive": 'data: {"choices":[{"delta":{"content":""}}]}\n\n',
+                 "chunk_delay": 0.01})
+    with timed("empty deltas after text") as elapsed:
+        reply = providers("openai", fake.base_url).complete(MESSAGES)
+    assert reply.content == "some text" and STOPPED in reply.incomplete and elapsed[0] < LATE
+
+
+def test_only_a_provider_that_bills_speaks_of_billing(fake, providers):
+    for kind, said, unsaid in (("segmind", "may already have been billed", "started on it"),
+                               ("openai", "may already have started on it", "billed")):
+        fake.script({"hang": 30})
+        error, _ = fails(providers(kind, fake.base_url), AmbiguousError, f"hang ({kind})")
+        assert said in str(error) and unsaid not in str(error) and "not resent" in str(error)
 
 
 def test_an_endless_line_is_cut_at_the_deadline(fake, providers):
