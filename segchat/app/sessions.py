@@ -11,10 +11,11 @@ from segchat.app.transcript import model_of, when
 from segchat.config.validate import check_model
 from segchat.errors import ConfigError, StoreError
 from segchat.figures import fmt_credits, fmt_spent
-from segchat.model.conversation import Conversation, UnsentMessage
+from segchat.model.conversation import NOT_WHOLE_MARKS, Conversation, UnsentMessage, shortfall
 from segchat.store import Store
 from segchat.store.session_row import SessionInfo, check_name, figure
 from segchat.text.sanitize import sanitize
+from segchat.ui import wording
 from segchat.ui.render import Renderer
 
 if TYPE_CHECKING:
@@ -118,8 +119,12 @@ def _free_name(store: Store, base: str) -> str:
 
 
 def search_sessions(store: Store, text: str, renderer: Renderer) -> None:
-    hits = store.search(text)
+    hits = store.search(text, NOT_WHOLE_MARKS)
     if not hits:
         renderer.notice(f"no messages match {text!r}")
         return
-    renderer.table(("session", "role", "match"), hits)
+    rows = []
+    for name, role, match, meta in hits:
+        mark = wording.shortfall(shortfall(meta)) if role == "assistant" else ""
+        rows.append((name, f"{role} ({mark})" if mark else role, match))
+    renderer.table(("session", "role", "match"), rows)

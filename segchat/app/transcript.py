@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from segchat.figures import fmt_spent
 from segchat.model.attachments import describe, of
+from segchat.model.conversation import NOT_WHOLE_MARKS, shortfall
+from segchat.ui import wording
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -16,7 +18,8 @@ if TYPE_CHECKING:
     from segchat.store.session_row import SessionInfo
 
 PIECE = 65536  # characters in a piece, about
-SHOWN = ("interrupted", "attachments")  # what the Markdown shows of a message's meta
+# What in a message's stored meta (its JSON text) the Markdown shows: attached files, a reply not whole.
+SHOWN = ('"attachments"', *NOT_WHOLE_MARKS)
 
 
 def when(stamp: float) -> str:
@@ -37,7 +40,7 @@ def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
 def pieces(info: SessionInfo, system: str | None, messages: Iterable[tuple[str, str, dict[str, Any]]],
            unsent: UnsentMessage | None) -> list[str]:
     """The session's Markdown in pieces of about PIECE characters; joined, they are the whole text, which does
-    not end in a line break. messages: (role, content, meta); of a meta only the keys in SHOWN are read.
+    not end in a line break. messages: (role, content, meta); of a meta only what SHOWN marks is read.
 
     A long text in one string is as wide as its widest character: one emoji makes every character four
     bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed on its own.
@@ -67,12 +70,18 @@ def head(info: SessionInfo, system: str | None) -> list[str]:
 
 
 def message_lines(role: str, content: str, meta: dict[str, Any]) -> list[str]:
-    """A message's lines: its heading (an interrupted reply says so), its text, the files it had attached."""
-    who = "You" if role == "user" else "Model (interrupted)" if meta.get("interrupted") else "Model"
+    """A message's lines: its heading (a reply that is not whole says so), its text, the files it had attached."""
+    who = "You" if role == "user" else model_heading(meta)
     lines = [f"## {who}", "", content, ""]
     if meta.get("attachments"):
         lines += _attached(meta)
     return lines
+
+
+def model_heading(meta: dict[str, Any]) -> str:
+    """"Model", or for a reply that is not whole "Model (cut off)" and the like."""
+    mark = wording.shortfall(shortfall(meta))
+    return f"Model ({mark})" if mark else "Model"
 
 
 def unsent_lines(unsent: UnsentMessage) -> list[str]:

@@ -46,7 +46,8 @@ def build_parser(completers: Mapping[str, Callable[..., list[str]]] | None = Non
     g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature, 0 to 2")
     g.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
     g.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling, above 0 up to 1")
-    g.add_argument("--timeout", type=float, metavar="SECONDS", help="longest silence to wait through (a reply still streaming is never cut)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="longest silence to wait through (a reply still streaming is never cut)")
     g.add_argument("--queue", action="store_true", default=None,
                    help="send Segmind turns through its queue: a reply cut off on the way can be recovered")
     g.add_argument("--max-credits", metavar="N", help="refuse to send once this session has spent N credits")

@@ -27,6 +27,10 @@ class Message:
     def interrupted(self) -> bool:
         return bool(self.meta.get("interrupted"))
 
+    @property
+    def shortfall(self) -> str | None:
+        return shortfall(self.meta)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"role": self.role, "content": self.content}
         if self.created is not None:
@@ -52,6 +56,24 @@ class Message:
         if not isinstance(meta, dict):
             raise ValueError("message 'meta' must be an object")
         return cls(role, whole_text(content), created, dict(meta))
+
+
+# What a stored reply's meta holds, as its JSON text shows it, when the reply is not whole: a reader that only
+# needs the meta of such replies (and of those with files) can pass over the others unread.
+NOT_WHOLE_MARKS = ('"interrupted"', '"incomplete"', '"finish_reason": "length"')
+
+
+def shortfall(meta: dict[str, Any]) -> str | None:
+    """How a reply is not whole, as a code the UI words: "interrupted" (the user stopped it), "length" (it
+    reached a length limit), "cut_off" (the server or the network ended it, or an error event did); None for
+    a whole reply."""
+    if meta.get("interrupted"):
+        return "interrupted"
+    if meta.get("finish_reason") == "length":
+        return "length"
+    if meta.get("incomplete"):
+        return "cut_off"
+    return None
 
 
 def _pairs(messages: list[Message]) -> list[tuple[Message, Message | None]]:

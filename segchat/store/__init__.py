@@ -240,16 +240,15 @@ class Store:
         unsent_messages = self.unsent(session_id) if adopt else []
         return Conversation(info.system, messages, unsent_messages[-1] if unsent_messages else None)
 
-    def messages(self, session_id: int, meta_keys: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
+    def messages(self, session_id: int, marks: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
         """A session's messages as (role, content, meta), oldest first, for showing a long one without making a
-        Message of each. Only a meta whose stored JSON names one of meta_keys (or that is stored as bytes) is
+        Message of each. Only a meta whose stored JSON text holds one of marks (or that is stored as bytes) is
         read, as load reads it; the others, which mostly hold a reply's figures, are {}."""
         name = self.get(session_id).name
-        quoted = [f'"{key}"' for key in meta_keys]  # as JSON writes a key
         rows = self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
                                 (session_id,))
         return [(role, content, self._read_meta(meta, name)
-                 if meta and (type(meta) is bytes or any(key in meta for key in quoted)) else {})
+                 if meta and (type(meta) is bytes or any(mark in meta for mark in marks)) else {})
                 for role, content, meta in rows]
 
     def _read_meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:
@@ -327,8 +326,9 @@ class Store:
     def _remove(self, session_id: int, ids: list[int]) -> None:
         self._db.executemany("DELETE FROM messages WHERE id=? AND session_id=?", [(i, session_id) for i in ids])
 
-    def search(self, text: str, limit: int = 50) -> list[tuple[str, str, str]]:
-        """(session name, role, snippet) of messages containing every word of text."""
+    def search(self, text: str, marks: tuple[str, ...] = (), limit: int = 50) -> list[tuple[str, str, str, dict]]:
+        """(session name, role, snippet, meta) of messages containing every word of text; meta is read only when
+        its stored JSON text holds one of marks (else {}), as messages() reads it."""
         words = [w for w in re.findall(r"\w+", text) if w]
         if not words:
             return []
@@ -336,10 +336,12 @@ class Store:
         # Newest first by the index's own rowid (the message id): FTS5 then walks its matches in that order and
         # stops at the limit, instead of finding, joining and cutting a snippet for every match before sorting.
         rows = self._db.execute(
-            "SELECT s.name, m.role, snippet(messages_fts, 0, '[', ']', '…', 12) FROM messages_fts "
+            "SELECT s.name, m.role, snippet(messages_fts, 0, '[', ']', '…', 12), m.meta FROM messages_fts "
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
             "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
-        return list(rows)
+        return [(name, role, snippet, self._read_meta(meta, name)
+                 if meta and (type(meta) is bytes or any(mark in meta for mark in marks)) else {})
+                for name, role, snippet, meta in rows]
 
 
 def _info(row: tuple) -> SessionInfo:

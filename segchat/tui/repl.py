@@ -242,7 +242,7 @@ class Repl:
             for text, reply in shown:
                 r.exchange("user", text)
                 if reply is not None:
-                    r.exchange("assistant", reply.content)
+                    r.exchange("assistant", reply.content, mark=words.shortfall(reply.shortfall))
         if conversation.system:
             r.exchange("system", conversation.system, limit=200)
         if conversation.unsent:

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import os
 import sys
+import textwrap
 import time
 from typing import IO, Any, Iterator, Sequence
 
@@ -127,12 +128,16 @@ class Renderer:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
         self.out.flush()
 
-    def exchange(self, role: str, text: str, limit: int = 600) -> None:
-        """A stored message shown briefly (on resume): cheap plain text, no Markdown."""
+    def exchange(self, role: str, text: str, limit: int = 600, mark: str = "") -> None:
+        """A stored message shown briefly (on resume): plain text, no Markdown, wrapped at words on a terminal.
+        mark: how a reply is not whole ("cut off"), shown with its label."""
         clean = safe(text)
         if len(clean) > limit:
             clean = clean[:limit] + " …"
         label = {"user": "you", "assistant": "model", "system": "system"}.get(role, role)
+        label = f"{label} ({mark})" if mark else label
+        if self.rich_output:
+            clean = _wrapped(clean, room_on(self.out), len(label) + 2)
         bold = self.rich_output and colour_allowed()
         self.out.write(f"\x1b[1m{label}:\x1b[0m {clean}\n" if bold else f"{label}: {clean}\n")
         self.out.flush()
@@ -148,6 +153,16 @@ class Renderer:
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
             yield lambda state=None: status.update(f"{safe(state) if state else label}… "
                                                    f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
+
+
+def _wrapped(text: str, width: int, first: int) -> str:
+    """text wrapped at words to width columns, its first line first columns shorter (a label goes before it)."""
+    lines = []
+    for number, line in enumerate(text.split("\n")):
+        indent = " " * first if number == 0 else ""
+        pieces = textwrap.wrap(line, width, initial_indent=indent, break_on_hyphens=False) or [indent]
+        lines += [pieces[0][len(indent):], *pieces[1:]]
+    return "\n".join(lines)
 
 
 def is_terminal(stream: IO[str] | None) -> bool:

@@ -38,6 +38,15 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# How a reply that is not whole is marked wherever it is shown (model.conversation.shortfall's codes).
+_SHORTFALLS = {"interrupted": "interrupted", "length": "stopped at the length limit", "cut_off": "cut off"}
+
+
+def shortfall(code: str | None) -> str:
+    """The mark of a reply that is not whole, in the same words everywhere; "" for a whole one."""
+    return _SHORTFALLS.get(code, "cut off") if code else ""
+
+
 def notice(code: str, values: dict[str, Any], mode: str = REPL) -> str:
     text, repl_advice, one_shot_advice = _NOTICES.get(code, (code, "", ""))
     shown = {k: fmt_credits(v) if k in ("balance", "threshold") else v for k, v in values.items()}

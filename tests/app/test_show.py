@@ -43,11 +43,20 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]
     for message in conversation.messages:
-        who = "You" if message.role == "user" else "Model (interrupted)" if message.interrupted else "Model"
-        lines += [f"## {who}", "", message.content, "", *attached(message.meta)]
+        lines += [f"## {reference_heading(message)}", "", message.content, "", *attached(message.meta)]
     if conversation.unsent:
         lines += ["## You (not sent)", "", conversation.unsent.text, "", *attached(conversation.unsent.meta)]
     return sanitize("\n".join(lines))
+
+
+def reference_heading(message: Message) -> str:
+    """A message's heading: a reply that is not whole says how, the user's stop first, then a length limit."""
+    if message.role == "user":
+        return "You"
+    meta = message.meta
+    mark = ("interrupted" if meta.get("interrupted") else "stopped at the length limit"
+            if meta.get("finish_reason") == "length" else "cut off" if meta.get("incomplete") else "")
+    return f"Model ({mark})" if mark else "Model"
 
 
 def reference_show(store: Store, name: str) -> tuple[str, str | None]:
@@ -240,9 +249,12 @@ SHOW_TEXT = st.lists(SHOW_PIECES, max_size=12).map("".join)
 # Metas as a store holds them: JSON the store wrote, and what another tool may have written instead (a damaged
 # one names what the Markdown shows: see test_a_damaged_meta_that_shows_nothing_is_passed_over).
 METAS = st.sampled_from([None, {}, {"usage": {"total_tokens": 5}, "cost": "0.1"}, {"interrupted": True},
+                         {"incomplete": "the connection dropped"}, {"finish_reason": "length"},
+                         {"finish_reason": "stop"}, {"interrupted": True, "incomplete": "interrupted"},
                          {"interrupted": False}, {"attachments": [{"name": "a.txt", "text": "body\n"}]},
                          {"attachments": []}, "raw:", "raw:{}", "raw:{\"interrupted\": tru", "raw:[\"interrupted\"]",
                          "raw:{\"note\": \"attachments\"}", "blob:{\"interrupted\": true}", "blob:", "blob:{}",
+                         "raw:{\"incomplete\": \"x\"", "raw:{\"finish_reason\": \"length\"}",
                          "blob:{bad"])
 MESSAGES = st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), SHOW_TEXT, METAS), max_size=8)
 names = itertools.count()

@@ -43,11 +43,22 @@ def filled(store):
                                   "nothing-matches-this", "   ", "common gone"])
 @pytest.mark.parametrize("limit", [1, 7, 50, 1000])
 def test_search_gives_what_sorting_every_match_gave(filled, text, limit):
-    assert filled.search(text, limit) == reference_search(filled, text, limit)
+    assert [hit[:3] for hit in filled.search(text, limit=limit)] == reference_search(filled, text, limit)
 
 
 def test_search_is_newest_first_and_cut_at_the_limit(filled):
     hits = filled.search("common")
     assert len(hits) == 50
-    assert hits[0] == ("alpha", "user", "[common], the newest of all")
+    assert hits[0] == ("alpha", "user", "[common], the newest of all", {})
     assert [h[0] for h in filled.search("rare")] == ["gamma"]  # message 77 went to the third
+
+
+def test_search_reads_the_meta_that_holds_a_mark(store):
+    info = store.create("cut")
+    store.add_exchange(info.id, [Message("user", "the tram"),
+                                 Message("assistant", "a tram goes", meta={"incomplete": "dropped", "model": "m"}),
+                                 Message("user", "another tram"),
+                                 Message("assistant", "a whole tram", meta={"finish_reason": "stop"})])
+    hits = {snippet: meta for _, _, snippet, meta in store.search("tram", ('"incomplete"',))}
+    assert hits["a [tram] goes"] == {"incomplete": "dropped", "model": "m"}
+    assert hits["a whole [tram]"] == {} and hits["the [tram]"] == {}

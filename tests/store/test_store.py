@@ -105,7 +105,7 @@ def test_search_across_sessions(store):
     store.add_exchange(a.id, [Message("user", "tell me about Lisbon trams"), Message("assistant", "yellow")])
     store.add_exchange(b.id, [Message("user", "Porto wine"), Message("assistant", "Lisbon is south")])
     hits = store.search("lisbon")
-    assert {(name, role) for name, role, _ in hits} == {("alpha", "user"), ("beta", "assistant")}
+    assert {(name, role) for name, role, _, _ in hits} == {("alpha", "user"), ("beta", "assistant")}
     assert store.search('"; DROP TABLE x') == []  # words only: no FTS syntax injection
     store.delete("alpha")
     assert [h[0] for h in store.search("lisbon")] == ["beta"]

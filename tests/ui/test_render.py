@@ -148,3 +148,16 @@ def test_whole_text_joins_pairs_and_replaces_lone_surrogates(text):
                 if any("\ud800" <= c <= "\udfff" for c in text) else text)
     assert whole_text(text) == expected
     assert whole_text(text).encode().decode() == expected  # UTF-8 now, raising nothing
+
+
+def test_the_recap_wraps_at_words_to_the_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "30")
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = io.StringIO()
+    words = [f"word{n}" for n in range(40)]
+    Renderer(out=out, rich_output=True).exchange("assistant", " ".join(words) + "\nsecond line", mark="cut off")
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("model (cut off): word0 ")
+    assert all(len(line) <= 30 for line in lines)
+    assert " ".join(" ".join(lines).split()).endswith(" ".join(words) + " second line")  # no word cut in two
+    assert lines[-1] == "second line"
