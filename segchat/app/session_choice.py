@@ -30,7 +30,7 @@ def open_session(config: Config, store: Store, args: argparse.Namespace, system:
                  flags: dict[str, Any], role: Role | None) -> tuple[SessionInfo, Config]:
     """The session to chat in, and the configuration it continues with (its own profile, unless one is given)."""
     fresh = {"model": config.model, "system": system or config.system, "profile": config.profile,
-             "role": role.name if role else None}
+             "role": role.name if role else None, "credits": config.has_credits}
     info = None
     if args.session:
         try:

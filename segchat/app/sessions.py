@@ -26,10 +26,12 @@ LIST_HEADERS = ("name", "id", "title", "model", "messages", "last used", "spent"
 
 def list_sessions(store: Store, renderer: Renderer) -> None:
     """Newest first, a line each on a terminal (a title too long is cut short: --show has it whole); plain
-    tab-separated columns when piped."""
+    tab-separated columns when piped. A session without credits (its spend is None) leaves spent and balance
+    empty."""
     rows = [(name, sid, title or ("(an unsent message)" if unsent else "(untitled)"),
-             model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count,
-             when(updated), fmt_spent(figure(spent), unpriced), fmt_credits(figure(balance)))
+             model_of(model, profile), f"{count} + {unsent} unsent" if unsent else count, when(updated),
+             *(("", "") if spent is None and balance is None and not unpriced
+               else (fmt_spent(figure(spent), unpriced), fmt_credits(figure(balance)))))
             for sid, name, title, model, updated, spent, balance, unpriced, count, profile, unsent in store.listing()]
     if not rows:
         renderer.notice("no saved sessions yet")
@@ -92,7 +94,8 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
     model, title, spent = (str(data.get(k) or "") for k in ("model", "title", "spent"))
     if model and not any(_valid_model(model, provider) for provider in ("segmind", "openai")):
         raise StoreError(f"{path}: {model[:60]!r} is not a model id; fix or remove the file's \"model\"")
-    info = store.create(wanted, model=model, system=conversation.system)
+    # An export of a session without credits says so: its spent is null.
+    info = store.create(wanted, model=model, system=conversation.system, credits=figure(spent) is not None)
     fields: dict[str, Any] = {"title": title[:200]} if title else {}
     if (value := figure(spent)) is not None:  # the export wrote it as the store keeps it
         fields["spent"] = value

@@ -61,9 +61,11 @@ def pieces(info: SessionInfo, system: str | None, messages: Iterable[tuple[str, 
 
 def head(info: SessionInfo, system: str | None) -> list[str]:
     """The lines before the messages: title, the session's figures, the system prompt."""
+    spent = "" if info.spent is None and not info.unpriced else \
+        f", {fmt_spent(info.spent, info.unpriced)} credits spent"  # none: a provider without credits
     lines = [f"# {info.title or info.name}", "",
-             f"Session `{info.name}`, model `{model_of(info.model, info.profile)}`, started {when(info.created)}, "
-             f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
+             f"Session `{info.name}`, model `{model_of(info.model, info.profile)}`, started {when(info.created)}"
+             f"{spent}.", ""]
     if system:
         lines += ["## System", "", system, ""]
     return lines

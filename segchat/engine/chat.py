@@ -92,7 +92,7 @@ class Chat:
     def new_session(self, name: str | None = None) -> SessionInfo:
         """A fresh conversation with the same system prompt; the old one stays saved."""
         info = self.store.create(name, model=self.provider.model, system=self.conversation.system,
-                                 profile=self.config.profile)
+                                 profile=self.config.profile, credits=self.provider.has_credits)
         self.switch(info)
         return info
 
@@ -138,7 +138,7 @@ class Chat:
                 return None
             name = self.session.name if self.session.name not in self.store.names() else None
             info = self.store.create(name, model=self.provider.model, system=self.conversation.system,
-                                     profile=self.config.profile)
+                                     profile=self.config.profile, credits=self.provider.has_credits)
             kept = [m for m in self.conversation.messages if m.role != "system"]
             self._known_last = self.store.add_exchange(info.id, kept, **self._ledger_fields()) if kept else 0
             unsent = self.conversation.unsent

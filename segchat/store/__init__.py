@@ -82,7 +82,8 @@ class Store:
         self._db.close()
 
     def create(self, name: str | None = None, *, model: str = "", system: str | None = None,
-               profile: str | None = None, role: str | None = None) -> SessionInfo:
+               profile: str | None = None, role: str | None = None, credits: bool = True) -> SessionInfo:
+        """A new session; credits: its provider has credits, so its spend starts at 0 (else it has none: None)."""
         now = time.time()
         with self._tx():
             if name is None:
@@ -92,7 +93,7 @@ class Store:
                 raise StoreError(f"a session named '{name}' already exists")
             cur = self._db.execute(
                 "INSERT INTO sessions(name, model, system, created, updated, spent, profile, role) "
-                "VALUES (?,?,?,?,?,?,?,?)", (name, model, system, now, now, "0", profile, role))
+                "VALUES (?,?,?,?,?,?,?,?)", (name, model, system, now, now, "0" if credits else None, profile, role))
         return self.get(cur.lastrowid)
 
     def _fresh_name(self) -> str:

@@ -4,6 +4,7 @@ table (kept here as the reference), for data made to trip it up."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -256,7 +257,8 @@ def test_a_secret_in_one_cell_is_redacted_in_that_cell_only(store, secret):
 @pytest.mark.parametrize("stored, shown", [("0.1000", "0.1"), ("100.0", "100"), ("-0", "0"), ("-0.000", "0"),
                                            ("12345.6789", "12345.6789"), ("0.000000000001", "0.000000000001"),
                                            ("1E-20", "1.000E-20"), ("123456789012345.678", "1.235E+14"),
-                                           ("1e400", "—"), ("NaN", "—"), ("garbage", "—"), (None, "—")])
+                                           ("1e400", "—"), ("NaN", "—"), ("garbage", "—"),
+                                           (None, "")])  # neither figure: a session without credits
 def test_a_stored_figure_as_the_listing_shows_it(store, stored, shown):
     info = store.create("figures")
     store.add_exchange(info.id, [Message("user", "q")])
@@ -264,3 +266,22 @@ def test_a_stored_figure_as_the_listing_shows_it(store, stored, shown):
     out = io.StringIO()
     sessions.list_sessions(store, Renderer(out=out, rich_output=False))
     assert out.getvalue().splitlines()[1].split("\t")[-2:] == [shown, shown]
+
+
+def test_a_session_without_credits_shows_no_spend(store):
+    store.create("local", model="llama3", credits=False)
+    store.add_exchange(store.find("local").id, [Message("user", "q"), Message("assistant", "a")])
+    store.add_exchange(store.create("hosted", model="llama-v3p1-8b-instruct").id, [Message("user", "q")])
+    out = io.StringIO()
+    sessions.list_sessions(store, Renderer(out=out, rich_output=False))
+    rows = {line.split("\t")[0]: line.split("\t") for line in out.getvalue().splitlines()[1:]}
+    assert rows["local"][-2:] == ["", ""] and rows["hosted"][-2:] == ["0", "—"]
+    terminal = io.StringIO()
+    sessions.list_sessions(store, Renderer(out=terminal, rich_output=True))
+    local = next(line for line in terminal.getvalue().splitlines() if line.startswith("local"))
+    assert local.rstrip().endswith(sessions.transcript.when(store.find("local").updated))  # nothing after
+    shown = io.StringIO()
+    sessions.show_session(store, "local", Renderer(out=shown, rich_output=False))
+    assert "credits" not in shown.getvalue()
+    assert "credits" not in sessions.export_session(store, "local", "md")
+    assert json.loads(sessions.export_session(store, "local", "json"))["spent"] is None
