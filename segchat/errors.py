@@ -14,7 +14,8 @@ SegchatError                      exit code
       +-- MethodError             1  405
       +-- CreditsError            1  406 not enough credits
       +-- RetryableError          1  429/5xx/connect failures, after retries
-      +-- AmbiguousError          1  sent, then timed out or dropped: maybe billed
+      +-- ContextError            1  the server says the conversation exceeds the model's context window
+      +-- AmbiguousError          1  sent, then timed out or dropped: maybe billed (or started on)
       +-- BadResponseError        1  HTML, invalid JSON, cut-off body, no content
       +-- RedirectError           1  3xx: never followed (the key would travel)
       +-- JobFailed               1  a queued request failed or is unknown: no reply to fetch
@@ -120,6 +121,14 @@ class CreditsError(APIError):
 
 class RetryableError(APIError):
     """Rate limit, server trouble or no connection, still failing after retries."""
+
+
+class ContextError(APIError):
+    """The server refused the conversation as longer than the model's context window (window: its size, if told)."""
+
+    def __init__(self, message: str, status: int | None = None, window: int | None = None) -> None:
+        super().__init__(message, status)
+        self.window = window
 
 
 class AmbiguousError(APIError):

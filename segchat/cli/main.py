@@ -215,6 +215,10 @@ def _repl(chat: Chat, tty: Tty, files: list[Attachment]) -> int:
                 repl.refresh()
             elif chat.provider.lists_models:
                 repl.model_ids = chat.provider.models(Call())
+        with contextlib.suppress(Exception):
+            if chat.provider.asks_window:
+                chat.learn_window()
+                repl.refresh()
         preload()
 
     # Started once the prompt is up: start-up waits neither for the network nor for httpx's and rich's imports.

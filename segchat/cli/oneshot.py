@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import threading
@@ -78,6 +79,9 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     spinner = Renderer(out=sys.stderr, rich_output=styled(sys.stderr))
     if balance is not None:
         chat.ledger.observe(balance())
+    if files and chat.provider.asks_window:  # the files are checked against the window the server states
+        with contextlib.suppress(APIError):
+            chat.learn_window(lambda request: progress.run(request, spinner, renderer))
     _recover(chat, spinner)
     turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
     if not turn.reply.streamed:  # a streamed reply is on screen already

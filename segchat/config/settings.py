@@ -51,7 +51,7 @@ class Config:
     code_theme: str = "monokai"
     low_credit_warning: Decimal = Decimal("1.0")
     max_credits: Decimal | None = None
-    context_window: int = 131072
+    context_window: int | None = None  # the profile's word; the server's, when it says, comes first
     context_warning: float = 0.9
     path: str | None = None  # the config file's
     warnings: tuple[str, ...] = ()

@@ -18,6 +18,7 @@ from segchat.errors import (
     APIError,
     Cancelled,
     ConfigError,
+    ContextError,
     CreditsError,
     JobFailed,
     SessionNotFound,
@@ -58,11 +59,28 @@ class Chat:
         self.max_credits = config.max_credits if provider.has_credits else None
         self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
         self.role: str | None = None
+        self.served_window: int | None = None  # as the server states it: learn_window(), or its refusal
         self._enter(session, adopt_unsent)
 
     @property
     def model(self) -> str:
         return self.provider.model
+
+    @property
+    def context_window(self) -> int | None:
+        """The window the meter, the warning and the file check use: the server's word, else the profile's
+        context_window, else what the provider knows of the model without asking, else None (unknown)."""
+        if self.served_window or self.config.context_window or self.provider.asks_window:
+            return self.served_window or self.config.context_window
+        return self.provider.context_window()
+
+    def learn_window(self, run: Runner = run_here) -> int | None:
+        """Ask the provider for the served model's window (a request, where the server must be asked)."""
+        model = self.provider.model
+        window = run(lambda call: self.provider.context_window(call))
+        if self.provider.model == model:  # not meanwhile switched to another model
+            self.served_window = window
+        return window
 
     # -- the session, kept in step with the store (other segchats may change it) ----------------
 
@@ -244,6 +262,10 @@ class Chat:
         except CreditsError as exc:
             balance = self.ledger.balance if self.ledger.balance is not None else self.store.last_balance()
             raise CreditsError(f"{exc}; last known balance: {fmt_credits(balance)}", exc.status) from None
+        except ContextError as exc:
+            if exc.window is not None:  # the server said its window: the meter uses it from now on
+                self.served_window = exc.window
+            raise
         finally:
             self.ledger.flying -= 1
         reply.elapsed = time.monotonic() - started
@@ -324,14 +346,15 @@ class Chat:
         if balance is not None and balance < self.config.low_credit_warning and not self.ledger.warned_low:
             self.ledger.warned_low = True
             notes.append(Notice("low_credits", {"balance": balance, "threshold": self.config.low_credit_warning}))
-        share = self.context_tokens() / self.config.context_window
-        if share >= self.config.context_warning:
-            notes.append(Notice("context_full", {"share": share, "window": self.config.context_window}))
+        window = self.context_window
+        share = self.context_tokens() / window if window else 0.0
+        if window and share >= self.config.context_warning:
+            notes.append(Notice("context_full", {"share": share, "window": window}))
         return notes
 
     def check_fits(self, files: list[Attachment], text: str = "") -> None:
         """Refuse files that would overflow the context window, naming the one that tips it over."""
-        fits(files, self.context_tokens() + len(text) // 4, self.config.context_window)
+        fits(files, self.context_tokens() + len(text) // 4, self.context_window)
 
     def context_tokens(self) -> int:
         return self.conversation.context_tokens()
@@ -408,13 +431,16 @@ class Chat:
         except ConfigError as exc:
             raise UsageError(f"role '{role.name}': {exc}") from None
         self.store.update(self.session.id, system=role.system, role=role.name, model=model)
-        self.provider.model, self.conversation.system, self.role = model, role.system, role.name
+        if model != self.provider.model:
+            self.provider.model, self.served_window = model, None
+        self.conversation.system, self.role = role.system, role.name
         self.settings.update(sampling)
 
     def set_model(self, model: str) -> None:
+        """Switch model; its window is known at once, or (where the server must be asked) by learn_window()."""
         checked = check_model(model, self.provider.name)
         self.store.update(self.session.id, model=checked)  # the store first: a failure there changes nothing
-        self.provider.model = checked
+        self.provider.model, self.served_window = checked, None
 
     def set_budget(self, value: Decimal | None) -> None:
         if value is not None and not self.provider.has_credits:

@@ -106,8 +106,11 @@ def of(meta: dict[str, Any]) -> list[Attachment]:
     return out
 
 
-def fits(files: list[Attachment], used: int, window: int) -> None:
-    """Refuse the first file that would take the conversation past the context window, naming it."""
+def fits(files: list[Attachment], used: int, window: int | None) -> None:
+    """Refuse the first file that would take the conversation past the context window, naming it; with no
+    window known, nothing is refused here (the server's own refusal is explained when it comes)."""
+    if window is None:
+        return
     for item in files:
         used += item.tokens
         if used > window:

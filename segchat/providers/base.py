@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
-from segchat.errors import APIError, BadResponseError, RetryableError
+from segchat.errors import APIError, BadResponseError, ContextError, RetryableError
 from segchat.model.call import Call
 from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
@@ -22,6 +23,7 @@ class Provider(Protocol):
     has_credits: bool  # an account balance to show, price turns by and budget against: balance()
     lists_models: bool  # the server lists the ids /model completes: models() asks it (else: suggestions())
     recovers_jobs: bool  # a request queued earlier can be asked for its reply, not paying again: resume()
+    asks_window: bool  # context_window() asks the server (a request); else it answers at once from what it knows
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any], call: Call) -> Reply:
         """Send the whole conversation; the reply, its text also passed to call.on_delta when streamed."""
@@ -33,6 +35,11 @@ class Provider(Protocol):
 
     def resume(self, job: dict[str, str], call: Call) -> Reply:
         """The reply of a job queued earlier (by this process or one that ended), waited for if still running."""
+        ...
+
+    def context_window(self, call: Call | None = None) -> int | None:
+        """The served model's context window in tokens, where the server (or the provider's own knowledge of the
+        model) says it; None where nothing does."""
         ...
 
     def suggestions(self) -> list[str]:
@@ -52,6 +59,34 @@ def reply_of(answer: Answer, call: Call) -> Reply:
 
         return decoding.stream(answer.events, answer.status, shown)
     return decoding.completion(answer.body, answer.status)
+
+
+def window_of(value: Any) -> int | None:
+    """A context window as a server states it: a whole number of tokens from 1 to 10**8, else None."""
+    return value if type(value) is int and 0 < value <= 10**8 else None
+
+
+def context_error(answer: Answer) -> ContextError | None:
+    """The server's own "the conversation is longer than the context" error, explained as such; None for others.
+
+    Recognised by what servers say: llama.cpp's exceed_context_size_error (with its n_ctx), OpenAI's
+    context_length_exceeded, vLLM's "maximum context length".
+    """
+    if answer.status not in (400, 413, 422):
+        return None
+    try:
+        error = json.loads(answer.body).get("error")
+    except (ValueError, RecursionError, AttributeError):
+        error = None
+    fields = error if isinstance(error, dict) else {}
+    words = " ".join(str(fields.get(k, "")) for k in ("type", "code", "message")).lower() if fields else \
+        answer.body[:2000].decode(errors="replace").lower()
+    if not ("context" in words and ("exceed" in words or "maximum context length" in words)):
+        return None
+    window = window_of(fields.get("n_ctx"))
+    size = f" of {window:,} tokens" if window else ""
+    return ContextError(f"the conversation is longer than the model's context window{size}, as the server says "
+                        f"({answer.status}: {decoding.error_detail(answer.body)})", answer.status, window)
 
 
 def other_status(answer: Answer) -> APIError:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
-from segchat.errors import AuthError, BadResponseError, MethodError, NotFoundError, RetryableError, UsageError
+from segchat.errors import APIError, AuthError, BadResponseError, MethodError, NotFoundError, RetryableError, UsageError
 from segchat.model.call import Call
 from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
 from segchat.net.http import Answer, Http
-from segchat.providers.base import other_status, reply_of
+from segchat.providers.base import context_error, other_status, reply_of, window_of
 from segchat.text.excerpt import excerpt
 
 
@@ -18,6 +19,7 @@ class OpenAI:
     has_credits = False
     lists_models = True
     recovers_jobs = False
+    asks_window = True
 
     def __init__(self, base_url: str, model: str, api_key: str | None, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_hint: str = "set api_key in your config",
@@ -47,6 +49,33 @@ class OpenAI:
 
     def models(self, call: Call | None = None) -> list[str]:
         """The ids GET {base_url}/models lists."""
+        return [entry["id"] for entry in self._listing(call)]
+
+    def context_window(self, call: Call | None = None) -> int | None:
+        """The window the server states for the model: its model list's entry (llama.cpp's meta.n_ctx, vLLM's
+        max_model_len, a context_length or context_window field, llama.cpp's meta.n_ctx_train), else llama.cpp's
+        /props (an older llama.cpp lists no n_ctx); None when the server says nothing."""
+        listing = self._listing(call)
+        entry = next((e for e in listing if e["id"] == self.model), listing[0] if len(listing) == 1 else None)
+        if entry is None:
+            return None
+        meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+        for value in (meta.get("n_ctx"), entry.get("max_model_len"), entry.get("context_length"),
+                      entry.get("context_window"), meta.get("n_ctx_train") if entry.get("owned_by") != "llamacpp"
+                      else None):
+            if (window := window_of(value)) is not None:
+                return window
+        if entry.get("owned_by") == "llamacpp":  # the served window, where the list has only the trained one
+            root = self.base_url.removesuffix("/v1")
+            try:
+                return self.http.request("GET", f"{root}/props", self._props, call=call) or \
+                    window_of(meta.get("n_ctx_train"))
+            except APIError:
+                return window_of(meta.get("n_ctx_train"))
+        return None
+
+    def _listing(self, call: Call | None) -> list[dict[str, Any]]:
+        """The model list's entries that have an id (at most 500), from GET {base_url}/models."""
         return self._sent(lambda: self.http.request("GET", f"{self.base_url}/models", self._models, call=call))
 
     def _sent(self, request: Callable[[], Any]) -> Any:
@@ -68,13 +97,23 @@ class OpenAI:
         self._check(answer)
         return reply_of(answer, call)
 
-    def _models(self, answer: Answer) -> list[str]:
+    def _models(self, answer: Answer) -> list[dict[str, Any]]:
         self._check(answer)
         obj = decoding.parse_json(answer.body, answer.status)
         data = obj.get("data") if isinstance(obj, dict) else None
         if not isinstance(data, list):
             raise BadResponseError(f"the model list has no 'data' list: {excerpt(answer.body)}", answer.status)
-        return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)][:500]
+        return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)][:500]
+
+    def _props(self, answer: Answer) -> int | None:
+        """llama.cpp's /props: the window each slot serves."""
+        if answer.status != 200:
+            return None
+        try:
+            settings = json.loads(answer.body).get("default_generation_settings")
+        except (ValueError, RecursionError, AttributeError):
+            return None
+        return window_of(settings.get("n_ctx")) if isinstance(settings, dict) else None
 
     def _check(self, answer: Answer) -> None:
         status = answer.status
@@ -92,4 +131,4 @@ class OpenAI:
         if status == 405:
             raise MethodError(f"{answer.method} is not allowed at {answer.url} (405: {detail}); check base_url",
                               status)
-        raise other_status(answer)
+        raise context_error(answer) or other_status(answer)

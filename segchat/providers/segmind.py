@@ -10,12 +10,15 @@ from segchat.model.call import Call
 from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
 from segchat.net.http import Answer, Http
-from segchat.providers.base import other_status, reply_of
+from segchat.providers.base import context_error, other_status, reply_of
 from segchat.providers.segmind_queue import Queue
 
-# Suggestions for /model; any slug is accepted.
-MODEL_SLUGS = ["llama-v3p1-8b-instruct", "llama-v3p1-70b-instruct", "llama-v3p1-405b-instruct",
-               "llama-v3-8b-instruct", "llama-v3-70b-instruct", "mixtral-8x7b-instruct", "mixtral-8x22b-instruct"]
+# Suggestions for /model (any slug is accepted), with each model's context window as its makers publish it:
+# Segmind states none of its own, and its API has no model list to ask.
+MODEL_WINDOWS = {"llama-v3p1-8b-instruct": 131072, "llama-v3p1-70b-instruct": 131072,
+                 "llama-v3p1-405b-instruct": 131072, "llama-v3-8b-instruct": 8192, "llama-v3-70b-instruct": 8192,
+                 "mixtral-8x7b-instruct": 32768, "mixtral-8x22b-instruct": 65536}
+MODEL_SLUGS = list(MODEL_WINDOWS)
 # Statuses that are the caller's to fix: the error type and what to tell the user.
 STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
     401: (AuthError, "the API key was rejected (401: {detail}); it came from {source}. "
@@ -31,6 +34,7 @@ class Segmind:
     has_credits = True
     lists_models = False  # any slug is accepted; suggestions() offers the usual ones
     recovers_jobs = True
+    asks_window = False  # known for the usual models, without a request
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_env: str | None = None, stream: bool = False,
@@ -53,6 +57,10 @@ class Segmind:
             body["stream"] = True
         return self.http.request("POST", f"{self.base_url}/{self.model}", lambda a: self._reply(a, call),
                                  json=body, call=call)
+
+    def context_window(self, call: Call | None = None) -> int | None:
+        """The published window of the usual models; None for any other slug."""
+        return MODEL_WINDOWS.get(self.model)
 
     def resume(self, job: dict[str, str], call: Call | None = None) -> Reply:
         """The reply of a job queued earlier (by this process or one that ended): waited for if still running."""
@@ -95,4 +103,4 @@ class Segmind:
             raise kind(template.format(detail=decoding.error_detail(answer.body), source=self.key_source,
                                        env=self.key_env, model=self.model, url=answer.url, method=answer.method),
                        status)
-        raise other_status(answer)
+        raise context_error(answer) or other_status(answer)

@@ -37,8 +37,8 @@ def make_toolbar(chat: Chat, columns: Callable[[], int] = _columns) -> Callable[
     def toolbar() -> Fragments:
         ledger, config = chat.ledger, chat.config
         low = ledger.balance is not None and ledger.balance < config.low_credit_warning
-        tokens = chat.context_tokens()
-        share = tokens / config.context_window
+        tokens, window = chat.context_tokens(), chat.context_window
+        share = tokens / window if window else 0.0
         budget = f"/{fmt_credits(chat.max_credits)}" if chat.max_credits is not None else ""
         plain, warn = "class:bottom-toolbar", "class:bottom-toolbar.low"
         fields = [("class:bottom-toolbar.model", "", sanitize(chat.model))]
@@ -48,7 +48,7 @@ def make_toolbar(chat: Chat, columns: Callable[[], int] = _columns) -> Callable[
         fields += [
             (plain, "session ", sanitize(chat.session.name)),
             (warn if share >= config.context_warning else plain, "ctx ",
-             f"{fmt_tokens(tokens)}/{fmt_tokens(config.context_window)} {share:.0%}"),
+             f"{fmt_tokens(tokens)}/{fmt_tokens(window)} {share:.0%}" if window else fmt_tokens(tokens)),
         ]
         labelled = sum(len(label) + len(value) + 3 for _, label, value in fields)
         keep_labels = labelled <= columns()

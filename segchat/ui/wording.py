@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segchat.errors import AmbiguousError, BudgetError, StillWaiting, UnsureBudgetError
+from segchat.errors import AmbiguousError, BudgetError, ContextError, StillWaiting, UnsureBudgetError
 from segchat.figures import fmt_credits
 
 REPL, ONE_SHOT = "repl", "one-shot"
@@ -64,4 +64,7 @@ def error(exc: Exception, mode: str = REPL) -> str:
         return text + ("; /retry fetches it when it is done" if mode == REPL else "; segchat -r fetches it later")
     if isinstance(exc, AmbiguousError):
         return text + ("; /retry sends it again" if mode == REPL else "; segchat -r offers it again")
+    if isinstance(exc, ContextError):
+        return text + ("; /trim N drops the oldest exchanges, /new starts afresh" if mode == REPL
+                       else "; start a new session, or /trim N in the chat (segchat -r)")
     return text

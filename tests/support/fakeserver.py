@@ -54,7 +54,10 @@ class FakeSegmind:
     actions: list[dict[str, Any]] = field(default_factory=list)
     bearer: str | None = None
     segmind_streams: bool = False
-    models: list[str] | None = field(default_factory=lambda: ["llama3.1:8b", "meta-llama/Llama-3.1-8B-Instruct"])
+    # GET /v1/models: ids, or whole entries as a server lists them; None answers 404
+    models: list[str | dict[str, Any]] | None = field(
+        default_factory=lambda: ["llama3.1:8b", "meta-llama/Llama-3.1-8B-Instruct"])
+    props: dict[str, Any] | None = None  # GET /props, as llama.cpp answers it; None answers 404
     jobs: dict[str, Any] = field(default_factory=dict)  # the v2 queue's jobs by request id (see fakequeue)
     job_specs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -134,8 +137,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if self.fake.models is None:
                 return self._send(404, json.dumps({"error": _oai_error("Not found", 404)}).encode())
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models]
+            data = [m if isinstance(m, dict) else {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+                    for m in self.fake.models]
             return self._send(200, json.dumps({"object": "list", "data": data}).encode())
+        if self.path.split("?")[0] == "/props":  # llama.cpp's, at the server's root
+            if self.fake.props is None:
+                return self._send(404, json.dumps({"error": _oai_error("File Not Found", 404)}).encode())
+            return self._send(200, json.dumps(self.fake.props).encode())
         self._send(405, b'{"error": "Method Not Allowed"}')
 
     def _authorized(self) -> bool:
