@@ -151,26 +151,30 @@ class Conversation:
         return removed
 
     def context_tokens(self) -> int:
-        """The server's own count after the last reply when it gave one, else an estimate.
+        """The tokens the history takes (system prompt and messages, not the unsent message): the server's own
+        count after the last reply when it gave one, else an estimate.
 
         The toolbar asks on every keypress, so the estimate is cached until the conversation changes.
         """
         last = self.messages[-1] if self.messages else None
         usage = last.meta.get("usage") if last is not None and last.role == "assistant" else None
-        if isinstance(usage, dict) and self.unsent is None:
+        if isinstance(usage, dict):
             total, prompt, completion = (usage.get(k) for k in ("total_tokens", "prompt_tokens", "completion_tokens"))
             if isinstance(total, int) and 0 <= total < 10**9:
                 return total
             if isinstance(prompt, int) and isinstance(completion, int) and 0 <= prompt + completion < 10**9:
                 return prompt + completion
-        key = (len(self.messages), id(last), self.system, id(self.unsent))
+        key = (len(self.messages), id(last), self.system)
         if self._estimate[0] != key:
             self._estimate = (key, self.estimate_tokens())
         return self._estimate[1]
 
     def estimate_tokens(self) -> int:
-        """A rough token count: about four characters a token, plus a few per message."""
-        return sum(len(m["content"]) // 4 + 4 for m in self.payload())
+        """A rough count of the history's tokens: about four characters a token, plus a few per message."""
+        payload = self.payload()
+        if self.unsent is not None:
+            payload.pop()
+        return sum(len(m["content"]) // 4 + 4 for m in payload)
 
     def to_dict(self) -> dict[str, Any]:
         data = {

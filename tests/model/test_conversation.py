@@ -84,3 +84,15 @@ def test_a_message_compares_by_value_its_stored_id_aside():
             assert (text, meta) == ("hi", {"k": 1})
     a.meta = {"new": True}
     assert a.meta == {"new": True} and a.to_dict()["meta"] == {"new": True}
+
+
+def test_the_unsent_message_is_not_counted_in_the_history():
+    """The toolbar's figure is the history: a message that was cancelled (kept unsent for /retry) is not in it."""
+    c = Conversation("be brief", [Message("user", "hi"), Message("assistant", "hello", meta={})])
+    before = c.context_tokens()
+    c.unsent = UnsentMessage("x" * 4000)
+    assert c.context_tokens() == before
+    c.messages[-1].meta["usage"] = {"total_tokens": 42}
+    c.messages.append(Message("user", "more"))  # a new last message: the cache key changes
+    c.messages.append(Message("assistant", "sure", meta={"usage": {"total_tokens": 57}}))
+    assert c.context_tokens() == 57  # the server's count, unsent message or not
