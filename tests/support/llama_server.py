@@ -103,6 +103,8 @@ class LlamaServer:
     """llama-server on a free loopback port, serving the model as ALIAS with a CONTEXT-token window."""
 
     def __init__(self, threads: int = 1) -> None:
+        # --no-repack: the weights as stored. Repacked, they go to the AMX kernels on a CPU that reports AMX, and
+        # those die (SIGSEGV at ldtilecfg) where the kernel does not grant the tile state, as in some VMs.
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -110,7 +112,7 @@ class LlamaServer:
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [str(binary_path()), "-m", str(model_path()), "--alias", ALIAS, "--host", "127.0.0.1",
-             "--port", str(self.port), "-t", str(threads), "-c", str(CONTEXT), "-np", "1"],
+             "--port", str(self.port), "-t", str(threads), "-c", str(CONTEXT), "-np", "1", "--no-repack"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def wait_ready(self, within: float = 120.0) -> LlamaServer:
@@ -126,9 +128,13 @@ class LlamaServer:
             except OSError:
                 pass
             time.sleep(0.2)
-        self.stop()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
         self.log.seek(0)
-        raise RuntimeError("llama-server did not become ready:\n" + self.log.read().decode(errors="replace")[-3000:])
+        told = self.log.read().decode(errors="replace")[-3000:]
+        self.stop()  # closes the log
+        raise RuntimeError(f"llama-server did not become ready (exit status {self.process.returncode}):\n{told}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
