@@ -340,8 +340,9 @@ class Chat:
             notes.append(Notice("interrupted"))
         elif reply.incomplete:
             notes.append(Notice("incomplete", {"reason": reply.incomplete}))
-        if reply.finish_reason == "length":
-            notes.append(Notice("cut_at_max_tokens"))
+        if reply.finish_reason == "length":  # segchat's max_tokens, or a limit of the server's own
+            notes.append(Notice("cut_at_max_tokens" if self.settings.get("max_tokens") is not None
+                                else "cut_at_server_limit"))
         balance = self.ledger.balance
         if balance is not None and balance < self.config.low_credit_warning and not self.ledger.warned_low:
             self.ledger.warned_low = True

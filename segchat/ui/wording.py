@@ -27,6 +27,7 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
                     " (segchat -r continues the session)"),
     "cut_at_max_tokens": ("reply cut at max_tokens", " (raise it with /set max_tokens N)",
                           " (raise it with --max-tokens N)"),
+    "cut_at_server_limit": ("reply stopped at the server's own length limit (segchat set no max_tokens)", "", ""),
     "other_spending": ("the balance fell by more than this turn's tokens explain: the cost includes other "
                        "spending on the account", "", ""),
     "low_credits": ("low credits: {balance} left (warning below {threshold})", "", ""),

@@ -120,13 +120,21 @@ def test_low_credit_warning_once(make_chat, fake):
 
 
 def test_context_warning_and_length_notice(make_chat, fake):
-    chat = make_chat(context_window=50, context_warning=0.5)
+    chat = make_chat(context_window=50, context_warning=0.5, max_tokens=10)
     fake.script({"finish_reason": "length", "usage": {"prompt_tokens": 20, "completion_tokens": 10,
                                                       "total_tokens": 30}})
     notices = chat.send("hello").notices
     assert any("cut at max_tokens" in n for n in _said(notices))
     assert any("60% of the 50-token context" in n for n in _said(notices))
     assert chat.context_tokens() == 30
+
+
+def test_a_length_limit_not_of_segchats_does_not_suggest_raising_max_tokens(make_chat, fake):
+    chat = make_chat()  # no max_tokens: the server stopped on a limit of its own
+    fake.script({"finish_reason": "length"})
+    said = _said(chat.send("hello").notices)
+    assert any("the server's own length limit" in n for n in said)
+    assert not any("max_tokens N" in n or "cut at max_tokens" in n for n in said)
 
 
 def test_two_chats_on_one_session_lose_nothing(config, store, fake):

@@ -44,9 +44,6 @@ def test_a_streamed_one_shot_on_a_terminal(llama_env):
         t.close()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="--timeout bounds the whole reply, not a silence: a reply streaming for longer is cut off "
-                          "('reply incomplete: the reply took longer than the 2 s timeout'), exit status 1")
 def test_a_reply_streaming_longer_than_the_timeout_arrives_whole(llama_env):
     started = time.monotonic()
     result = segchat("--timeout", "2", "--temperature", "0", "--max-tokens", "400", STORY, env=llama_env)
@@ -85,15 +82,11 @@ def test_a_server_killed_mid_reply_is_an_error_saying_the_reply_is_incomplete(ki
     assert b"incomplete" in stderr and b"Traceback" not in stderr
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="a dropped reply says 'it may already have been billed', whatever the provider")
 def test_a_server_killed_mid_reply_says_nothing_of_billing(killed):
     _, stderr, _ = killed
     assert not BILLING.search(stderr), stderr  # a local server bills nothing
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="--show marks only an interrupted reply (Ctrl-C), not one cut off by the server")
 def test_the_reply_cut_off_is_kept_and_shown_marked(killed):
     _, _, env = killed
     exported = json.loads(segchat("--export", "cut", "--format", "json", env=env).stdout)
@@ -106,9 +99,6 @@ def test_the_reply_cut_off_is_kept_and_shown_marked(killed):
     assert re.search(r"incomplete|interrupted|cut off|not complete|partial", around, re.IGNORECASE), shown
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="--list shows spent 0 and balance '—', --show '0 credits spent', for a provider "
-                          "without credits")
 def test_a_session_with_the_server_shows_no_credits(llama_env):
     assert segchat("--session", "free", *SHORT, QUESTION, env=llama_env).returncode == 0
     lines = [line.split("\t") for line in segchat("--list", env=llama_env).stdout.decode().splitlines()]
