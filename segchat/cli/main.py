@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(script(args.completion))
         return EXIT_OK
-    if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not present(path, file=True):
+    if (args.config or os.environ.get("SEGCHAT_CONFIG")) and not present(path):
         given = "--config" if args.config else "SEGCHAT_CONFIG"
         raise ConfigError(f"{given} {path}: no such file")
     if args.roles:

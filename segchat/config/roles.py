@@ -10,6 +10,7 @@ from typing import Any
 
 from segchat.config.validate import NAME
 from segchat.errors import UsageError
+from segchat.private_files import NotAFile, read_bytes
 
 SETTINGS = ("model", "temperature", "top_p", "max_tokens", "profile")
 MAX_ROLE = 4 * 2**20
@@ -39,19 +40,24 @@ def names(config_path: str | Path) -> list[str]:
 
 
 def load(config_path: str | Path, name: str) -> Role:
-    """The role called name, or a UsageError that names the roles there are."""
+    """The role called name, or a UsageError: naming the roles there are when there is none of that name,
+    saying what is there when it is not a regular file (a FIFO is never waited on)."""
     path = folder(config_path) / f"{name}.md"
-    if not re.fullmatch(NAME, name) or not path.is_file():
+    try:
+        data = read_bytes(path, MAX_ROLE + 1) if re.fullmatch(NAME, name) else None
+    except (FileNotFoundError, NotADirectoryError):
+        data = None
+    except NotAFile as exc:
+        raise UsageError(f"the role {path} is {exc.kind}, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the role {path}: {exc.strerror}") from None
+    if data is None:
         there = names(config_path)
         known = f"roles in {folder(config_path)}: {', '.join(there)}" if there else \
             f"there are no roles yet; write one as {folder(config_path)}/NAME.md"
         raise UsageError(f"unknown role {name[:40]!r} ({known})")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_ROLE + 1)
         text = data.decode("utf-8-sig")
-    except OSError as exc:
-        raise UsageError(f"cannot read the role {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"the role {path} is not UTF-8 text (byte {exc.start})") from None
     if len(data) > MAX_ROLE:

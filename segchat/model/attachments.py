@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from segchat.errors import UsageError
+from segchat.private_files import NotAFile, read_bytes
 from segchat.text.sanitize import whole_text
 
 MAX_FILE = 4 * 2**20  # a 128K-token context holds about 512 KB of text; this stops `-f /dev/zero` early
@@ -39,17 +40,16 @@ class Attachment:
 
 
 def read(path: str, stdin: BinaryIO | None = None) -> Attachment:
-    """The file at path ("-": standard input) as text, or a UsageError naming it."""
+    """The file at path ("-": standard input) as text, or a UsageError naming it. Only a regular file (or a
+    symlink to one) is read: a FIFO, a socket, a device or a directory is refused at once, never waited on."""
     if path == "-":
         if stdin is None:
             raise UsageError("-f - reads standard input, and there is none")
         return Attachment("stdin", _decode("standard input", stdin.read(MAX_FILE + 1)))
-    full = os.path.expanduser(path)
-    if os.path.isdir(full):
-        raise UsageError(f"cannot attach {path}: it is a directory")
     try:
-        with open(full, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
+        data = read_bytes(os.path.expanduser(path), MAX_FILE + 1)
+    except NotAFile as exc:
+        raise UsageError(f"cannot attach {path}: it is {exc.kind}, not a file") from None
     except OSError as exc:
         raise UsageError(f"cannot attach {path}: {exc.strerror}") from None
     return Attachment(path, _decode(path, data))

@@ -70,6 +70,25 @@ def test_broken_front_matter_is_explained(isolated_home, role_dir, text, needle)
         roles.load(role_dir.parent / "config.toml", "broken")
 
 
+def test_a_role_that_is_a_fifo_is_said_to_be_one_at_once(cli_env, fake, role_dir):
+    os.mkfifo(role_dir / "piped.md")
+    result = segchat("--role", "piped", "q", env=cli_env, timeout=20)  # a wait for a writer is a TimeoutExpired
+    assert result.returncode == 2
+    assert f"the role {role_dir / 'piped.md'} is a FIFO, not a file".encode() in result.stderr
+    assert b"unknown role" not in result.stderr and fake.requests == []
+    listed = segchat("--roles", env=cli_env, timeout=20).stdout.decode()
+    assert "piped\t(cannot be used: the role " in listed and "is a FIFO, not a file)" in listed
+    assert "terse\tAnswer in one line." in listed
+
+
+def test_a_role_that_is_a_directory_is_said_to_be_one(role_dir):
+    (role_dir / "folder.md").mkdir()
+    with pytest.raises(UsageError, match="folder.md is a directory, not a file"):
+        roles.load(role_dir.parent / "config.toml", "folder")
+    with pytest.raises(UsageError, match="unknown role 'absent'"):
+        roles.load(role_dir.parent / "config.toml", "absent")
+
+
 def test_role_in_the_chat_switches_and_completes(make_chat, fake, role_dir):
     made = make_chat(path=role_dir.parent / "config.toml")
     out = run(made, "/role" + ENTER, "/role terse" + ENTER, "hi" + ENTER, "/role" + ENTER)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from support.cli import segchat
 from support.config_files import write
 
 from segchat.config import settings as cfg
@@ -46,6 +47,23 @@ def test_a_config_file_that_cannot_be_looked_at_is_an_error_not_absent(tmp_path)
     assert cfg.load(tmp_path / "a-file" / "config.toml", env={}).model == cfg.Config().model
     with pytest.raises(ConfigError, match="cannot read: File name too long"):
         cfg.load(tmp_path / ("x" * 300))
+
+
+def test_a_config_file_that_is_a_fifo_is_said_to_be_one_at_once(cli_env, fake, isolated_home):
+    path = isolated_home / ".config" / "segchat" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    for given in ((), ("--config", str(path))):  # where segchat looks, and where it is told to
+        result = segchat(*given, "q", env=cli_env, timeout=20)  # a wait for a writer is a TimeoutExpired
+        assert result.returncode == 2
+        assert result.stderr.decode() == f"segchat: error: {path}: it is a FIFO, not a file\n"
+    assert fake.requests == []
+
+
+def test_a_config_path_that_is_a_directory_is_said_to_be_one(tmp_path):
+    (tmp_path / "config.toml").mkdir()
+    with pytest.raises(ConfigError, match="config.toml: it is a directory, not a file"):
+        cfg.load(tmp_path / "config.toml", env={})
 
 
 @pytest.mark.parametrize("text, needle", [

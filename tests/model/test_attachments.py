@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import threading
 
 import pytest
 from support.cli import segchat
 from support.repl import ENTER, run
+from support.screen import Terminal
 
 from segchat.errors import UsageError
 from segchat.model import attachments
@@ -106,3 +110,84 @@ def test_retry_of_an_unsent_message_keeps_its_files(make_chat, fake, tmp_path):
 def test_read_names_the_problem():
     with pytest.raises(UsageError, match="standard input"):
         attachments.read("-", None)
+
+
+def _special(kind: str, tmp_path, monkeypatch) -> str:
+    """A path to a file that is not a regular one, of kind; a socket's path is short (sun_path is)."""
+    monkeypatch.chdir(tmp_path)
+    if kind == "fifo":
+        os.mkfifo("pipe")
+        return str(tmp_path / "pipe")
+    if kind == "socket":
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind("sock")
+        return str(tmp_path / "sock")
+    if kind == "link to a fifo":
+        os.mkfifo("pipe")
+        os.symlink("pipe", "link")
+        return str(tmp_path / "link")
+    return kind  # a device
+
+
+@pytest.mark.parametrize("kind, said", [("fifo", b"a FIFO"), ("socket", b"a socket"), ("link to a fifo", b"a FIFO"),
+                                        ("/dev/null", b"a character device"), ("/dev/zero", b"a character device")])
+def test_a_file_that_is_not_a_regular_one_is_refused_at_once(cli_env, fake, tmp_path, monkeypatch, kind, said):
+    path = _special(kind, tmp_path, monkeypatch)
+    result = segchat("-f", path, "q", env=cli_env, timeout=20)  # a hang is a TimeoutExpired, not a wait
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().splitlines() == [f"segchat: error: cannot attach {path}: it is "
+                                                   f"{said.decode()}, not a file"]
+    assert fake.requests == []
+
+
+def test_a_symlink_to_a_regular_file_is_attached(cli_env, fake, tmp_path):
+    (tmp_path / "real.txt").write_text("through the link")
+    os.symlink(tmp_path / "real.txt", tmp_path / "link.txt")
+    result = segchat("-f", str(tmp_path / "link.txt"), "q", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "through the link" in fake.chat_requests()[0].body["messages"][-1]["content"]
+
+
+def test_a_fifo_swapped_in_after_the_look_is_refused_not_waited_on(tmp_path, monkeypatch):
+    """Between the look (stat) and the open, a FIFO takes a regular file's place: the open must not wait for a
+    writer, and what was opened is looked at again."""
+    fifo = tmp_path / "swapped"
+    os.mkfifo(fifo)
+    looks_regular, real_stat = os.stat(__file__), os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: looks_regular if os.fspath(path) == str(fifo)
+                        else real_stat(path, *a, **k))
+    outcome: list[BaseException | None] = []
+
+    def attach() -> None:
+        try:
+            attachments.read(str(fifo))
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=attach, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # let the waiting open go, then fail
+        pytest.fail("reading a FIFO waited for a writer")
+    assert isinstance(outcome[0], UsageError) and "it is a FIFO, not a file" in str(outcome[0])
+
+
+def test_file_in_the_chat_refuses_a_fifo_and_the_chat_goes_on(cli_env, fake, tmp_path, monkeypatch):
+    _special("fifo", tmp_path, monkeypatch)  # ./pipe, where segchat runs
+    t = Terminal([], cli_env)
+    t.child.delaybeforesend = None
+    try:
+        t.wait_for("credits")
+        t.type("/file pipe /dev/zero" + ENTER)
+        t.wait_for("error: cannot attach pipe: it is a FIFO, not a file")
+        t.type("/file" + ENTER)
+        t.wait_for("nothing attached")
+        t.type("still here?" + ENTER)
+        t.wait_for("echo: still here?")
+        t.type("/quit" + ENTER)
+        assert t.wait_exit() == 0
+    finally:
+        t.close()
+    assert fake.chat_requests()[0].body["messages"] == [{"role": "user", "content": "still here?"}]
