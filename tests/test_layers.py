@@ -33,6 +33,7 @@ SEAMS = {
     "segchat.cli": "--version is answered before anything else loads",
     "segchat.cli.main": "each run loads only its own path: --list no engine, a one-shot no prompt_toolkit",
     "segchat.cli.shell_completion": "argcomplete, only when the shell asks for completions",
+    "segchat.config.validate": "pygments' style names, only for a code_theme other than the default",
     "segchat.net.http": "httpx, once the first request is made (the prompt is up before it)",
     "segchat.net.deadline": "httpcore, under the first request",
     "segchat.ui.render": "rich, on the first reply or table",

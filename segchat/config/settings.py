@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from segchat.config.validate import Invalid, check_api_key, check_base_url, check_model
+from segchat.config.validate import Invalid, check_api_key, check_base_url, check_code_theme, check_model
 from segchat.errors import ConfigError
 from segchat.private_files import key_file_warnings, present, read_text
 
@@ -158,8 +158,10 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
         if value is not None:
             values[key] = value
             sources[key] = f"--{key.replace('_', '-')}"
+    # What a config file or a role's front matter set is as TOML holds it; flags and the environment give text.
+    in_toml = {key for key, source in sources.items() if source.startswith(("config file", "role "))}
     try:
-        config = _validate(values)
+        config = _validate(values, in_toml)
     except Invalid as bad:
         source = sources.get(bad.key, "")
         where = f"{path}: line {_line_of(text, bad.key)}" if source.startswith("config file") else source
@@ -197,18 +199,24 @@ def _line_of(text: str, key: str) -> int | str:
     return "?"
 
 
-def _number(key: str, value: Any, kind: type, low: float, high: float, open_low: bool) -> Any:
-    """value as kind within [low, high] (or (low, high] with open_low); None stays None."""
+def _number(key: str, value: Any, kind: type, low: float, high: float, open_low: bool, in_toml: bool = False) -> Any:
+    """value as kind within [low, high] (or (low, high] with open_low); None stays None.
+
+    in_toml: value is as a TOML file holds it, where a number is written bare and one in quotes is text,
+    refused as such. Flags, /set and the environment give text, which is read as a number.
+    """
     if value is None:
         return None
+    wanted = "a whole number" if kind is int else "a number"
     if isinstance(value, bool):
         raise Invalid(key, f"expected a number, got {value!r}")
+    if in_toml and isinstance(value, str):
+        raise Invalid(key, f"expected {wanted}, got the text {value[:40]!r}{_unquoted(key, value)}")
     try:
         number = kind(str(value)) if kind is Decimal else kind(value)  # str: 0.1 stays 0.1
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError
     except (TypeError, ValueError, OverflowError, InvalidOperation):
-        wanted = "a whole number" if kind is int else "a number"
         raise Invalid(key, f"expected {wanted}, got {str(value)[:40]!r}") from None
     if (kind is Decimal and not number.is_finite()) or (kind is float and not math.isfinite(number)):
         raise Invalid(key, "expected a finite number")
@@ -217,13 +225,25 @@ def _number(key: str, value: Any, kind: type, low: float, high: float, open_low:
     return number
 
 
-def check_sampling(key: str, value: Any) -> Any:
-    """One sampling setting from outside a config file (/set, a role): its value, or a ConfigError saying why."""
-    return _number(key, value, *LIMITS[key])
+def _unquoted(key: str, text: str) -> str:
+    """For text in quotes that would be a number without them: how to write it."""
+    try:
+        if not Decimal(text.strip()).is_finite():
+            return ""
+    except InvalidOperation:
+        return ""
+    return f" (a number is written without quotes: {key} = {text.strip()[:40]})"
 
 
-def _validate(values: dict[str, Any]) -> Config:
-    """The Config of values, each checked; a setting values does not hold keeps its default."""
+def check_sampling(key: str, value: Any, in_toml: bool = False) -> Any:
+    """One sampling setting from outside a config file (/set, a role): its value, or a ConfigError saying why.
+    in_toml: as a TOML file (a role's front matter) holds it, where a number in quotes is text."""
+    return _number(key, value, *LIMITS[key], in_toml=in_toml)
+
+
+def _validate(values: dict[str, Any], in_toml: set[str]) -> Config:
+    """The Config of values, each checked; a setting values does not hold keeps its default. in_toml: the
+    keys whose values are as a TOML file holds them (see _number)."""
     provider = values.get("provider", DEFAULT.provider)
     if provider not in PROVIDERS:
         raise Invalid("provider", f"{str(provider)[:40]!r} is not one of {', '.join(PROVIDERS)}")
@@ -249,9 +269,10 @@ def _validate(values: dict[str, Any]) -> Config:
     if system is not None and not isinstance(system, str):
         raise Invalid("system", "expected text")
     theme = values.get("code_theme", DEFAULT.code_theme)
-    if not isinstance(theme, str):
-        raise Invalid("code_theme", "expected the name of a Pygments style")
-    numbers = {key: _number(key, values[key], *limits) for key, limits in LIMITS.items() if key in values}
+    if theme != DEFAULT.code_theme:  # the default is a Pygments style: Pygments need not be asked
+        theme = check_code_theme(theme)
+    numbers = {key: _number(key, values[key], *limits, in_toml=key in in_toml)
+               for key, limits in LIMITS.items() if key in values}
     return Config(base_url=base_url, model=model, provider=provider, profile=values.get("profile"), api_key=api_key,
                   api_key_env=key_env, stream=stream, queue=queue, system=system or None, code_theme=theme,
                   **numbers)

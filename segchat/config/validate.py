@@ -1,7 +1,8 @@
-"""Checks of single settings: the key, the model id, the base URL; each error names the setting."""
+"""Checks of single settings: the key, the model id, the base URL, the code theme; each error names the setting."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Any
@@ -16,6 +17,8 @@ _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # OpenAI-style ids go in the body, not the URL: llama3.1:8b, meta-llama/Llama-3.1-8B-Instruct.
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}")
+# rich's own code themes besides Pygments' styles: the terminal's 16 colours (rich.syntax.RICH_SYNTAX_THEMES).
+RICH_THEMES = ("ansi_dark", "ansi_light")
 
 
 class Invalid(ConfigError):
@@ -69,6 +72,31 @@ def check_base_url(value: Any) -> str:
         raise Invalid("base_url", f"refusing plain http:// to {parts.hostname}: the API key would travel "
                                    "unencrypted; use https://")
     return text.rstrip("/")
+
+
+def check_code_theme(value: Any) -> str:
+    """A theme rich can draw code in: one of Pygments' styles (an installed plugin's too) or rich's own.
+
+    Pygments' table of its styles costs a few milliseconds to import, so a caller need not ask about a theme
+    known to be one; only the way to an error looks for plugins (they are read from every installed package).
+    """
+    if not isinstance(value, str):
+        raise Invalid("code_theme", "expected the name of a Pygments style")
+    if value in RICH_THEMES:
+        return value
+    from pygments.styles import STYLE_MAP, get_all_styles
+
+    if value in STYLE_MAP:
+        return value
+    themes = sorted({*get_all_styles(), *RICH_THEMES})
+    if value in themes:
+        return value
+    close = difflib.get_close_matches(value, themes, n=3)
+    few = [name for name in ("monokai", "dracula", "github-dark", "nord", "solarized-light", "default", "ansi_dark")
+           if name in themes and name not in close]
+    lead = f"did you mean {' or '.join(map(repr, close))}? others" if close else "some there are"
+    raise Invalid("code_theme", f"{value[:40]!r} is not a Pygments style ({lead}: {', '.join(few)} "
+                                f"and {len(themes) - len(few) - len(close)} more)")
 
 
 def _is_loopback(host: str) -> bool:

@@ -427,7 +427,7 @@ class Chat:
             raise UsageError(f"role '{role.name}' uses profile '{wanted}'; start it with segchat --role {role.name} "
                              "(a profile is chosen when a session starts)")
         try:  # checked like the same settings anywhere else, before anything changes
-            sampling = {k: check_sampling(k, v) for k, v in role.settings.items() if k in SAMPLING}
+            sampling = {k: check_sampling(k, v, in_toml=True) for k, v in role.settings.items() if k in SAMPLING}
             model = check_model(role.settings.get("model", self.provider.model), self.provider.name)
         except ConfigError as exc:
             raise UsageError(f"role '{role.name}': {exc}") from None

@@ -89,6 +89,17 @@ def test_a_role_that_is_a_directory_is_said_to_be_one(role_dir):
         roles.load(role_dir.parent / "config.toml", "absent")
 
 
+def test_a_role_s_number_in_quotes_is_refused_from_the_line_and_in_the_chat(cli_env, fake, role_dir, make_chat):
+    (role_dir / "quoted.md").write_text('+++\nmax_tokens = "10"\n+++\nBe brief.\n')
+    said = ("max_tokens: expected a whole number, got the text '10' "
+            "(a number is written without quotes: max_tokens = 10)")
+    result = segchat("--role", "quoted", "q", env=cli_env)
+    assert result.returncode == 2 and result.stderr.decode() == f"segchat: error: role quoted: {said}\n"
+    out = run(make_chat(path=role_dir.parent / "config.toml"), "/role quoted" + ENTER, "hi" + ENTER)
+    assert f"role 'quoted': {said}" in out
+    assert fake.chat_requests()[0].body["messages"] == [{"role": "user", "content": "hi"}]  # no role, no max_tokens
+
+
 def test_role_in_the_chat_switches_and_completes(make_chat, fake, role_dir):
     made = make_chat(path=role_dir.parent / "config.toml")
     out = run(made, "/role" + ENTER, "/role terse" + ENTER, "hi" + ENTER, "/role" + ENTER)

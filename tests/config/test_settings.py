@@ -6,6 +6,8 @@ import dataclasses
 import os
 import re
 import stat
+import subprocess
+import sys
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -176,3 +178,87 @@ def test_decimal_settings(tmp_path):
 def test_decimal_from_float_is_exact(tmp_path):
     path = write(tmp_path / "c.toml", "max_credits = 0.1\n")
     assert cfg.load(path, env={}).max_credits == Decimal("0.1")
+
+
+# -- settings are checked like flags -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, said", [
+    ('\nmax_tokens = "10"\n', "line 2: max_tokens: expected a whole number, got the text '10' "
+                             "(a number is written without quotes: max_tokens = 10)"),
+    ('timeout = "30.5"\n', "line 1: timeout: expected a number, got the text '30.5' "
+                          "(a number is written without quotes: timeout = 30.5)"),
+    ('max_credits = "5"\n', "line 1: max_credits: expected a number, got the text '5'"),
+    ('retries = "lots"\n', "line 1: retries: expected a whole number, got the text 'lots'"),
+    ('profile = "lab"\n[profiles.lab]\ntemperature = "0.5"\n', "line 3: temperature: expected a number, got the "
+                                                              "text '0.5'"),
+])
+def test_a_number_in_quotes_in_the_config_is_a_type_error_naming_key_and_file(tmp_path, text, said):
+    path = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path, env={})
+    assert str(info.value).startswith(f"{path}: {said}")
+
+
+def test_flags_still_give_numbers_as_text(tmp_path):
+    """--max-credits (and /set) hand over text: that is how they are given, not a mistake."""
+    path = write(tmp_path / "c.toml", "max_tokens = 10\n")
+    conf = cfg.load(path, {"max_credits": "5", "max_tokens": "20"}, env={})
+    assert conf.max_credits == Decimal("5") and conf.max_tokens == 20
+    assert cfg.check_sampling("max_tokens", "30") == 30
+    with pytest.raises(ConfigError, match="--max-credits: max_credits: expected a number, got 'lots'"):
+        cfg.load(path, {"max_credits": "lots"}, env={})
+
+
+def test_a_role_s_number_in_quotes_is_a_type_error_naming_the_role(tmp_path):
+    with pytest.raises(ConfigError, match="^role terse: max_tokens: expected a whole number, got the text '10'"):
+        cfg.load(tmp_path / "none.toml", env={}, role=("terse", {"max_tokens": "10"}))
+
+
+@pytest.mark.parametrize("theme", ["monokai", "dracula", "github-dark", "ansi_dark", "ansi_light"])
+def test_a_code_theme_rich_can_draw_is_taken(tmp_path, theme):
+    path = write(tmp_path / "c.toml", f'code_theme = "{theme}"\n')
+    assert cfg.load(path, env={}).code_theme == theme
+
+
+@pytest.mark.parametrize("text, said", [
+    ('model = "x"\ncode_theme = "monokia"\n', "line 2: code_theme: 'monokia' is not a Pygments style (did you mean "
+                                             "'monokai'? others: dracula, github-dark, nord, "),
+    ('code_theme = "no such thing"\n', "line 1: code_theme: 'no such thing' is not a Pygments style (some there are: "
+                                       "monokai, dracula, github-dark, nord, "),
+    ('[profiles.lab]\ncode_theme = "nrod"\n', "line 2: code_theme: 'nrod' is not a Pygments style (did you mean "
+                                             "'nord'?"),
+    ('code_theme = 7\n', "line 1: code_theme: expected the name of a Pygments style"),
+])
+def test_an_unknown_code_theme_is_a_configuration_error_naming_valid_ones(tmp_path, text, said):
+    path = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path, env={}, profile="lab" if "profiles" in text else None)
+    assert str(info.value).startswith(f"{path}: {said}")
+
+
+def test_a_plugin_s_style_is_a_code_theme_too(tmp_path, monkeypatch):
+    import pygments.styles
+
+    everything = pygments.styles.get_all_styles
+    monkeypatch.setattr(pygments.styles, "get_all_styles", lambda: iter([*everything(), "from-a-plugin"]))
+    path = write(tmp_path / "c.toml", 'code_theme = "from-a-plugin"\n')
+    assert cfg.load(path, env={}).code_theme == "from-a-plugin"
+
+
+def test_rich_s_own_themes_are_the_ones_rich_has():
+    from rich.syntax import RICH_SYNTAX_THEMES
+
+    from segchat.config.validate import RICH_THEMES
+
+    assert set(RICH_THEMES) == set(RICH_SYNTAX_THEMES)
+
+
+def test_the_default_theme_costs_no_pygments_import(tmp_path):
+    """Pygments' table of styles is imported only for a theme other than the default (a few ms a run)."""
+    default, other = write(tmp_path / "a.toml", 'model = "x"\n'), write(tmp_path / "b.toml", 'code_theme = "nord"\n')
+    code = ("import sys; from segchat.config.settings import load; load(sys.argv[1], env={}); "
+            "print('pygments' in sys.modules)")
+    loaded = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                             check=True).stdout.strip() for path in (default, other)]
+    assert loaded == ["False", "True"]
