@@ -1,7 +1,8 @@
 """Shell completion: the script for bash, zsh or fish, and the names completed where a flag takes one.
 
 argcomplete is imported only when a script is asked for or the shell asks for completions. Completing never
-prints a traceback into the user's shell line: whatever cannot be read completes nothing.
+prints a traceback into the user's shell line: whatever cannot be read completes nothing, and a name holding
+line breaks or other controls (from a store or a config file written by hand) is never offered.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segchat.cli.args import build_parser
 from segchat.config import roles
 from segchat.config.paths import config_path, store_path
+from segchat.text.sanitize import one_line
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 def script(shell: str) -> str:
@@ -40,12 +45,12 @@ def session_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:
             names = [row[0] for row in db.execute("SELECT name FROM sessions ORDER BY updated DESC")]
     except Exception:
         return []
-    return [name for name in names if isinstance(name, str) and name.startswith(prefix)]
+    return _offered(names, prefix)
 
 
 def role_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:
     try:
-        return [n for n in roles.names(_config_file(parsed_args)) if n.startswith(prefix)]
+        return _offered(roles.names(_config_file(parsed_args)), prefix)
     except Exception:
         return []
 
@@ -56,7 +61,13 @@ def profile_names(prefix: str, parsed_args: Any = None, **_: Any) -> list[str]:
             tables = tomllib.load(handle).get("profiles", {})
     except Exception:
         return []
-    return [n for n in tables if isinstance(n, str) and n.startswith(prefix)] if isinstance(tables, dict) else []
+    return _offered(tables, prefix) if isinstance(tables, dict) else []
+
+
+def _offered(names: Iterable[Any], prefix: str) -> list[str]:
+    """The names to hand the shell: those with the prefix, and only those one_line() leaves as they are (no
+    line break, control or invisible character: the shell would insert it into the command line)."""
+    return [name for name in names if isinstance(name, str) and name.startswith(prefix) and one_line(name) == name]
 
 
 def _config_file(parsed_args: Any) -> str:

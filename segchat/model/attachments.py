@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from segchat.errors import UsageError
 from segchat.private_files import NotAFile, read_bytes
-from segchat.text.sanitize import whole_text
+from segchat.text.sanitize import one_line, whole_text
 
 MAX_FILE = 4 * 2**20  # a 128K-token context holds about 512 KB of text; this stops `-f /dev/zero` early
 
@@ -49,13 +49,14 @@ def read(path: str, stdin: BinaryIO | None = None) -> Attachment:
     try:
         data = read_bytes(os.path.expanduser(path), MAX_FILE + 1)
     except NotAFile as exc:
-        raise UsageError(f"cannot attach {path}: it is {exc.kind}, not a file") from None
+        raise UsageError(f"cannot attach {one_line(path)}: it is {exc.kind}, not a file") from None
     except OSError as exc:
-        raise UsageError(f"cannot attach {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot attach {one_line(path)}: {exc.strerror}") from None
     return Attachment(path, _decode(path, data))
 
 
-def _decode(name: str, data: bytes) -> str:
+def _decode(path: str, data: bytes) -> str:
+    name = one_line(path)
     if len(data) > MAX_FILE:
         raise UsageError(f"cannot attach {name}: it is over {MAX_FILE // 2**20} MiB, more than the model can read")
     if b"\0" in data:
@@ -86,10 +87,11 @@ def _language(name: str) -> str:
 
 
 def describe(item: Attachment) -> str:
-    """One line for the screen: name, size, estimated tokens; never the contents."""
+    """One line for the screen: name (its line breaks and controls shown, see one_line), size, estimated tokens;
+    never the contents."""
     size = item.size
     shown = f"{size} B" if size < 1024 else f"{size / 1024:.1f} KB"
-    return f"{item.name} ({shown}, ~{item.tokens:,} tokens)"
+    return f"{one_line(item.name)} ({shown}, ~{item.tokens:,} tokens)"
 
 
 def of(meta: dict[str, Any]) -> list[Attachment]:
@@ -114,5 +116,5 @@ def fits(files: list[Attachment], used: int, window: int | None) -> None:
     for item in files:
         used += item.tokens
         if used > window:
-            raise UsageError(f"cannot attach {item.name}: with its ~{item.tokens:,} tokens the conversation would "
-                             f"need ~{used:,}, more than the {window:,}-token context")
+            raise UsageError(f"cannot attach {one_line(item.name)}: with its ~{item.tokens:,} tokens the "
+                             f"conversation would need ~{used:,}, more than the {window:,}-token context")

@@ -89,6 +89,14 @@ def sanitize(text: str) -> str:
     return _sanitize_piece(text)
 
 
+def one_line(text: str) -> str:
+    """sanitize() for a name shown within a line (an attached file's, one offered to a shell): line breaks and
+    tabs are shown too (^J, ^I), so the name stays on its line and nothing in it acts on the terminal."""
+    if "\n" in text or "\t" in text:
+        text = text.replace("\n", "^J").replace("\t", "^I")
+    return sanitize(text)
+
+
 def safe(text: Any) -> str:
     """Sanitised and with secrets redacted: for anything that may hold server or user data."""
     return sanitize(redact(str(text)))

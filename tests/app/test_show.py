@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.repl import make_repl
 
 import segchat.text.sanitize as sanitize_module
 from segchat import errors
 from segchat.app import sessions, transcript
 from segchat.figures import fmt_spent
-from segchat.model.attachments import describe, of
+from segchat.model.attachments import Attachment, describe, of
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.store import Store
 from segchat.text.redact import forget_secrets, register_secret
 from segchat.text.sanitize import safe, sanitize
+from segchat.tui.commands.sessions import cmd_history
 from segchat.ui import pager
 from segchat.ui.render import Renderer
 
@@ -346,3 +348,19 @@ def test_a_damaged_meta_that_shows_nothing_is_passed_over(store, meta):
     assert failed is None and "## You\n\nhello\n\n## Model\n\nhi\n" in text
     with pytest.raises(errors.StoreError, match="damaged message"):
         sessions.export_session(store, name, "md")
+
+
+def test_an_attached_file_s_odd_name_is_one_line_in_history_show_and_exports(make_chat, fake, store):
+    """A file's name may hold line breaks and controls: the Markdown names it on one line, made visible."""
+    out = io.StringIO()
+    chat = make_chat()
+    repl = make_repl(chat, out)
+    repl.attach([Attachment("two\nlines\t\x1b[2Jname.txt", "the body\n")])
+    repl.send("look")
+    cmd_history(repl, "")
+    line = "*Attached: two^Jlines^I^[[2Jname.txt (9 B, ~10 tokens)*"
+    assert line in out.getvalue().splitlines() and "\x1b" not in out.getvalue()
+    shown = io.StringIO()
+    sessions.show_session(store, chat.session.name, Renderer(out=shown, rich_output=False))
+    assert line in shown.getvalue().splitlines()
+    assert line in sessions.export_session(store, chat.session.name, "md").splitlines()

@@ -50,3 +50,19 @@ def test_profile_names_from_the_config_file_named_on_the_line(tmp_path):
     broken = write(tmp_path / "broken.toml", "[profiles.local\n")
     assert profile_names("", SimpleNamespace(config=str(broken))) == []
     assert profile_names("", SimpleNamespace(config=str(tmp_path / "missing.toml"))) == []
+
+
+def test_a_name_holding_controls_is_never_handed_to_the_shell(tmp_path):
+    """Names a hand-edited store or config file may hold: one with a line break, an escape or an invisible
+    character would land in the shell's command line; the others (a space, an accent) are names like any."""
+    store = Store(store_path())
+    for name in ("lisbon", "lima"):
+        store.create(name)
+    store._db.execute("UPDATE sessions SET name = ? WHERE name = 'lima'", ("li\nrm -rf ~",))
+    store.create("lights")
+    store._db.execute("UPDATE sessions SET name = ? WHERE name = 'lights'", ("li\x1b[2J",))
+    store.close()
+    assert session_names("li") == ["lisbon"]
+    path = write(tmp_path / "c.toml", '[profiles."lab\\nx"]\n[profiles."lab\\u200bx"]\n[profiles."lab\\u001b]0;t"]\n'
+                                      '[profiles."lab café"]\n[profiles.labs]\n')
+    assert profile_names("lab", SimpleNamespace(config=str(path))) == ["lab café", "labs"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -9,12 +10,13 @@ import threading
 
 import pytest
 from support.cli import segchat
-from support.repl import ENTER, run
+from support.repl import ENTER, make_repl, run
 from support.screen import Terminal
 
 from segchat.errors import UsageError
 from segchat.model import attachments
 from segchat.model.attachments import Attachment
+from segchat.tui.commands.compose import cmd_file
 
 
 def test_inline_fences_each_file_under_its_name_and_never_lets_it_close_early():
@@ -191,3 +193,41 @@ def test_file_in_the_chat_refuses_a_fifo_and_the_chat_goes_on(cli_env, fake, tmp
     finally:
         t.close()
     assert fake.chat_requests()[0].body["messages"] == [{"role": "user", "content": "still here?"}]
+
+
+ODD = "two\nlines\t\x1b[31mred.txt"  # a file's name may hold any byte but / and NUL
+ODD_SHOWN = "two^Jlines^I^[[31mred.txt"
+
+
+def test_describe_shows_a_name_on_one_line_with_its_controls_visible():
+    assert attachments.describe(Attachment(ODD, "hi\n")) == f"{ODD_SHOWN} (3 B, ~8 tokens)"
+    assert attachments.describe(Attachment("plain.py", "x" * 2048)) == "plain.py (2.0 KB, ~520 tokens)"
+
+
+def test_an_odd_name_is_one_line_in_show_and_exports_and_kept_whole(cli_env, fake, tmp_path):
+    (tmp_path / ODD).write_text("the body\n")
+    assert segchat("-f", str(tmp_path / ODD), "--session", "odd", "q", env=cli_env).returncode == 0
+    attached = f"*Attached: {tmp_path}/{ODD_SHOWN} (9 B, ~10 tokens)*"
+    for args in (("--show", "odd"), ("--export", "odd")):
+        out = segchat(*args, env=cli_env).stdout.decode()
+        assert attached in out.splitlines() and "\x1b" not in out, out
+    exported = json.loads(segchat("--export", "odd", "--format", "json", env=cli_env).stdout)
+    assert exported["messages"][0]["meta"]["attachments"][0]["name"] == str(tmp_path / ODD)  # the data is whole
+
+
+def test_a_refused_odd_name_is_named_on_one_line(cli_env, fake, tmp_path):
+    result = segchat("-f", str(tmp_path / ODD), "q", env=cli_env)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        f"segchat: error: cannot attach {tmp_path}/{ODD_SHOWN}: No such file or directory"]
+
+
+def test_the_chat_names_an_odd_file_on_one_line(make_chat, fake, tmp_path):
+    (tmp_path / ODD).write_text("the body\n")
+    out = io.StringIO()
+    repl = make_repl(make_chat(), out)  # such a name cannot be typed: a line break sends, ESC starts a key
+    repl.attach([attachments.read(str(tmp_path / ODD))])
+    cmd_file(repl, "")  # /file lists what is attached
+    lines = out.getvalue().splitlines()
+    assert f"attached {tmp_path}/{ODD_SHOWN} (9 B, ~10 tokens) to your next message" in lines
+    assert f"{tmp_path}/{ODD_SHOWN} (9 B, ~10 tokens)" in lines and "\x1b" not in out.getvalue()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from support.timing import timed
 
 from segchat.text.redact import needs_redacting, redact, register_secret
-from segchat.text.sanitize import HOLD_BACK, _sanitize_all, as_it_is, leaves, sanitize, unplain
+from segchat.text.sanitize import HOLD_BACK, _sanitize_all, as_it_is, leaves, one_line, sanitize, unplain
 
 BIG = 500_000
 
@@ -69,6 +69,22 @@ def test_sanitized_text_has_no_invisible_characters_and_no_lone_joiners(text):
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out)
     for match in re.finditer("[\u200c\u200d]", out):  # every joiner left in place is followed by what it joins
         assert match.end() < len(out) and ord(out[match.end()]) >= 0x600, repr(out)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("two\nlines.txt", "two^Jlines.txt"), ("tab\there", "tab^Ihere"), ("crlf\r\n", "crlf^M^J"),
+    ("\x1b[31mred\x1b[0m", "^[[31mred^[[0m"), ("zero\u200bwidth", "zero<U+200B>width"),
+    ("plain café.md", "plain café.md"), ("👨\u200d👩", "👨\u200d👩")])
+def test_one_line_shows_line_breaks_and_tabs_too(text, shown):
+    assert one_line(text) == shown
+
+
+@settings(max_examples=300)
+@given(hostile_text)
+def test_one_line_is_one_line_of_sanitised_text(text):
+    out = one_line(text)
+    assert "\n" not in out and "\t" not in out and sanitize(out) == out
+    assert one_line(text.replace("\n", "").replace("\t", "")) == sanitize(text.replace("\n", "").replace("\t", ""))
 
 
 @settings(max_examples=500)
