@@ -31,8 +31,9 @@ def private_file(path: Where) -> None:
 # What a file is when it is not a regular one, in words; the first test that fits tells.
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-# Opening never waits: not for a FIFO's writer, nor for a device (and none becomes the controlling terminal).
-_NO_WAIT = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+# Reading bytes as they are (O_BINARY, on Windows), and opening never waits: not for a FIFO's writer, nor for a
+# device (and none becomes the controlling terminal).
+_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
 class NotAFile(Exception):
@@ -43,7 +44,7 @@ class NotAFile(Exception):
         self.kind = kind
 
 
-def kind_of(mode: int) -> str | None:
+def _kind_of(mode: int) -> str | None:
     """What a file of this st_mode is, in words ("a FIFO", "a character device"); None for a regular file."""
     if stat.S_ISREG(mode):
         return None
@@ -56,11 +57,11 @@ def read_bytes(path: Where, limit: int = -1) -> bytes:
     Anything else there is a NotAFile, found before it is opened and again on what was opened (one swapped in
     between): neither a FIFO without a writer nor a device makes this wait. Other trouble is an OSError.
     """
-    kind = kind_of(os.stat(path).st_mode)
+    kind = _kind_of(os.stat(path).st_mode)
     if kind:
         raise NotAFile(path, kind)
-    with open(os.open(path, os.O_RDONLY | _NO_WAIT), "rb") as handle:
-        kind = kind_of(os.fstat(handle.fileno()).st_mode)
+    with open(os.open(path, _READ), "rb") as handle:
+        kind = _kind_of(os.fstat(handle.fileno()).st_mode)
         if kind:
             raise NotAFile(path, kind)
         return handle.read(limit)
@@ -76,7 +77,7 @@ def present(path: Where) -> bool:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
             return False
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    kind = kind_of(mode)
+    kind = _kind_of(mode)
     if kind:
         raise ConfigError(str(NotAFile(path, kind)))
     return True
