@@ -84,7 +84,8 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
             chat.learn_window(lambda request: progress.run(request, spinner, renderer))
     _recover(chat, spinner)
     turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
-    if not turn.reply.streamed:  # a streamed reply is on screen already
+    if not turn.reply.streamed:  # a streamed reply is on screen already, its reasoning before it
+        renderer.reasoning(turn.reply.reasoning)  # only when stdout is a terminal: a pipe gets the reply alone
         renderer.reply(turn.reply.content)
     chat.settle(turn)
     if renderer.broken:

@@ -255,7 +255,7 @@ class Chat:
         try:
             reply = run(lambda call: self._ask(payload, params, call, unsent))
         except Cancelled as exc:
-            if not exc.partial:
+            if not exc.partial.strip():  # nothing worth keeping arrived: the message stays unsent
                 raise
             # Streamed text the user has seen stays, marked: /retry asks for a whole new reply.
             reply = Reply(exc.partial, streamed=True, interrupted=True, incomplete="interrupted")
@@ -297,8 +297,11 @@ class Chat:
         now = time.time()
         reply.content = whole_text(reply.content)  # a lone surrogate from a server would make it unstorable
         meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self.provider.model}
+        # The reasoning is kept with the reply (JSON exports carry it), never in its content: payload() sends
+        # only the content back, as the servers that reason ask.
         for key, value in (("usage", reply.usage), ("finish_reason", reply.finish_reason),
-                           ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None)):
+                           ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None),
+                           ("reasoning", whole_text(reply.reasoning) or None)):
             if value is not None:
                 meta[key] = value
         kept = {k: v for k, v in unsent.meta.items() if k != "job"}  # the job is done with once answered

@@ -9,8 +9,9 @@ from typing import Callable
 
 @dataclass
 class Call:
-    """One request's controls: the user's cancel, where streamed text goes as it arrives, and for a
-    queued request where its job id goes (kept before the first poll) and what state the job is in.
+    """One request's controls: the user's cancel, where streamed text (and apart from it, the model's
+    reasoning) goes as it arrives, and for a queued request where its job id goes (kept before the first poll)
+    and what state the job is in.
 
     closers: what abort() calls once cancel is set; the request's blocking steps register here (the network
     layer adds a function that shuts the sockets it waits on), so a blocked connect or read wakes at once.
@@ -18,6 +19,7 @@ class Call:
 
     cancel: threading.Event = field(default_factory=threading.Event)
     on_delta: Callable[[str], None] | None = None
+    on_reasoning: Callable[[str], None] | None = None  # a streamed reply's reasoning, apart from its text
     on_job: Callable[[dict[str, str]], None] | None = None
     state: str | None = None  # a queued job's state, as the spinner shows it
     closers: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)

@@ -11,7 +11,11 @@ MAX_TOKENS = 10**9  # a usage count at or beyond this is nonsense
 
 @dataclass
 class Reply:
-    """A chat completion as segchat needs it."""
+    """A chat completion as segchat needs it.
+
+    reasoning: what the model thought before it answered, where the server sends that apart from the reply
+    (reasoning_content or reasoning): shown set apart, kept with the reply, never sent back as history.
+    """
 
     content: str
     finish_reason: str | None = None
@@ -22,6 +26,7 @@ class Reply:
     incomplete: str | None = None
     streamed: bool = False  # shown piece by piece as it arrived
     interrupted: bool = False  # the user stopped it (Ctrl-C): what arrived is all there is
+    reasoning: str = ""
 
     @property
     def tokens(self) -> int | None:

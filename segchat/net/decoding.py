@@ -78,20 +78,47 @@ def _text_of(content: Any) -> str | None:
 
 
 def completion(data: bytes, status: int) -> Reply:
-    """choices[0].message.content of a chat.completion body, which must be text."""
+    """choices[0].message.content of a chat.completion body, which must be text, and hold some (see no_text);
+    the message's reasoning (see reasoning_of) comes apart from it, in Reply.reasoning."""
     obj = parse_json(data, status)
     try:
         choice = obj["choices"][0]
-        content = choice["message"]["content"]
+        message = choice["message"]
+        content = message["content"]
     except (KeyError, IndexError, TypeError):
         raise BadResponseError(f"the reply has no choices[0].message.content: {excerpt(data)}", status) from None
-    text = _text_of(content)
-    if text is None or (not text and not isinstance(content, str)):
-        kind = "null" if content is None else "a list without text" if isinstance(content, list) else \
-            type(content).__name__
-        raise BadResponseError(f"choices[0].message.content is {kind}, not text: {excerpt(data)}", status)
+    text = "" if content is None else _text_of(content)  # null content: a message without text (only reasoning)
+    if text is None:
+        raise BadResponseError(f"choices[0].message.content is {type(content).__name__}, not text: {excerpt(data)}",
+                               status)
     finish = choice.get("finish_reason") if isinstance(choice, dict) else None
-    return Reply(text, finish if isinstance(finish, str) else None, _usage(obj.get("usage")))
+    reply = Reply(text, finish if isinstance(finish, str) else None, _usage(obj.get("usage")),
+                  reasoning=reasoning_of(message))
+    if not reply.content.strip():
+        raise no_text(reply, status)
+    return reply
+
+
+def reasoning_of(fields: Any) -> str:
+    """The reasoning in a message or a stream delta: reasoning_content (DeepSeek, vLLM, llama.cpp) or reasoning
+    (other servers), the first that is text; "" when neither is. Servers that send both send the same text."""
+    if not isinstance(fields, dict):
+        return ""
+    for key in ("reasoning_content", "reasoning"):
+        if isinstance(fields.get(key), str) and fields[key]:
+            return fields[key]
+    return ""
+
+
+def no_text(reply: Reply, status: int | None) -> BadResponseError:
+    """The error for an answer that holds no reply text: content empty, null or only whitespace, a stream of
+    nothing but [DONE], or only reasoning. Nothing is added to the conversation: the message stays unsent.
+    Says the stop reason, and when the model reasoned, that the reasoning is all it sent."""
+    finish = reply.finish_reason
+    why = f"stop reason: {finish[:40]}" if finish else "no stop reason given"
+    if reply.reasoning.strip():
+        why += "; the length limit was spent on reasoning" if finish == "length" else "; it sent only reasoning"
+    return BadResponseError(f"the server sent no reply text ({why})", status)
 
 
 def balance(data: bytes, status: int) -> Balance:
@@ -101,13 +128,28 @@ def balance(data: bytes, status: int) -> Balance:
     return Balance(parse_credits(obj.get("credits")), parse_credits(obj.get("free-credits")))
 
 
-def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[str], None] | None = None) -> Reply:
-    """An OpenAI-style event stream as one Reply, each piece of text passed to on_delta as it arrives.
+def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[str], None] | None = None,
+           on_reasoning: Callable[[str], None] | None = None) -> Reply:
+    """An OpenAI-style event stream as one Reply, each piece of text passed to on_delta as it arrives, each piece
+    of reasoning (delta.reasoning_content or delta.reasoning) to on_reasoning.
 
-    What breaks the stream off (an error event, invalid JSON, the end without [DONE]) is kept, marked incomplete.
+    What breaks the stream off (an error event, invalid JSON, the end without [DONE]) is kept, marked incomplete,
+    when some text came before it; else it is the error. A stream that ends without any text is no reply (no_text).
     """
     parts: list[str] = []
+    thoughts: list[str] = []
     reply, done = Reply("", streamed=True), False
+
+    def text(piece: str) -> None:
+        parts.append(piece)
+        if on_delta is not None:
+            on_delta(piece)
+
+    def thought(piece: str) -> None:
+        thoughts.append(piece)
+        if on_reasoning is not None:
+            on_reasoning(piece)
+
     try:
         for event, data in events:
             if data == "[DONE]":
@@ -125,27 +167,28 @@ def stream(events: Iterable[tuple[str, str]], status: int, on_delta: Callable[[s
             if isinstance(obj, dict) and "error" in obj:
                 reply.incomplete = f"the stream reported an error: {error_detail(data.encode())}"
                 break
-            if (problem := _take_chunk(obj, parts, reply, on_delta)) is not None:
+            if (problem := _take_chunk(obj, reply, text, thought)) is not None:
                 reply.incomplete = f"the stream sent {problem}: {excerpt(data.encode())}"
                 break
     except (Cancelled, KeyboardInterrupt):
         raise Cancelled("".join(parts)) from None
     except APIError as exc:  # cut off (timeout, dropped): what arrived is kept, marked incomplete
-        if not parts:
+        if not "".join(parts).strip():
             if isinstance(exc, BadResponseError) and exc.status is None:
                 exc.status = status  # a stream sse_events refused (an oversized event)
             raise
         reply.incomplete = str(exc)
-    reply.content = "".join(parts)
+    reply.content, reply.reasoning = "".join(parts), "".join(thoughts)
     if not done and reply.finish_reason is None and reply.incomplete is None:
         reply.incomplete = "the stream ended before the reply was complete"
-    if not reply.content and reply.incomplete:
-        raise BadResponseError(reply.incomplete, status)
+    if not reply.content.strip():
+        raise BadResponseError(reply.incomplete, status) if reply.incomplete else no_text(reply, status)
     return reply
 
 
-def _take_chunk(obj: Any, parts: list[str], reply: Reply, on_delta: Callable[[str], None] | None) -> str | None:
-    """Take one chunk's text, finish reason and usage; what is wrong with it, if its content is unreadable."""
+def _take_chunk(obj: Any, reply: Reply, text: Callable[[str], None], thought: Callable[[str], None]) -> str | None:
+    """Take one chunk's text and reasoning (passed on), finish reason and usage; what is wrong with it, if its
+    content is unreadable."""
     if not isinstance(obj, dict):
         return None
     choices = obj.get("choices")
@@ -153,15 +196,15 @@ def _take_chunk(obj: Any, parts: list[str], reply: Reply, on_delta: Callable[[st
         if not isinstance(choice, dict):
             continue
         delta = choice.get("delta")
+        if piece := reasoning_of(delta):  # before the text: a model reasons, then answers
+            thought(piece)
         content = delta.get("content") if isinstance(delta, dict) else None
-        if content is not None:  # null content is normal: role-only, tool-call and final chunks
-            text = _text_of(content)
-            if text is None:
+        if content is not None:  # null content is normal: role-only, reasoning, tool-call and final chunks
+            piece = _text_of(content)
+            if piece is None:
                 return f"a delta whose content is {type(content).__name__}, not text"
-            if text:
-                parts.append(text)
-                if on_delta is not None:
-                    on_delta(text)
+            if piece:
+                text(piece)
         if isinstance(choice.get("finish_reason"), str):
             reply.finish_reason = choice["finish_reason"]
     if (usage := _usage(obj.get("usage"))) is not None:

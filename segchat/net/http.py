@@ -48,8 +48,8 @@ class Answer:
     body: bytes = b""
     events: Iterator[tuple[str, str]] | None = None  # a text/event-stream, read lazily under the deadline
     attempts: int = 1
-    # Called by whoever reads the events, for each piece of the reply's text: the timeout then counts silence
-    # from there. Keep-alive comments, blank lines and empty events are no text, and move nothing.
+    # Called by whoever reads the events, for each piece of the reply's text or reasoning: the timeout then counts
+    # silence from there. Keep-alive comments, blank lines and empty events are no text, and move nothing.
     text_arrived: Callable[[], None] = lambda: None
 
     @property

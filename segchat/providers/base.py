@@ -57,7 +57,15 @@ def reply_of(answer: Answer, call: Call) -> Reply:
             if call.on_delta is not None:
                 call.on_delta(text)
 
-        return decoding.stream(answer.events, answer.status, shown)
+        def reasoned(text: str) -> None:
+            # Reasoning is no reply text, but it is a sign of life: the server is working on the reply. It moves
+            # the silence deadline as text does, so a model that reasons for minutes before its first word of
+            # reply is not cut at the timeout.
+            answer.text_arrived()
+            if call.on_reasoning is not None:
+                call.on_reasoning(text)
+
+        return decoding.stream(answer.events, answer.status, shown, reasoned)
     return decoding.completion(answer.body, answer.status)
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 from segchat.errors import BadResponseError, Cancelled, ConfigError, JobFailed, StillWaiting
 from segchat.model.call import Call
 from segchat.model.reply import Reply
-from segchat.net.decoding import completion, error_detail, parse_json
+from segchat.net.decoding import completion, error_detail, no_text, parse_json
 from segchat.net.http import Answer, Http
 from segchat.text.excerpt import excerpt
 
@@ -96,12 +96,19 @@ class Queue:
             try:
                 output = json.loads(output)
             except (ValueError, RecursionError):
-                return Reply(output)  # plain text is the reply itself
+                return _plain(output, answer.status)
         if isinstance(output, str):
-            return Reply(output)
+            return _plain(output, answer.status)
         if not isinstance(output, dict):
             raise BadResponseError(f"the queued reply has no output: {excerpt(answer.body)}", answer.status)
         return completion(json.dumps(output).encode(), answer.status)
+
+
+def _plain(text: str, status: int) -> Reply:
+    """Plain text output is the reply itself, if it holds any text."""
+    if not text.strip():
+        raise no_text(Reply(text), status)
+    return Reply(text)
 
 
 def _object(answer: Answer) -> dict[str, Any]:

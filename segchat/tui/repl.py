@@ -202,7 +202,8 @@ class Repl:
             return False
         if turn is None:
             return False
-        if not turn.reply.streamed:  # a streamed reply is on screen already
+        if not turn.reply.streamed:  # a streamed reply is on screen already, its reasoning before it
+            self.renderer.reasoning(turn.reply.reasoning)
             self.renderer.reply(turn.reply.content)
         self.chat.settle(turn)  # only now, with the reply safe and shown: a cost the header did not give
         self.renderer.notice(_cost_line(turn, self.chat))

@@ -18,10 +18,13 @@ T = TypeVar("T")
 def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
     """request(call) in a worker; spinner shows the wait, screen the streamed reply (they may be one).
 
-    Ctrl-C abandons the request at once (its sockets are shut) and raises Cancelled with what was shown.
+    A streamed reply's reasoning is not text of the reply: while it comes the spinner says "reasoning", and what
+    came before the text is shown set apart (screen.reasoning) just before the text begins.
+    Ctrl-C abandons the request at once (its sockets are shut) and raises Cancelled with the text shown.
     """
     deltas: queue.SimpleQueue[str] = queue.SimpleQueue()
-    call, box = Call(on_delta=deltas.put), {}
+    thoughts: list[str] = []
+    call, box = Call(on_delta=deltas.put, on_reasoning=thoughts.append), {}
 
     def work() -> None:
         try:
@@ -36,8 +39,9 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
         with spinner.waiting() as tick:
             while worker.is_alive() and deltas.empty():
                 worker.join(0.05)
-                tick(call.state)
+                tick(call.state or ("reasoning" if thoughts else None))
         if not deltas.empty():
+            _careful(screen.reasoning, screen)("".join(thoughts[:]))  # what came before the first text
             view = screen.stream()
             feed = _careful(view.feed, screen)
             while worker.is_alive() or not deltas.empty():

@@ -21,10 +21,13 @@ class Renderer:
     """Writes replies, notices, errors and tables; rich's console and Markdown are loaded when first needed."""
 
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, *,
-                 rich_output: bool | None = None, code_theme: str = "monokai") -> None:
+                 rich_output: bool | None = None, code_theme: str = "monokai",
+                 shows_reasoning: bool | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.rich_output = is_terminal(self.out) if rich_output is None else rich_output
+        # A reply's reasoning is for a person reading a terminal; a pipe gets the reply alone.
+        self.shows_reasoning = is_terminal(self.out) if shows_reasoning is None else shows_reasoning
         self.code_theme = code_theme
         self.broken = False  # the output went away (a closed pipe) while a reply streamed to it
         self._console: Any = None
@@ -46,6 +49,18 @@ class Renderer:
             self.out.flush()
             return
         self.console.print(self.markdown(clean))
+
+    def reasoning(self, text: str) -> None:
+        """A reply's reasoning, set apart before the reply: each line behind a bar, wrapped to the width, dim where
+        colour is allowed, a blank line after it. Nothing when there is none, or when shows_reasoning is off."""
+        if not self.shows_reasoning or not text.strip():
+            return
+        width = max(room_on(self.out) - 2, 20)
+        pieces = [piece for line in sanitize(text).strip("\n").split("\n")
+                  for piece in textwrap.wrap(line, width, replace_whitespace=False, break_on_hyphens=False) or [""]]
+        self._line("\n".join(f"│ {piece}" if piece else "│" for piece in pieces), "2")  # dim
+        self.out.write("\n")
+        self.out.flush()
 
     def markdown(self, clean: str) -> Any:
         """Sanitised text as a rich renderable in this renderer's code theme (see markdown.renderable)."""

@@ -206,6 +206,17 @@ def test_a_stream_whose_text_keeps_coming_is_never_cut(fake, providers, kind):
     assert elapsed[0] > 2 * TIMEOUT  # it did run past the timeout
 
 
+def test_a_stream_that_reasons_past_the_timeout_before_its_text_is_not_cut(fake, providers):
+    # 20 pieces of reasoning, one every 0.1 s: 2 s of thinking against a 1 s timeout, then the reply's text.
+    thoughts = [f"t{n} " for n in range(20)]
+    fake.script({"reasoning": thoughts, "chunks": ["done"], "chunk_delay": 0.1})
+    seen: list[str] = []
+    with timed("reasoning for 2 s, then text") as elapsed:
+        reply = providers("openai", fake.base_url).complete(MESSAGES, {}, Call(on_reasoning=seen.append))
+    assert reply.content == "done" and reply.reasoning == "".join(thoughts) and reply.incomplete is None
+    assert seen == thoughts and elapsed[0] > 1.5 * TIMEOUT  # it did run past the timeout
+
+
 def test_empty_events_do_not_keep_a_stream_alive(fake, providers):
     """Chunks with no text (an empty delta, forever) are silence: the stream ends at the timeout."""
     fake.script({"chunks": ["some text"], "keepalive": 'data: {"choices":[{"delta":{"content":""}}]}\n\n',

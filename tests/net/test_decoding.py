@@ -79,3 +79,79 @@ def test_a_cut_before_any_text_is_the_error_itself():
 def test_stream_with_nothing_is_an_error():
     with pytest.raises(BadResponseError, match="ended before"):
         decoding.stream(iter([]), 200)
+
+
+# -- replies without text, and reasoning apart from the text ------------------------------------------------------
+
+def _whole(message, finish="stop"):
+    return json.dumps({"choices": [{"message": message, "finish_reason": finish}]}).encode()
+
+
+@pytest.mark.parametrize("message, finish, why", [
+    ({"content": ""}, "stop", "stop reason: stop"),
+    ({"content": "\n \n"}, None, "no stop reason given"),
+    ({"content": None, "reasoning_content": "Let me think. " * 50}, "length",
+     "stop reason: length; the length limit was spent on reasoning"),
+    ({"content": "", "reasoning": "hmm"}, "stop", "stop reason: stop; it sent only reasoning")])
+def test_a_whole_reply_without_text_is_no_reply(message, finish, why):
+    with pytest.raises(BadResponseError) as info:
+        decoding.completion(_whole(message, finish), 200)
+    assert str(info.value) == f"the server sent no reply text ({why})" and info.value.status == 200
+
+
+def test_a_whole_reply_s_reasoning_comes_apart_from_its_text():
+    reply = decoding.completion(_whole({"content": "42", "reasoning_content": "6 times 7"}), 200)
+    assert (reply.content, reply.reasoning) == ("42", "6 times 7")
+    assert decoding.completion(_whole({"content": "42", "reasoning": "6 times 7"}), 200).reasoning == "6 times 7"
+    for odd in (None, 5, {"text": "x"}, ["a"], ""):  # reasoning that is not text is no reasoning
+        assert decoding.completion(_whole({"content": "42", "reasoning_content": odd}), 200).reasoning == ""
+    assert decoding.completion(_whole({"content": "42"}), 200).reasoning == ""
+
+
+def _chunk(delta=None, finish=None):
+    choice = {"index": 0, "delta": delta or {}, "finish_reason": finish}
+    return "message", json.dumps({"choices": [choice]})
+
+
+DONE = ("message", "[DONE]")
+
+
+@pytest.mark.parametrize("events, why", [
+    ([DONE], "no stop reason given"),
+    ([_chunk({"role": "assistant"}), _chunk({"content": ""}), _chunk(finish="stop"), DONE], "stop reason: stop"),
+    ([_chunk({"content": " \n"}), _chunk(finish="stop"), DONE], "stop reason: stop"),
+    ([_chunk({"reasoning_content": "First, "}), _chunk({"reasoning_content": "the sum."}), _chunk(finish="length"),
+      DONE], "stop reason: length; the length limit was spent on reasoning"),
+    ([_chunk({"reasoning": "hmm", "content": None}), _chunk(finish="stop"), DONE],
+     "stop reason: stop; it sent only reasoning")])
+def test_a_stream_without_text_is_no_reply(events, why):
+    seen, thought = [], []
+    with pytest.raises(BadResponseError) as info:
+        decoding.stream(iter(events), 200, seen.append, thought.append)
+    assert str(info.value) == f"the server sent no reply text ({why})" and info.value.status == 200
+    assert not "".join(seen).strip()  # no text was passed on as the reply's
+
+
+def test_a_stream_s_reasoning_is_passed_on_apart_from_its_text():
+    seen, thought = [], []
+    events = [_chunk({"role": "assistant", "content": None}), _chunk({"reasoning_content": "6 "}),
+              _chunk({"reasoning_content": "times 7"}), _chunk({"content": "4"}), _chunk({"content": "2"}),
+              _chunk(finish="stop"), DONE]
+    reply = decoding.stream(iter(events), 200, seen.append, thought.append)
+    assert (reply.content, reply.reasoning, reply.incomplete) == ("42", "6 times 7", None)
+    assert seen == ["4", "2"] and thought == ["6 ", "times 7"]
+
+
+def _reasoning_then(then):
+    yield _chunk({"reasoning_content": "thinking"})
+    raise then
+
+
+def test_a_stream_cut_or_cancelled_after_only_reasoning_keeps_nothing():
+    with pytest.raises(AmbiguousError):
+        decoding.stream(_reasoning_then(AmbiguousError("dropped")), 200)
+    with pytest.raises(Cancelled) as info:
+        decoding.stream(_reasoning_then(KeyboardInterrupt()), 200)
+    assert info.value.partial == ""
+    with pytest.raises(BadResponseError, match="reported an error: overloaded"):
+        decoding.stream(iter([_chunk({"reasoning_content": "x"}), ("error", '{"error": "overloaded"}')]), 200)

@@ -144,12 +144,18 @@ def test_content_as_text_blocks_is_read_as_text():
 
 
 @pytest.mark.parametrize("content", [
-    None, 5, {"text": "x"}, [], [1], ["text"], [{"type": "text", "text": 5}], [{"type": "text"}], [{"type": 3}],
-    [{"type": "image_url", "image_url": {"url": "x"}}]])
+    5, {"text": "x"}, [1], ["text"], [{"type": "text", "text": 5}], [{"type": "text"}], [{"type": 3}]])
 def test_other_content_shapes_are_bad_responses_with_status_and_excerpt(content):
     with pytest.raises(BadResponseError, match="not text") as info:
         decoding.completion(_body(content), 203)
     assert info.value.status == 203 and "chatcmpl-marker" in str(info.value)
+
+
+@pytest.mark.parametrize("content", [None, "", " \n", [], [{"type": "image_url", "image_url": {"url": "x"}}]])
+def test_content_that_holds_no_text_is_no_reply(content):
+    with pytest.raises(BadResponseError, match=r"^the server sent no reply text \(no stop reason given\)$") as info:
+        decoding.completion(_body(content), 203)
+    assert info.value.status == 203
 
 
 def _delta(content):

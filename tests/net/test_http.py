@@ -148,7 +148,7 @@ def test_truncated_body_is_reported(client, fake):
      "HTML page.*Proxy error"),
     ({"body": "{not json"}, "invalid JSON"),
     ({"choices": []}, "no choices"),
-    ({"message": {"role": "assistant", "content": None}}, "content is null, not text"),
+    ({"message": {"role": "assistant", "content": None}}, r"no reply text \(stop reason: stop\)"),
     ({"message": {"role": "assistant"}}, "no choices"),
 ])
 def test_unusable_success_bodies(client, fake, action, needle):

@@ -20,7 +20,7 @@ from support.repl import ENTER, run
 from support.screen import segchat_command
 
 from segchat.config.paths import store_path
-from segchat.errors import JobFailed, StillWaiting
+from segchat.errors import BadResponseError, JobFailed, StillWaiting
 from segchat.model.call import Call
 from segchat.model.conversation import UnsentMessage
 from segchat.providers.segmind import Segmind
@@ -71,6 +71,13 @@ def test_submit_poll_and_fetch(queued, fake, output, relative):
     assert submitted.body == {"messages": MESSAGES, "temperature": 0.3}  # the same body as v1
     assert jobs and jobs[0]["status_url"].startswith(f"http://127.0.0.1:{fake.port}/v2/requests/")
     assert "queued" in states and "running" in states
+
+
+@pytest.mark.parametrize("output", ["string", "object", "text"])
+def test_a_job_whose_output_holds_no_text_is_no_reply(queued, fake, output):
+    fake.script_jobs({"states": ["COMPLETED"], "output": output, "content": " "})
+    with pytest.raises(BadResponseError, match=r"^the server sent no reply text \("):
+        queued.complete(MESSAGES)
 
 
 def test_the_job_is_known_before_the_first_poll(queued, fake):

@@ -35,7 +35,9 @@ class FakeSegmind:
     an empty queue answers "echo: <last user message>".
     An action is a dict with any of: status, content, error, body (raw bytes/str),
     content_type, headers, delay, truncate, drop, hang, sse (list of deltas),
-    usage, finish_reason, credits (balance to report; None sends no header).
+    usage, finish_reason, credits (balance to report; None sends no header), reasoning (what the model
+    thought, sent apart from the reply as llama.cpp, vLLM and DeepSeek do: `reasoning_content` in the message of
+    a whole reply; in a stream, deltas of it before the content's, one per item of a list or per word of a text).
     Streamed replies (OpenAI path with "stream": true; Segmind path only if `segmind_streams`)
     also take: chunks (content pieces), chunk_delay, cut_after (drop after N content chunks),
     stream_error (message of a final `event: error`), stall (seconds after the first content
@@ -271,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk_stream(self, action: dict[str, Any], request: dict[str, Any], status: int,
                       headers: dict[str, str]) -> None:
         content = _reply(action, request)
-        pieces = action["chunks"] if "chunks" in action else re.findall(r"\s*\S+\s*|\s+", str(content or ""))
+        pieces = action["chunks"] if "chunks" in action else _pieces(str(content or ""))
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": request.get("model", "llama-v3p1-8b-instruct")}
 
@@ -282,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
 
         self._open_stream(status, headers, action.get("chunked", True))
         self._write(event({"role": "assistant"}))
+        for thought in _pieces(action.get("reasoning", [])):
+            time.sleep(action.get("chunk_delay", 0.002))
+            self._write(event({"reasoning_content": thought, "content": None}))
         cut = action.get("cut_after")
         for i, piece in enumerate(pieces[:cut]):
             time.sleep(action.get("chunk_delay", 0.002))
@@ -354,6 +359,11 @@ def _reply(action: dict[str, Any], body: Any) -> Any:
     return action["content"] if "content" in action else f"echo: {last}"
 
 
+def _pieces(text: str | list[str]) -> list[str]:
+    """A list as it is; a text cut into words, each with the spaces around it (joined, the text again)."""
+    return text if isinstance(text, list) else re.findall(r"\s*\S+\s*|\s+", text)
+
+
 def _usage(action: dict[str, Any], messages: list[dict[str, Any]], content: Any) -> dict[str, Any]:
     if isinstance(action.get("usage"), dict):
         return action["usage"]
@@ -372,6 +382,9 @@ def _completion(action: dict[str, Any], body: Any) -> dict[str, Any]:
     messages = body.get("messages", []) if isinstance(body, dict) else []
     content = _reply(action, body)
     message = {"role": "assistant", "content": content}
+    if "reasoning" in action:
+        reasoning = action["reasoning"]
+        message["reasoning_content"] = "".join(reasoning) if isinstance(reasoning, list) else reasoning
     if "message" in action:
         message = action["message"]
     result: dict[str, Any] = {

@@ -77,6 +77,19 @@ def test_stream_scripted_chunks_and_finish_reason_without_usage(fake):
     assert chunks[-1]["choices"][0]["finish_reason"] == "length" and "usage" not in chunks[-1]
 
 
+def test_reasoning_comes_apart_from_the_content_whole_and_streamed(fake):
+    fake.script({"content": "", "reasoning": "Let me think. Done.", "finish_reason": "length"},
+                {"content": "42", "reasoning": ["6 times", " 7"]})
+    body = httpx.post(fake.base_url + "/chat/completions", json=chat()).json()
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": "", "reasoning_content":
+                                             "Let me think. Done."}
+    assert body["choices"][0]["finish_reason"] == "length"
+    _, raw = stream(fake.base_url + "/chat/completions", chat(stream=True))
+    deltas = [json.loads(d)["choices"][0]["delta"] for d in data_of(sse_blocks(raw))[:-1]]
+    assert deltas == [{"role": "assistant"}, {"reasoning_content": "6 times", "content": None},
+                      {"reasoning_content": " 7", "content": None}, {"content": "42"}, {}]
+
+
 def test_bearer_is_required_when_set_and_401_keeps_the_script(fake):
     fake.bearer = "sk-right"
     fake.script({"content": "scripted"})
