@@ -342,7 +342,7 @@ class Chat:
     def _notices(self, reply: Reply) -> list[Notice]:
         notes = []
         if reply.credits_raw is not None:
-            notes.append(Notice("bad_credits_header", {"raw": reply.credits_raw[:40]}))
+            notes.append(Notice("bad_credits_header", {"raw": redact(reply.credits_raw)[:40]}))
         if self.ledger.others:
             notes.append(Notice("other_spending"))
         if reply.interrupted:

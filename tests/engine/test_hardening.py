@@ -453,3 +453,11 @@ def test_a_key_split_across_stream_events_is_stored_hidden(make_local_chat, fake
     assert turn.reply.content == "the key: *** (done)"
     assert store.load(chat.session.id).messages[-1].content == "the key: *** (done)"
     assert KEY[6:].encode() not in stored_bytes(store)
+
+
+def test_a_credits_header_holding_the_key_is_told_without_it(make_chat, fake):
+    register_secret(KEY)
+    chat = make_chat()
+    fake.script({"credits": "credits " * 4 + KEY})  # the key across the cut at 40
+    (notice,) = [n for n in chat.send("q").notices if n.code == "bad_credits_header"]
+    assert KEY[:4] not in notice.values["raw"]
