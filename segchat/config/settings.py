@@ -116,6 +116,7 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
         sources.update({k: f"config file {path}" for k in user})
         if "api_key" in user or any("api_key" in t for t in tables.values()):
             warnings += key_file_warnings(path)
+    _register_keys([values, *tables.values()], env)
     top = (values.get("provider", DEFAULT.provider), values.get("base_url", DEFAULT.base_url))
     if profile is None:
         profile = (flags.get("profile") or env.get("SEGCHAT_PROFILE") or role_settings.get("profile")
@@ -169,6 +170,20 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
     return config.replace(api_key_source=sources["api_key"] if config.api_key else DEFAULT.api_key_source,
                           path=os.fspath(path), warnings=tuple(warnings), profiles=tuple(sorted(tables)),
                           key_shared=shared)
+
+
+def _register_keys(tables: list[dict[str, Any]], env: Mapping[str, str]) -> None:
+    """Hide every key this configuration holds from all output, not only the one this run uses: each table's
+    api_key (the top level's, where --set-key writes it, and every profile's) and the value of each variable
+    an api_key_env names, and of SEGMIND_API_KEY. A server may echo any of them, or a session of another
+    profile hold one. What is not a valid key is not hidden: a profile's api_key = "x" would hide every x."""
+    names = {KEY_ENV, *(t["api_key_env"] for t in tables if isinstance(t.get("api_key_env"), str))}
+    for value in [*(t.get("api_key") for t in tables), *(env.get(name) for name in names)]:
+        if isinstance(value, str):
+            try:
+                check_api_key(value)  # registers a valid key with text.redact
+            except Invalid:
+                pass  # refused when a run uses it
 
 
 def _check_keys(path: Where, text: str, table: dict[str, Any], allowed: list[str], where: str = "") -> None:

@@ -33,6 +33,7 @@ from segchat.model.conversation import Conversation, Message, UnsentMessage, sen
 from segchat.model.ledger import Ledger
 from segchat.model.reply import Balance, Reply
 from segchat.model.turn import Notice, Runner, Turn, run_here
+from segchat.text.redact import hide_secrets, redact
 from segchat.text.sanitize import whole_text
 
 if TYPE_CHECKING:
@@ -293,9 +294,17 @@ class Chat:
             self._store(lambda: self.store.update_unsent(unsent.id, unsent.meta))
 
     def _commit(self, reply: Reply, unsent: UnsentMessage, replace: list[int]) -> Turn:
-        """Keep the reply first (in memory, then on disk); figures and notices only after."""
+        """Keep the reply first (in memory, then on disk); figures and notices only after.
+
+        What the server sent is kept without a key segchat was given: the reply's text with hide_secrets(), its
+        finish reason and what cut it short with redact(). Here, once, and not in the store: the conversation in
+        memory is what is stored, shown (/history, /copy), exported and sent back to the server, so it is the
+        same text everywhere, and the store keeps what it is given.
+        """
         now = time.time()
-        reply.content = whole_text(reply.content)  # a lone surrogate from a server would make it unstorable
+        reply.content = hide_secrets(whole_text(reply.content))  # whole: a lone surrogate would be unstorable
+        reply.finish_reason = redact(reply.finish_reason) if reply.finish_reason is not None else None
+        reply.incomplete = redact(reply.incomplete) if reply.incomplete is not None else None
         meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self.provider.model}
         # The reasoning is kept with the reply (JSON exports carry it), never in its content: payload() sends
         # only the content back, as the servers that reason ask.
@@ -336,7 +345,7 @@ class Chat:
     def _notices(self, reply: Reply) -> list[Notice]:
         notes = []
         if reply.credits_raw is not None:
-            notes.append(Notice("bad_credits_header", {"raw": reply.credits_raw[:40]}))
+            notes.append(Notice("bad_credits_header", {"raw": redact(reply.credits_raw)[:40]}))
         if self.ledger.others:
             notes.append(Notice("other_spending"))
         if reply.interrupted:

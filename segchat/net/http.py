@@ -22,6 +22,7 @@ from segchat.model.call import Call
 from segchat.net.deadline import Guard, GuardedBackend
 from segchat.net.decoding import unpacked
 from segchat.net.sse import sse_events
+from segchat.text.redact import redact
 
 if TYPE_CHECKING:
     import httpcore
@@ -169,7 +170,7 @@ class Http:
                         return (_backoff(attempt) if asked is None else asked, status, asked is not None), None
                 if 300 <= status < 400:
                     where = response.headers.get("location", "?")
-                    raise RedirectError(f"the server redirected ({status}) to {where[:120]}; segchat does not "
+                    raise RedirectError(f"the server redirected ({status}) to {redact(where)[:120]}; segchat does not "
                                         "follow redirects (your key would go along); check base_url", status)
                 answer = Answer(status, {k.lower(): v for k, v in response.headers.items()}, method, url,
                                 attempts=attempt + 1)

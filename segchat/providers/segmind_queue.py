@@ -13,6 +13,7 @@ from segchat.model.reply import Reply
 from segchat.net.decoding import completion, error_detail, no_text, parse_json
 from segchat.net.http import Answer, Http
 from segchat.text.excerpt import excerpt
+from segchat.text.redact import redact
 
 FIRST_POLL, LAST_POLL = 0.25, 2.0  # seconds between polls: quick at first, then backing off
 STATES = {"QUEUED": "queued", "PROCESSING": "running", "IN_PROGRESS": "running"}
@@ -45,7 +46,7 @@ class Queue:
         deadline, pause = time.monotonic() + self.timeout, FIRST_POLL
         while True:
             state = self.http.request("GET", job["status_url"], lambda a: self._state(a, job), call=call)
-            call.state = STATES.get(state, state.lower()[:20])
+            call.state = STATES.get(state, redact(state).lower()[:20])
             if state == "COMPLETED":
                 return self.http.request("GET", job["response_url"], self._result, call=call)
             if time.monotonic() + pause > deadline:
@@ -71,7 +72,7 @@ class Queue:
         status, response = (urljoin(self.base + "/", u) for u in (status_url, response_url))
         for url in (status, response):
             if url.split("/", 3)[:3] != self.base.split("/", 3)[:3]:
-                raise BadResponseError(f"the queue pointed at another host ({url[:80]}); not following it "
+                raise BadResponseError(f"the queue pointed at another host ({redact(url)[:80]}); not following it "
                                        "(your key would go along)", answer.status)
         return {"request_id": str(request_id)[:200], "status_url": status, "response_url": response}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 # Header echoes: x-api-key: KEY, Authorization: [Bearer|Basic|Token] KEY (also as 'name': 'value' or name=value),
@@ -20,9 +21,11 @@ _longest_first: list[str] = []  # a key that contains another is hidden whole
 
 
 def register_secret(value: str) -> None:
-    """Remember a secret so that redact() hides it everywhere from now on."""
+    """Remember a secret so that redact() and hide_secrets() hide it everywhere from now on: as it is, and as
+    JSON and Python quote it (a key holding a quote, a backslash or a slash, echoed in an error body)."""
     if value:
-        _secrets.add(value)
+        quoted = json.dumps(value)[1:-1]
+        _secrets.update((value, quoted, quoted.replace("/", "\\/"), repr(value)[1:-1]))
         _longest_first[:] = sorted(_secrets, key=len, reverse=True)
 
 
@@ -34,12 +37,64 @@ def forget_secrets() -> None:
 
 def redact(text: str) -> str:
     """Every registered secret, and the value of any x-api-key or Authorization header and any Bearer token in
-    text, replaced by ***."""
-    for secret in _longest_first:
-        text = text.replace(secret, "***")
+    text, replaced by ***. For what segchat says and what a server says about a request (errors, notices)."""
+    text = hide_secrets(text)
     if not _names_a_header(text):
         return text
     return _HEADER_ECHO.sub(lambda m: (m[1] or m[2]) + "***", text)
+
+
+def hide_secrets(text: str) -> str:
+    """Every registered secret in text replaced by ***, and nothing else. For the conversation (a reply, as shown
+    and as stored), where a header is an example written out (curl -H "Authorization: Bearer $TOKEN") and is
+    kept as written: only a key segchat was given is a secret there."""
+    for secret in _longest_first:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+class SecretsInPieces:
+    """hide_secrets() for text that arrives in pieces (a streamed reply): what feed() returns, followed by
+    what flush() returns, is hide_secrets() of all the text fed, however it was cut.
+
+    A piece's end that could be the start of a secret (a proper prefix of one, so at most the longest
+    secret's length less one) is held back until the next piece tells, or flush(); the rest is returned at once.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        text = self._held + piece
+        cut = _settled(text)
+        self._held = text[cut:]
+        return hide_secrets(text[:cut])
+
+    def flush(self) -> str:
+        """The text held back, now that no more comes."""
+        text, self._held = self._held, ""
+        return hide_secrets(text)
+
+
+def _settled(text: str) -> int:
+    """How much of text no text after it can change hide_secrets() of: it ends before any end of text that could
+    start a secret, and outside any secret text holds."""
+    cut = len(text)
+    for secret in _longest_first:
+        start = text.find(secret[0], max(0, len(text) - len(secret) + 1))
+        while start >= 0 and not secret.startswith(text[start:]):
+            start = text.find(secret[0], start + 1)
+        if start >= 0:
+            cut = min(cut, start)
+    moved = True
+    while moved:  # a secret across the cut: cut before it (which may put the cut inside another)
+        moved = False
+        for secret in _longest_first:
+            start = text.find(secret, max(0, cut - len(secret) + 1), cut + len(secret) - 1)
+            if 0 <= start < cut:
+                cut, moved = start, True
+    return cut
 
 
 def needs_redacting(text: str) -> bool:

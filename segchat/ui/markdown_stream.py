@@ -7,6 +7,7 @@ import threading
 import time
 from typing import IO, Any, Callable
 
+from segchat.text.redact import SecretsInPieces
 from segchat.text.sanitize import HOLD_BACK, sanitize
 from segchat.ui.markdown import MAX_NESTING, markdown_class, nesting
 
@@ -16,24 +17,26 @@ _NO_WRAP, _WRAP = "\x1b[?7l", "\x1b[?7h"  # DECAWM
 
 
 class _Cleaner:
-    """sanitize() for text that arrives in pieces.
+    """sanitize(hide_secrets()) for text that arrives in pieces, as Renderer.reply shows a whole reply.
 
-    How sanitize() treats "\\r" (folded into a following "\\n") and ZWJ/ZWNJ (kept before what
-    they join) depends on the next character, so one ending a piece waits for the next piece:
+    A key split across two pieces is hidden whole: a piece's end that could start one waits for the next
+    piece (see SecretsInPieces). How sanitize() treats "\\r" (folded into a following "\\n") and ZWJ/ZWNJ
+    (kept before what they join) depends on the next character, so one ending a piece waits too:
     chunked and whole text come out the same.
     """
 
     def __init__(self) -> None:
         self.held = ""
+        self._secrets = SecretsInPieces()
 
     def feed(self, delta: str) -> str:
-        text, self.held = self.held + delta, ""
+        text, self.held = self.held + self._secrets.feed(delta), ""
         if text.endswith(HOLD_BACK):
             text, self.held = text[:-1], text[-1]
         return sanitize(text)
 
     def flush(self) -> str:
-        text, self.held = self.held, ""
+        text, self.held = self.held + self._secrets.flush(), ""
         return sanitize(text)
 
 

@@ -10,7 +10,7 @@ import textwrap
 import time
 from typing import IO, Any, Iterator, Sequence
 
-from segchat.text.redact import needs_redacting, redact
+from segchat.text.redact import hide_secrets, needs_redacting, redact
 from segchat.text.sanitize import as_it_is, safe, sanitize
 from segchat.ui.markdown import renderable
 from segchat.ui.markdown_stream import MarkdownStream, PlainStream
@@ -42,8 +42,9 @@ class Renderer:
         return self._console
 
     def reply(self, text: str) -> None:
-        """The model's reply: Markdown with highlighted code on a terminal, plain text elsewhere."""
-        clean = sanitize(text)
+        """The model's reply: Markdown with highlighted code on a terminal, plain text elsewhere; a key segchat
+        was given is hidden (hide_secrets), a header written out is not (it is the reply's own)."""
+        clean = sanitize(hide_secrets(text))
         if not self.rich_output:
             self.out.write(clean if clean.endswith("\n") else clean + "\n")
             self.out.flush()
@@ -78,7 +79,8 @@ class Renderer:
         """
         if not is_terminal(self.out):
             return None
-        osc = f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\x07"
+        # The terminal gets the text, so no key: a reply stored before keys were hidden may hold one.
+        osc = f"\x1b]52;c;{base64.b64encode(hide_secrets(text).encode()).decode()}\x07"
         if os.environ.get("TMUX"):
             self.out.write("\x1bPtmux;" + osc.replace("\x1b", "\x1b\x1b") + "\x1b\\")
             how = "OSC 52 through tmux"

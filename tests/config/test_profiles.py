@@ -7,6 +7,7 @@ from support.config_files import write
 
 from segchat.config import settings as cfg
 from segchat.errors import ConfigError
+from segchat.text.redact import redact
 
 FILE = '''
 api_key = "segmind-key-123"
@@ -59,6 +60,20 @@ def test_api_key_env_names_where_the_key_comes_from(path):
     conf = cfg.load(path, {"profile": "vllm"}, env={"VLLM_KEY": "vllm-secret-9", "SEGMIND_API_KEY": "x" * 12})
     assert conf.api_key == "vllm-secret-9" and conf.api_key_source == "environment variable VLLM_KEY"
     assert conf.stream is False and conf.model == "meta-llama/Llama-3.1-8B-Instruct"
+
+
+@pytest.mark.parametrize("profile", ["", "fast", "local", "vllm"])
+def test_every_key_the_configuration_holds_is_hidden_whichever_profile_runs(tmp_path, profile):
+    path = write(tmp_path / "c.toml", FILE + 'api_key = "vllm-file-key-0000"\n\n[profiles.other]\n'
+                                           'provider = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                                           'api_key = "other-profile-key-1111"\napi_key_env = "OTHER_KEY"\n'
+                                           '[profiles.short]\napi_key = "x"\n')
+    env = {"VLLM_KEY": "vllm-env-key-2222", "OTHER_KEY": "other-env-key-3333", "SEGMIND_API_KEY": "seg-env-key-4444",
+           "UNNAMED_KEY": "unnamed-key-5555"}
+    cfg.load(path, env=env, profile=profile)
+    shown = redact(" ".join(["segmind-key-123", "vllm-file-key-0000", "other-profile-key-1111", *env.values()]))
+    assert shown == "*** *** *** *** *** *** unnamed-key-5555"  # a variable no api_key_env names is not a key
+    assert redact("x marks the spot") == "x marks the spot"  # not a valid key: not hidden
 
 
 def test_unknown_profile_names_the_ones_there_are(path):

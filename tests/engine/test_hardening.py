@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-from support.cli import default_signals, segchat
+from support.cli import KEY, default_signals, segchat
 from support.repl import ENTER, run
 
 from segchat.app import sessions
@@ -23,6 +23,7 @@ from segchat.errors import ConfigError, StoreError
 from segchat.figures import fmt_credits
 from segchat.private_files import private_dir
 from segchat.store import Store
+from segchat.text.redact import register_secret
 from segchat.tui.repl import Repl
 from segchat.tui.toolbar import make_toolbar
 from segchat.ui import wording as words
@@ -83,6 +84,7 @@ import sys, time
 from pathlib import Path
 from segchat.model.conversation import UnsentMessage
 from segchat.store import Store
+from segchat.text.redact import register_secret
 store = Store(Path(sys.argv[1]))
 store.add_unsent(store.find("shared").id, UnsentMessage("a live process's message"))
 print("written", flush=True)
@@ -420,3 +422,42 @@ def test_an_editor_that_writes_another_encoding_is_a_clear_error(make_chat, fake
     chat.send("hi")
     out = run(chat, "/edit" + ENTER)
     assert "not UTF-8" in out and "internal error" not in out
+
+
+# -- a key a server echoes is never stored ---------------------------------------------------------
+
+
+def stored_bytes(store) -> bytes:
+    """Every byte of the store's files: the database, its write-ahead log, its shared memory."""
+    return b"".join(path.read_bytes() for path in store.path.parent.iterdir() if path.is_file())
+
+
+def test_a_reply_that_echoes_the_key_is_kept_with_the_key_hidden(make_chat, fake, store):
+    register_secret(KEY)
+    chat = make_chat()
+    fake.script({"content": f'your key is {KEY}; send it as curl -H "x-api-key: $KEY"', "finish_reason": KEY})
+    turn = chat.send("what is my key?")
+    hidden = 'your key is ***; send it as curl -H "x-api-key: $KEY"'  # the example stays as written
+    assert turn.reply.content == hidden and turn.reply.finish_reason == "***"
+    assert chat.conversation.messages[-1].content == hidden
+    (_, reply) = store.load(chat.session.id).messages
+    assert reply.content == hidden and reply.meta["finish_reason"] == "***"
+    assert KEY.encode() not in stored_bytes(store)
+
+
+def test_a_key_split_across_stream_events_is_stored_hidden(make_local_chat, fake, store):
+    register_secret(KEY)
+    chat = make_local_chat()
+    fake.script({"chunks": ["the key: ", KEY[:6], KEY[6:], " (done)"]})
+    turn = chat.send("q")
+    assert turn.reply.content == "the key: *** (done)"
+    assert store.load(chat.session.id).messages[-1].content == "the key: *** (done)"
+    assert KEY[6:].encode() not in stored_bytes(store)
+
+
+def test_a_credits_header_holding_the_key_is_told_without_it(make_chat, fake):
+    register_secret(KEY)
+    chat = make_chat()
+    fake.script({"credits": "credits " * 4 + KEY})  # the key across the cut at 40
+    (notice,) = [n for n in chat.send("q").notices if n.code == "bad_credits_header"]
+    assert KEY[:4] not in notice.values["raw"]

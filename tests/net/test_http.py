@@ -168,6 +168,16 @@ def test_redirect_is_not_followed(client, fake):
         other.stop()
 
 
+@pytest.mark.parametrize("at", [100, 110, 115, 118])
+def test_a_redirect_to_the_key_shows_none_of_it(client, fake, at):
+    location = "https://elsewhere.example/" + "p" * (at - 31) + "?key=" + KEY  # the key at at, across the cut
+    assert location.index(KEY) == at
+    fake.script({"status": 302, "headers": {"location": location}, "body": ""})
+    with pytest.raises(RedirectError) as info:
+        client.complete(MESSAGES)
+    assert KEY[:4] not in str(info.value) and "elsewhere.example" in str(info.value)
+
+
 def test_unparsable_credits_header(client, fake):
     fake.script({"credits": "abc"})
     reply = client.complete(MESSAGES)

@@ -25,6 +25,7 @@ from segchat.model.call import Call
 from segchat.model.conversation import UnsentMessage
 from segchat.providers.segmind import Segmind
 from segchat.store import Store, ownership
+from segchat.text.redact import register_secret
 from segchat.tui.repl import Repl
 from segchat.ui.render import Renderer
 
@@ -115,6 +116,16 @@ def test_a_queue_pointing_at_another_host_is_not_followed(queued, fake, monkeypa
         200, b'{"request_id": "x", "status_url": "https://elsewhere.example/s", "response_url": "/r"}'))
     with pytest.raises(Exception, match="another host"):
         queued.complete(MESSAGES)
+
+
+def test_a_queue_pointing_elsewhere_at_the_key_shows_none_of_it(queued, fake, monkeypatch):
+    register_secret(KEY)
+    url = "https://elsewhere.example/" + "s" * 44 + KEY  # the key across the cut at 80
+    monkeypatch.setattr("support.fakequeue.submit", lambda handler, body: handler._send(
+        200, json.dumps({"request_id": "x", "status_url": url, "response_url": "/r"}).encode()))
+    with pytest.raises(Exception, match="another host") as info:
+        queued.complete(MESSAGES)
+    assert KEY[:4] not in str(info.value)
 
 
 # -- the chat ---------------------------------------------------------------------------------------

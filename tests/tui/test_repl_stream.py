@@ -8,6 +8,7 @@ import threading
 
 from support.repl import ENTER, make_repl, run
 
+from segchat.text.redact import register_secret
 from segchat.tui.slash_completer import suggest
 from segchat.tui.toolbar import make_toolbar
 
@@ -60,3 +61,15 @@ def test_model_completion_offers_what_the_server_lists(make_local_chat):
     assert suggest(repl, "/model ll") == (["llama3.1:8b"], 2)  # before the list came: the configured one
     repl.model_ids = chat.provider.models()
     assert suggest(repl, "/model meta")[0] == ["meta-llama/Llama-3.1-8B-Instruct"]
+
+
+def test_model_completion_offers_only_ids_model_accepts_and_no_key(make_local_chat):
+    register_secret("local-secret-key-0123")
+    chat = make_local_chat()
+    repl = make_repl(chat, io.StringIO())
+    repl.model_ids = ["llama3.1:8b", "ll\x1b[31mred", "ll\u202eevil", "ll a space", "ll/../up", "local-secret-key-0123",
+                      "llama3.2:3b"]
+    assert suggest(repl, "/model ")[0] == ["llama3.1:8b", "llama3.2:3b"]
+    assert suggest(repl, "/model lo") == ([], 2)  # the key the server listed as a model is not offered
+    repl.model_ids = ["\x1bonly-bad"]
+    assert suggest(repl, "/model ") == (["llama3.1:8b"], 0)  # none left: the configured one

@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from segchat.text.redact import register_secret
 from segchat.text.sanitize import HOLD_BACK, sanitize
 from segchat.ui.markdown import markdown_class
 from segchat.ui.markdown_stream import MarkdownStream, PlainStream
@@ -443,3 +444,33 @@ def test_a_spent_budget_delays_redraws_but_never_changes_the_result(monkeypatch)
     assert out.getvalue() == ""  # nothing drawn while over budget
     stream.finish()
     assert scrollback(out.getvalue(), 80, 20) == scrollback(whole(text), 80, 20)
+
+
+KEY = "sk-live-0123456789abcdef"
+
+
+@pytest.mark.parametrize("cut", [1, 4, 8, 12, len(KEY) - 1])
+def test_a_key_split_across_two_pieces_is_never_written(cut):
+    register_secret(KEY)
+    text = f"Your key is {KEY} — keep it safe.\n\n```\nexport KEY={KEY}\n```\n"
+    pieces = [text[:12 + cut], text[12 + cut:]]  # the first piece ends inside the key
+    for raw in (streamed(pieces), streamed(list(text))):
+        assert KEY[:8] not in raw and KEY[-8:] not in raw and "***" in raw
+        assert screen(raw) == screen(whole(text))
+    out = io.StringIO()
+    plain = PlainStream(out)
+    plain.feed(pieces[0])
+    assert out.getvalue() == "Your key is "  # the key's start waits for what follows
+    plain.feed(pieces[1])
+    plain.finish()
+    assert out.getvalue() == "Your key is *** — keep it safe.\n\n```\nexport KEY=***\n```\n"
+
+
+def test_a_held_start_that_was_no_key_is_shown_at_the_end():
+    register_secret(KEY)
+    out = io.StringIO()
+    with PlainStream(out) as stream:
+        stream.feed("ends in sk-live-01")
+        assert out.getvalue() == "ends in "
+    assert out.getvalue() == "ends in sk-live-01\n"
+    assert screen(streamed(["ends in sk-live-01"])) == screen(whole("ends in sk-live-01"))

@@ -119,6 +119,15 @@ def test_errors_are_sanitised_and_redacted():
     assert "x-api-key: ***" in safe("header x-api-key: abcdefgh1234")
 
 
+@pytest.mark.parametrize("rich_output", [False, True])
+def test_a_reply_hides_the_key_and_keeps_a_header_written_out(rich_output):
+    register_secret("sk-secret-value-999")
+    out = io.StringIO()
+    Renderer(out=out, rich_output=rich_output).reply('key sk-secret-value-999\n\n    curl -H "x-api-key: $KEY"')
+    assert "sk-secret" not in out.getvalue() and "***" in out.getvalue()
+    assert 'curl -H "x-api-key: $KEY"' in _strip_rich_sgr(out.getvalue())  # an example, not a secret
+
+
 def test_table_is_tab_separated_when_piped():
     out = io.StringIO()
     Renderer(out=out, rich_output=False).table(("a", "b"), [("x\x1b", "y\tz")])
@@ -131,6 +140,10 @@ def test_clipboard_uses_osc52(monkeypatch):
     out = io.StringIO()
     assert Renderer(out=out, rich_output=True).clipboard("hi") == "OSC 52"
     assert out.getvalue() == "\x1b]52;c;aGk=\x07"
+    register_secret("sk-secret-value-999")
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True).clipboard("sk-secret-value-999")  # a reply stored before keys were hidden
+    assert out.getvalue() == "\x1b]52;c;Kioq\x07"  # ***
 
 
 def test_table_on_a_terminal():

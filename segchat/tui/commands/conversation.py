@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segchat.config.settings import SAMPLING, check_sampling
+from segchat.config.validate import check_model
 from segchat.errors import ConfigError, UsageError
 from segchat.figures import fmt_credits, fmt_spent
+from segchat.text.redact import redact
 
 if TYPE_CHECKING:
     from segchat.tui.commands.host import CommandHost
@@ -145,6 +147,22 @@ def cmd_model(host: CommandHost, arg: str) -> None:
         return
     host.chat.set_model(arg)
     host.renderer.notice(f"model set to {arg} for the next turns")
+
+
+def model_choices(host: CommandHost) -> list[str]:
+    """What Tab offers after /model: the ids the server lists that /model accepts (so none with a control or
+    bidi character, which the menu would write to the terminal as they are) and that hide no secret; before the
+    list came, or when none is left, the provider's suggestions."""
+    offered = [i for i in host.model_ids if _accepted(i, host.chat.provider.name) and redact(i) == i]
+    return offered or host.chat.provider.suggestions()
+
+
+def _accepted(model: str, provider: str) -> bool:
+    try:
+        check_model(model, provider)
+    except ConfigError:
+        return False
+    return True
 
 
 def cmd_set(host: CommandHost, arg: str) -> None:

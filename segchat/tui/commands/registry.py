@@ -60,7 +60,7 @@ def build_registry() -> Registry:
         Command("copy", "[code]", "Copy the last reply (or its last code block) to the clipboard.",
                 conversation.cmd_copy, complete=lambda host: ["code"]),
         Command("model", "[ID]", "Show or switch the model for the next turns.", conversation.cmd_model,
-                complete=lambda host: host.model_ids or host.chat.provider.suggestions()),
+                complete=conversation.model_choices),
         Command("set", "[KEY VALUE]", "Show or change temperature, top_p, max_tokens.", conversation.cmd_set,
                 complete=lambda host: list(SAMPLING)),
         Command("file", "[PATH…|clear]", "Attach files to the next message; list or drop them.", compose.cmd_file,
