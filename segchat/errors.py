@@ -18,8 +18,9 @@ SegchatError                      exit code
       +-- AmbiguousError          1  sent, then timed out or dropped: maybe billed (or started on)
       +-- BadResponseError        1  HTML, invalid JSON, cut-off body, no content
       +-- RedirectError           1  3xx: never followed (the key would travel)
-      +-- JobFailed               1  a queued request failed or is unknown: no reply to fetch
-      +-- StillWaiting            1  the deadline passed with the queued job still going
+      +-- JobFailed               1  a queued request failed: no reply to fetch
+      |    +-- JobGone            1  the queue no longer keeps the request or its reply (asking again pays again)
+      +-- StillWaiting            1  the deadline passed, or a poll got no answer, with the queued job still going
 """
 
 from __future__ import annotations
@@ -140,11 +141,17 @@ class BadResponseError(APIError):
 
 
 class JobFailed(APIError):
-    """A queued request failed (or the queue forgot it): there is no reply to fetch."""
+    """A queued request failed: there is no reply to fetch."""
+
+
+class JobGone(JobFailed):
+    """The queue no longer keeps a request, or the reply of one that completed (Segmind keeps them for an hour):
+    it was most likely paid for, and sending the message again pays again."""
 
 
 class StillWaiting(APIError):
-    """The deadline passed while a queued job waited or ran; it goes on, and its reply can be fetched later."""
+    """The deadline passed while a queued job waited or ran, or asking about it got no answer; it goes on, and its
+    reply can be fetched later."""
 
 
 class RedirectError(APIError):
