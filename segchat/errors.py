@@ -5,6 +5,7 @@ SegchatError                      exit code
  +-- ConfigError                  2  malformed config, bad key, unsafe URL
  +-- StoreError                   1  session store problems
  |    +-- SessionNotFound         1
+ |    +-- StoreBusy               1  another process held the write lock for longer than segchat waits
  |    +-- UnsentTaken             1  the unsent message was taken (and is answered) by another segchat
  +-- BudgetError                  1  the session budget is spent
  |    +-- UnsureBudgetError       1  a budget is set and some costs are unknown
@@ -68,6 +69,21 @@ class StoreError(SegchatError):
 
 class SessionNotFound(StoreError):
     """No session has that name or id."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the store's write lock for longer than segchat waits: nothing was written.
+
+    outcome, when given, says what that means where it happened ("nothing was sent")."""
+
+    def __init__(self, path: str, waited: float, outcome: str = "") -> None:
+        super().__init__(f"the session store is busy: another segchat (or another program) is writing to it "
+                         f"({path}; waited {waited:g} s)" + (f"; {outcome}" if outcome else ""))
+        self.path, self.waited = path, waited
+
+    def before_sending(self) -> StoreBusy:
+        """The same error, raised before a request: it tells that nothing was sent (nor paid for)."""
+        return StoreBusy(self.path, self.waited, "nothing was sent")
 
 
 class UnsentTaken(StoreError):
