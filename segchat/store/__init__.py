@@ -17,7 +17,7 @@ from segchat.errors import SessionNotFound, StoreBusy, StoreError, UnsentTaken
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.private_files import private_dir
 from segchat.store import ownership
-from segchat.store.schema import aside_name, open_database
+from segchat.store.schema import aside_name, open_database, open_for_reading
 from segchat.store.session_row import SessionInfo, check_name, figure, make_title
 
 if TYPE_CHECKING:
@@ -47,11 +47,22 @@ class Store:
     price) for wait seconds; one that comes before a request is sent (a new session, an unsent message, its claim)
     only for wait_before_sending, so that a store another process holds is told before anything is paid for that
     could not be saved. StoreBusy when the wait runs out.
+    read_only: only reads will be made (listing, showing, searching, exporting): a store that exists is opened
+    for reading, so one on a read-only file, directory or file system can be read.
     """
 
-    def __init__(self, path: Where, *, wait: float = 10.0, wait_before_sending: float = 3.0) -> None:
+    def __init__(self, path: Where, *, wait: float = 10.0, wait_before_sending: float = 3.0,
+                 read_only: bool = False) -> None:
         self.path, self.wait, self.wait_before_sending = path, wait, wait_before_sending
         self.notices: list[str] = []
+        if read_only:
+            try:
+                reading = open_for_reading(path, wait, self.notices)
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"cannot open the session store {path}: {exc}") from None
+            if reading is not None:
+                self._db = reading
+                return
         directory = os.path.dirname(os.fspath(path))
         try:
             private_dir(directory)
@@ -60,6 +71,8 @@ class Store:
                              f"{exc.strerror}") from None
         try:
             self._db = open_database(self.path, self.wait)
+        except OSError as exc:
+            raise StoreError(f"cannot create the session store {path}: {exc.strerror}") from None
         except sqlite3.OperationalError as exc:
             # Locked, unreadable, no room: the data may be fine, so it stays where it is.
             raise StoreError(f"cannot open the session store {path}: {exc}") from None
