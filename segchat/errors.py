@@ -5,6 +5,7 @@ SegchatError                      exit code
  +-- ConfigError                  2  malformed config, bad key, unsafe URL
  +-- StoreError                   1  session store problems
  |    +-- SessionNotFound         1
+ |    +-- StoreBusy               1  another process held the write lock for longer than segchat waits
  |    +-- UnsentTaken             1  the unsent message was taken (and is answered) by another segchat
  +-- BudgetError                  1  the session budget is spent
  |    +-- UnsureBudgetError       1  a budget is set and some costs are unknown
@@ -18,8 +19,9 @@ SegchatError                      exit code
       +-- AmbiguousError          1  sent, then timed out or dropped: maybe billed (or started on)
       +-- BadResponseError        1  HTML, invalid JSON, cut-off body, no content
       +-- RedirectError           1  3xx: never followed (the key would travel)
-      +-- JobFailed               1  a queued request failed or is unknown: no reply to fetch
-      +-- StillWaiting            1  the deadline passed with the queued job still going
+      +-- JobFailed               1  a queued request failed: no reply to fetch
+      |    +-- JobGone            1  the queue no longer keeps the request or its reply (asking again pays again)
+      +-- StillWaiting            1  the deadline passed, or a poll got no answer, with the queued job still going
 """
 
 from __future__ import annotations
@@ -67,6 +69,21 @@ class StoreError(SegchatError):
 
 class SessionNotFound(StoreError):
     """No session has that name or id."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the store's write lock for longer than segchat waits: nothing was written.
+
+    outcome, when given, says what that means where it happened ("nothing was sent")."""
+
+    def __init__(self, path: str, waited: float, outcome: str = "") -> None:
+        super().__init__(f"the session store is busy: another segchat (or another program) is writing to it "
+                         f"({path}; waited {waited:g} s)" + (f"; {outcome}" if outcome else ""))
+        self.path, self.waited = path, waited
+
+    def before_sending(self) -> StoreBusy:
+        """The same error, raised before a request: it tells that nothing was sent (nor paid for)."""
+        return StoreBusy(self.path, self.waited, "nothing was sent")
 
 
 class UnsentTaken(StoreError):
@@ -140,11 +157,17 @@ class BadResponseError(APIError):
 
 
 class JobFailed(APIError):
-    """A queued request failed (or the queue forgot it): there is no reply to fetch."""
+    """A queued request failed: there is no reply to fetch."""
+
+
+class JobGone(JobFailed):
+    """The queue no longer keeps a request, or the reply of one that completed (Segmind keeps them for an hour):
+    it was most likely paid for, and sending the message again pays again."""
 
 
 class StillWaiting(APIError):
-    """The deadline passed while a queued job waited or ran; it goes on, and its reply can be fetched later."""
+    """The deadline passed while a queued job waited or ran, or asking about it got no answer; it goes on, and its
+    reply can be fetched later."""
 
 
 class RedirectError(APIError):

@@ -10,7 +10,7 @@ from segchat import providers
 from segchat.config import settings
 from segchat.config.validate import check_model
 from segchat.engine.chat import Chat
-from segchat.errors import ConfigError, SessionNotFound
+from segchat.errors import ConfigError, SessionNotFound, StoreBusy
 from segchat.text.redact import redact
 from segchat.text.sanitize import sanitize
 
@@ -28,7 +28,21 @@ TOP_LEVEL = ""  # asks config.load for the top-level settings, whatever profile 
 
 def open_session(config: Config, store: Store, args: argparse.Namespace, system: str | None, path: Path,
                  flags: dict[str, Any], role: Role | None) -> tuple[SessionInfo, Config]:
-    """The session to chat in, and the configuration it continues with (its own profile, unless one is given)."""
+    """The session to chat in, and the configuration it continues with (its own profile, unless one is given).
+
+    Before anything is sent: a store another process holds for longer than its wait before sending is StoreBusy,
+    saying nothing was sent. A one-shot, which asks the server at once (its balance), checks that first.
+    """
+    try:
+        if args.prompt:
+            store.check_not_busy()
+        return _open_session(config, store, args, system, path, flags, role)
+    except StoreBusy as exc:
+        raise exc.before_sending() from None
+
+
+def _open_session(config: Config, store: Store, args: argparse.Namespace, system: str | None, path: Path,
+                  flags: dict[str, Any], role: Role | None) -> tuple[SessionInfo, Config]:
     fresh = {"model": config.model, "system": system or config.system, "profile": config.profile,
              "role": role.name if role else None, "credits": config.has_credits}
     info = None
@@ -71,7 +85,8 @@ def build_chat(config: Config, store: Store, args: argparse.Namespace, info: Ses
         model = config.model
     if model != info.model or info.profile != config.profile:
         store.update(info.id, model=model, profile=config.profile)
-    chat = Chat(config, providers.build(config, model), store, info, adopt_unsent=not args.prompt)
+    chat = Chat(config, providers.build(config, model), store, info, adopt_unsent=not args.prompt,
+                store_first=bool(args.prompt))
     chat.role = role.name if role else info.role
     return chat
 

@@ -225,12 +225,13 @@ def _repl(chat: Chat, tty: Tty, files: list[Attachment]) -> int:
     return repl.run(on_ready=lambda: threading.Thread(target=after_start, daemon=True).start())
 
 
-def _store() -> Store:
-    """The session store, its notices (a damaged file set aside, ...) said on stderr."""
+def _store(read_only: bool = False) -> Store:
+    """The session store, its notices (a damaged file set aside, ...) said on stderr. read_only: for reading only
+    (see Store)."""
     from segchat.config.paths import store_path
     from segchat.store import Store
 
-    store = Store(store_path())
+    store = Store(store_path(), read_only=read_only)
     for notice in store.notices:
         _stderr(f"segchat: warning: {_clean(notice)}")
     return store

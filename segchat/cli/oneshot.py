@@ -9,7 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from segchat import providers
-from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Cancelled, UnsentTaken
+from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Cancelled, JobFailed, UnsentTaken
 from segchat.text.sanitize import safe
 from segchat.ui import progress
 from segchat.ui import wording as words
@@ -37,6 +37,10 @@ def _recover(chat: Chat, spinner: Any) -> None:
             turn = chat.recover(lambda request: progress.run(request, spinner, quiet), unsent)
         except UnsentTaken:  # another segchat recovers it at the same moment: it is stored once, by that one
             _say(words.notice("recovered_elsewhere", {"session": chat.session.name}, words.ONE_SHOT))
+            continue
+        except JobFailed as exc:  # failed, or gone: the job is dropped from the message, which stays unsent
+            reason = words.error(exc, words.ONE_SHOT)
+            _say(f"the earlier queued message {unsent.text[:40]!r} has no reply to fetch: {reason}")
             continue
         except (APIError, Cancelled) as exc:
             reason = words.error(exc, words.ONE_SHOT)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from segchat.store import Store
 
 ACTIONS = ("list", "show", "export", "import_file", "delete", "rename", "search")
+READING = ("list", "show", "export", "search")  # these write nothing: a read-only store will do
 
 
 def _flag(name: str) -> str:
@@ -53,11 +54,12 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise UsageError(f"{action} does not take {what}")
 
 
-def manage(args: argparse.Namespace, open_store: Callable[[], Store]) -> bool:
-    """Run the management action asked for; False when none was."""
-    if all(getattr(args, name) in (None, False) for name in ACTIONS):
+def manage(args: argparse.Namespace, open_store: Callable[[bool], Store]) -> bool:
+    """Run the management action asked for; False when none was. open_store(read_only) opens the store."""
+    chosen = [name for name in ACTIONS if getattr(args, name) not in (None, False)]
+    if not chosen:
         return False
-    store, out = open_store(), Renderer(rich_output=styled(sys.stdout))
+    store, out = open_store(chosen[0] in READING), Renderer(rich_output=styled(sys.stdout))
     try:
         if args.list:
             sessions.list_sessions(store, out)

@@ -22,6 +22,7 @@ from segchat.errors import (
     CreditsError,
     JobFailed,
     SessionNotFound,
+    StoreBusy,
     StoreError,
     UnsentTaken,
     UsageError,
@@ -53,8 +54,11 @@ class Chat:
     _known_last: int  # the id of the session's last stored message, when we last looked
 
     def __init__(self, config: Config, provider: Provider, store: Store, session: SessionInfo, *,
-                 adopt_unsent: bool = True) -> None:
-        self.config, self.provider, self.store = config, provider, store
+                 adopt_unsent: bool = True, store_first: bool = False) -> None:
+        """store_first: a message is sent only once it is stored (a one-shot, which ends with its turn: a reply to
+        a message the store could not take would be paid for and then lost). Without it, what the store cannot
+        take is kept here, shown, and saved with the next message."""
+        self.config, self.provider, self.store, self.store_first = config, provider, store, store_first
         self.ledger = Ledger()
         self.settings: dict[str, Any] = config.sampling()
         self.max_credits = config.max_credits if provider.has_credits else None
@@ -190,9 +194,8 @@ class Chat:
         notices = self._sync()
         if text is not None:
             self.check_fits(files or [], text)
-            self.forget_unsent()
             unsent = UnsentMessage(text, meta={"attachments": [f.to_dict() for f in files]} if files else {})
-            self._store(lambda: self.store.add_unsent(self.session.id, unsent))
+            self._keep_unsent(unsent)
             self.conversation.unsent = unsent
         elif self.conversation.unsent is None:
             raise UsageError("there is no unsent message to send again")
@@ -202,6 +205,24 @@ class Chat:
         turn = self._commit(reply, unsent, replace=[])
         turn.notices[:0] = notices
         return turn
+
+    def _keep_unsent(self, unsent: UnsentMessage) -> None:
+        """Store unsent in place of the unsent message there was, before it is sent. The one there was must go
+        first, or the turn stops here; so must the new one with store_first (nothing was sent, StoreBusy when
+        another process holds the store). Without it, the turn goes on, and what the store could not take is kept
+        and saved with the next message."""
+        try:
+            self.forget_unsent()
+            if self.store_first:
+                self.store.add_unsent(self.session.id, unsent)
+            else:
+                self._store(lambda: self.store.add_unsent(self.session.id, unsent))
+        except StoreBusy as exc:
+            raise exc.before_sending() from None
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            if not self.store_first:
+                raise
+            raise StoreError(f"the session store cannot keep your message ({exc}); nothing was sent") from None
 
     def recover(self, run: Runner = run_here, unsent: UnsentMessage | None = None) -> Turn | None:
         """Fetch the reply of an unsent message's queued job (the conversation's, or the one given), not paying again.

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 from urllib.parse import urljoin
 
-from segchat.errors import BadResponseError, Cancelled, ConfigError, JobFailed, StillWaiting
+from segchat.errors import (
+    AmbiguousError,
+    BadResponseError,
+    Cancelled,
+    ConfigError,
+    JobFailed,
+    JobGone,
+    RetryableError,
+    StillWaiting,
+)
 from segchat.model.call import Call
 from segchat.model.reply import Reply
 from segchat.net.decoding import completion, error_detail, no_text, parse_json
@@ -17,6 +26,9 @@ from segchat.text.redact import redact
 
 FIRST_POLL, LAST_POLL = 0.25, 2.0  # seconds between polls: quick at first, then backing off
 STATES = {"QUEUED": "queued", "PROCESSING": "running", "IN_PROGRESS": "running"}
+T = TypeVar("T")
+GONE = (404, 410)  # how the queue answers for a request, or a result, it no longer keeps
+GOES_ON = "it goes on at Segmind, and its reply will be fetched without paying again"
 
 
 def v2_base(base_url: str) -> str:
@@ -42,18 +54,35 @@ class Queue:
         return job
 
     def wait(self, job: dict[str, str], call: Call) -> Reply:
-        """Poll until the job completes (then fetch its reply), fails, or the deadline passes."""
+        """Poll until the job completes (then fetch its reply), fails, or the deadline passes.
+
+        JobFailed: the job failed; JobGone: the queue no longer keeps it or its reply (no reply to fetch, ever).
+        StillWaiting: the deadline passed, or a poll got no answer: the job goes on, and can be fetched later.
+        """
         deadline, pause = time.monotonic() + self.timeout, FIRST_POLL
         while True:
-            state = self.http.request("GET", job["status_url"], lambda a: self._state(a, job), call=call)
+            state = self._poll(job["status_url"], lambda a: self._state(a, job), call)
             call.state = STATES.get(state, redact(state).lower()[:20])
             if state == "COMPLETED":
-                return self.http.request("GET", job["response_url"], self._result, call=call)
+                return self._poll(job["response_url"], lambda a: self._result(a, job), call)
             if time.monotonic() + pause > deadline:
-                raise StillWaiting(f"the queued request is still {call.state} after {self.timeout:g} s; it goes on "
-                                   "at Segmind, and its reply will be fetched without paying again")
+                raise StillWaiting(f"the queued request is still {call.state} after {self.timeout:g} s; {GOES_ON}")
             self._pause(pause, call)
             pause = min(pause * 1.6, LAST_POLL)
+
+    def _poll(self, url: str, read: Callable[[Answer], T], call: Call) -> T:
+        """A GET about the job. Asking bills nothing and changes nothing at Segmind: when no answer comes (the
+        deadline, a dropped connection, a busy or unreachable server), the job goes on and StillWaiting says so."""
+        started = time.monotonic()
+        try:
+            return self.http.request("GET", url, read, call=call)
+        except (AmbiguousError, RetryableError) as exc:
+            if time.monotonic() - started >= self.timeout:
+                why = f"no answer within the {self.timeout:g} s timeout"
+            else:  # what happened, without the advice the error gives for a request that bills
+                why = str(exc).split("; ")[0]
+            about = f"the {call.state} request" if call.state else "the request"
+            raise StillWaiting(f"the queue could not be asked about {about} ({why}); {GOES_ON}", exc.status) from None
 
     def _pause(self, seconds: float, call: Call) -> None:
         if self._sleep is not None:
@@ -77,8 +106,9 @@ class Queue:
         return {"request_id": str(request_id)[:200], "status_url": status, "response_url": response}
 
     def _state(self, answer: Answer, job: dict[str, str]) -> str:
-        if answer.status == 404:
-            raise JobFailed(f"the queue does not know request {job['request_id'][:40]} (it may have expired)", 404)
+        if answer.status in GONE:
+            raise JobGone(f"Segmind's queue no longer knows request {job['request_id'][:40]} ({answer.status}: "
+                          f"{error_detail(answer.body)}); it keeps a request and its reply for an hour", answer.status)
         if answer.status == 422:  # a FAILED job is answered so: a result, not a transport error
             raise JobFailed(f"the queued request failed: {error_detail(answer.body)}", 422)
         self.check(answer)
@@ -89,8 +119,17 @@ class Queue:
             raise JobFailed(f"the queued request failed: {error_detail(answer.body)}", answer.status)
         return state.upper()
 
-    def _result(self, answer: Answer) -> Reply:
-        """The job's output: a chat.completion as a JSON string, as an object, or plain text."""
+    def _result(self, answer: Answer, job: dict[str, str]) -> Reply:
+        """The job's output: a chat.completion as a JSON string, as an object, or plain text.
+
+        A result that is not there is gone (the job completed: its status said so), never an unknown model.
+        """
+        if answer.status in GONE:
+            raise JobGone(f"the reply to queued request {job['request_id'][:40]} is no longer kept at Segmind "
+                          f"({answer.status}: {error_detail(answer.body)}); it keeps replies for an hour",
+                          answer.status)
+        if answer.status == 422:  # a FAILED job is answered so here too
+            raise JobFailed(f"the queued request failed: {error_detail(answer.body)}", 422)
         self.check(answer)
         output = _object(answer).get("output")
         if isinstance(output, str):

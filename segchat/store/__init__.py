@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from segchat.errors import SessionNotFound, StoreError, UnsentTaken
+from segchat.errors import SessionNotFound, StoreBusy, StoreError, UnsentTaken
 from segchat.model.conversation import Conversation, Message, UnsentMessage
 from segchat.private_files import private_dir
 from segchat.store import ownership
-from segchat.store.schema import aside_name, open_database
+from segchat.store.schema import aside_name, open_database, open_for_reading
 from segchat.store.session_row import SessionInfo, check_name, figure, make_title
 
 if TYPE_CHECKING:
@@ -42,11 +42,27 @@ class Store:
 
     A file that is not a readable database is moved aside, never overwritten,
     and the reason is left in notices for the caller to show.
+
+    A write queues behind another process's: one that keeps what was paid for (a reply, a queued job's id, a
+    price) for wait seconds; one that comes before a request is sent (a new session, an unsent message, its claim)
+    only for wait_before_sending, so that a store another process holds is told before anything is paid for that
+    could not be saved. StoreBusy when the wait runs out.
+    read_only: only reads will be made (listing, showing, searching, exporting): a store that exists is opened
+    for reading, so one on a read-only file, directory or file system can be read.
     """
 
-    def __init__(self, path: Where, *, wait: float = 10.0) -> None:
-        self.path, self.wait = path, wait  # wait: seconds to queue behind another process's write
+    def __init__(self, path: Where, *, wait: float = 10.0, wait_before_sending: float = 3.0,
+                 read_only: bool = False) -> None:
+        self.path, self.wait, self.wait_before_sending = path, wait, wait_before_sending
         self.notices: list[str] = []
+        if read_only:
+            try:
+                reading = open_for_reading(path, wait, self.notices)
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"cannot open the session store {path}: {exc}") from None
+            if reading is not None:
+                self._db = reading
+                return
         directory = os.path.dirname(os.fspath(path))
         try:
             private_dir(directory)
@@ -55,6 +71,8 @@ class Store:
                              f"{exc.strerror}") from None
         try:
             self._db = open_database(self.path, self.wait)
+        except OSError as exc:
+            raise StoreError(f"cannot create the session store {path}: {exc.strerror}") from None
         except sqlite3.OperationalError as exc:
             # Locked, unreadable, no room: the data may be fine, so it stays where it is.
             raise StoreError(f"cannot open the session store {path}: {exc}") from None
@@ -68,9 +86,17 @@ class Store:
             self._db = open_database(self.path, self.wait)
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[None]:
-        # BEGIN IMMEDIATE takes the write lock up front, so two processes queue instead of failing.
-        self._db.execute("BEGIN IMMEDIATE")
+    def _tx(self, wait: float | None = None) -> Iterator[None]:
+        """One write transaction. BEGIN IMMEDIATE takes the write lock up front, so two processes queue instead of
+        failing halfway; StoreBusy when another holds it for longer than wait (by default self.wait)."""
+        wait = self.wait if wait is None else wait
+        self._db.execute(f"PRAGMA busy_timeout={round(wait * 1000)}")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # the low byte: the primary result code
+                raise
+            raise StoreBusy(os.fspath(self.path), wait) from None
         try:
             yield
         except BaseException:
@@ -81,11 +107,17 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def check_not_busy(self) -> None:
+        """Take the write lock and let it go, as a write before sending would: StoreBusy when another process
+        holds it for longer than wait_before_sending. For a run that asks the server before its first write."""
+        with self._tx(self.wait_before_sending):
+            pass
+
     def create(self, name: str | None = None, *, model: str = "", system: str | None = None,
                profile: str | None = None, role: str | None = None, credits: bool = True) -> SessionInfo:
         """A new session; credits: its provider has credits, so its spend starts at 0 (else it has none: None)."""
         now = time.time()
-        with self._tx():
+        with self._tx(self.wait_before_sending):
             if name is None:
                 name = self._fresh_name()
             check_name(name)
@@ -177,7 +209,7 @@ class Store:
         if not fields or set(fields) - allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         values = [str(v) if isinstance(v, Decimal) else v for v in fields.values()]
-        with self._tx():
+        with self._tx(self.wait_before_sending):
             self._db.execute(f"UPDATE sessions SET {', '.join(f'{k}=?' for k in fields)}, updated=? WHERE id=?",
                              (*values, time.time(), session_id))
 
@@ -186,7 +218,7 @@ class Store:
     def add_unsent(self, session_id: int, unsent: UnsentMessage) -> int:
         """Record a user message before it is sent, so a crash cannot lose it; this process owns it."""
         meta = _meta_json(unsent.meta) if unsent.meta else None
-        with self._tx():
+        with self._tx(self.wait_before_sending):
             cur = self._db.execute("INSERT INTO pending(session_id, content, created, owner, meta) VALUES (?,?,?,?,?)",
                                    (session_id, unsent.text, time.time(), ownership.token(), meta))
         unsent.id = cur.lastrowid
@@ -212,7 +244,7 @@ class Store:
         claiming at once only one gets it.
         """
         me, claimed = ownership.token(), []
-        with self._tx():
+        with self._tx(self.wait_before_sending):
             for unsent_id in unsent_ids:
                 row = self._db.execute("SELECT owner FROM pending WHERE id=?", (unsent_id,)).fetchone()
                 if row is None or (row[0] != me and ownership.alive(row[0])):
@@ -222,7 +254,7 @@ class Store:
         return claimed
 
     def drop_unsent(self, unsent_ids: list[int]) -> None:
-        with self._tx():
+        with self._tx(self.wait_before_sending):
             self._db.executemany("DELETE FROM pending WHERE id=?", [(i,) for i in unsent_ids])
 
     # -- messages -----------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segchat.errors import StoreError
@@ -63,18 +65,10 @@ def open_database(path: Where, wait: float) -> sqlite3.Connection:
         private_file(path)
     db = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
     try:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        if version == 0 and tables:  # checked before anything is written: it is someone else's file
-            raise StoreError(f"{path} is another program's SQLite database (tables: "
-                             f"{', '.join(tables[:5])[:120]}); segchat leaves it alone: move it away, "
-                             "or set XDG_DATA_HOME to use another directory")
+        version = _version(db, path)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")  # a turn reported saved survives power loss
         db.execute("PRAGMA foreign_keys=ON")
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{path} was written by a newer segchat (schema {version}); "
-                             "upgrade segchat to open it")
         for step in range(version + 1, SCHEMA_VERSION + 1):
             # One transaction per migration step; executescript keeps BEGIN...END triggers whole.
             try:
@@ -91,6 +85,62 @@ def open_database(path: Where, wait: float) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def open_for_reading(path: Where, wait: float, notices: list[str]) -> sqlite3.Connection | None:
+    """The store at path opened for reading only: nothing is created or written, so a store on a read-only file,
+    directory or file system opens. None where it can only be opened by open_database: it is not there yet, it is
+    not a readable database (open_database sets a damaged one aside), or it needs an upgrade (an older schema).
+
+    A WAL store's readers share its -shm file, which SQLite cannot make in a directory it cannot write: the file is
+    then read as immutable. No other process can be writing it then (a writer needs that file too), but a writer
+    that was killed may have left its last changes in the -wal file, which are not read: notices says so.
+    """
+    if not os.path.exists(path):
+        return None
+    where = Path(path).absolute().as_uri()
+    try:
+        db = _read_only(f"{where}?mode=ro", path, wait)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_CANTOPEN:
+            raise
+        db = _read_only(f"{where}?mode=ro&immutable=1", path, wait)
+        with contextlib.suppress(OSError):
+            if os.path.getsize(f"{path}-wal"):
+                notices.append(f"the newest changes to the session store ({path}-wal) cannot be read while its "
+                               "directory is read-only; what is shown may miss them")
+    except sqlite3.DatabaseError:
+        return None
+    return db
+
+
+def _read_only(uri: str, path: Where, wait: float) -> sqlite3.Connection | None:
+    """A connection to the store at uri (a read-only one), checked; None for a store of an older schema."""
+    db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None, check_same_thread=False)
+    try:
+        if _version(db, path) < SCHEMA_VERSION:
+            db.close()
+            return None
+        db.execute("SELECT count(*) FROM sessions").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _version(db: sqlite3.Connection, path: Where) -> int:
+    """The schema version of the store db, checked before anything is written: a database of another program's,
+    or of a newer segchat, is refused."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if tables:  # it is someone else's file
+            raise StoreError(f"{path} is another program's SQLite database (tables: "
+                             f"{', '.join(tables[:5])[:120]}); segchat leaves it alone: move it away, "
+                             "or set XDG_DATA_HOME to use another directory")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer segchat (schema {version}); upgrade segchat to open it")
+    return version
 
 
 def aside_name(path: Where) -> str:

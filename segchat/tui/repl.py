@@ -18,7 +18,9 @@ from segchat.errors import (
     BudgetError,
     Cancelled,
     CreditsError,
+    JobGone,
     SegchatError,
+    StillWaiting,
     UnsentTaken,
     UnsureBudgetError,
 )
@@ -193,8 +195,9 @@ class Repl:
             self._next_input = text or ""  # refused, not lost: it goes back in the input box
             return False
         except APIError as exc:
-            self.renderer.error(words.error(exc))
-            if self.chat.conversation.unsent is not None and not isinstance(exc, AmbiguousError):
+            self.renderer.error(words.error(exc))  # these three say themselves what /retry does now
+            if self.chat.conversation.unsent is not None and \
+                    not isinstance(exc, (AmbiguousError, StillWaiting, JobGone)):
                 self.renderer.notice("the message was not answered; /retry sends it again")
             return False
         except UnsentTaken:  # another segchat recovered it at the same moment: stored once, by that one

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from segchat.errors import AmbiguousError, BudgetError, ContextError, StillWaiting, UnsureBudgetError
+from segchat.errors import (
+    AmbiguousError,
+    BudgetError,
+    ContextError,
+    JobFailed,
+    JobGone,
+    StillWaiting,
+    UnsureBudgetError,
+)
 from segchat.figures import fmt_credits
 
 REPL, ONE_SHOT = "repl", "one-shot"
@@ -63,6 +71,11 @@ def error(exc: Exception, mode: str = REPL) -> str:
         return text + ("; raise it with /budget N" if mode == REPL else "; raise it with --max-credits N")
     if isinstance(exc, StillWaiting):
         return text + ("; /retry fetches it when it is done" if mode == REPL else "; segchat -r fetches it later")
+    if isinstance(exc, JobGone):  # most likely paid for once already
+        return text + ("; the message is kept unsent: /retry sends it again, and pays for it again" if mode == REPL
+                       else "; the message is kept unsent: segchat -r offers it again, and sending it pays again")
+    if isinstance(exc, JobFailed):  # the chat adds that /retry sends it again
+        return text + ("" if mode == REPL else "; the message is kept unsent: segchat -r offers it again")
     if isinstance(exc, AmbiguousError):
         return text + ("; /retry sends it again" if mode == REPL else "; segchat -r offers it again")
     if isinstance(exc, ContextError):

@@ -19,9 +19,10 @@ from segchat.app import sessions
 from segchat.config import settings as cfg
 from segchat.config.key_file import save_api_key
 from segchat.engine.chat import Chat
-from segchat.errors import ConfigError, StoreError
+from segchat.errors import ConfigError, StoreBusy, StoreError
 from segchat.figures import fmt_credits
 from segchat.private_files import private_dir
+from segchat.providers.segmind import Segmind
 from segchat.store import Store
 from segchat.text.redact import register_secret
 from segchat.tui.repl import Repl
@@ -38,8 +39,7 @@ def test_a_reply_the_store_cannot_take_is_shown_kept_and_saved_later(make_chat, 
     path = store.path
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
-    chat.store.wait = 0.2
-    chat.store._db.execute("PRAGMA busy_timeout=200")
+    chat.store.wait = chat.store.wait_before_sending = 0.2
     try:
         out = io.StringIO()
         with create_pipe_input() as pipe:
@@ -54,6 +54,30 @@ def test_a_reply_the_store_cannot_take_is_shown_kept_and_saved_later(make_chat, 
     chat.send("third")  # the store is free again: the kept turn is written with this one
     stored = [m.content for m in Store(path).load(chat.session.id).messages]
     assert stored == ["first", "echo: first", "second", "echo: second", "third", "echo: third"]
+
+
+def test_a_one_shot_sends_nothing_its_busy_store_could_not_take_first(config, store, fake):
+    """A one-shot ends with its turn: a reply to a message the store could not take would be paid for and lost."""
+    provider = Segmind(config.base_url, config.model, KEY, timeout=10, sleep=lambda s: None)
+    chat = Chat(config, provider, store, store.create("once"), adopt_unsent=False, store_first=True)
+    store.wait_before_sending = 0.2
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # taken after the session was opened
+    try:
+        with pytest.raises(StoreBusy, match="the session store is busy.*; nothing was sent$"):
+            chat.send("worth money")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert fake.requests == [] and chat.conversation.unsent is None
+    store._db.execute("PRAGMA query_only=ON")  # a store that cannot take it for another reason
+    try:
+        with pytest.raises(StoreError, match="cannot keep your message .*; nothing was sent$"):
+            chat.send("worth money")
+    finally:
+        store._db.execute("PRAGMA query_only=OFF")
+    assert fake.requests == []
+    assert chat.send("worth money").reply.content == "echo: worth money"  # and once it can, it is sent
 
 
 def test_a_session_deleted_meanwhile_does_not_cost_the_reply(make_chat, fake, store):
@@ -375,13 +399,13 @@ def test_a_locked_store_in_the_chat_is_an_ordinary_message_and_changes_nothing(m
     chat.send("hello")
     blocker = sqlite3.connect(store.path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
-    store._db.execute("PRAGMA busy_timeout=100")
+    store.wait = store.wait_before_sending = 0.1
     try:
         out = run(chat, "/model llama-v3p1-70b-instruct" + ENTER, "/system be brief" + ENTER, "/trim 1" + ENTER)
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert out.count("the session store failed") == 3 and "internal error" not in out
+    assert out.count("the session store is busy") == 3 and "internal error" not in out
     assert chat.model == "llama-v3p1-8b-instruct" and chat.conversation.system is None
     assert len(chat.conversation.messages) == 2  # /trim changed nothing either
 

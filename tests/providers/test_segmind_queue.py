@@ -20,7 +20,8 @@ from support.repl import ENTER, run
 from support.screen import segchat_command
 
 from segchat.config.paths import store_path
-from segchat.errors import BadResponseError, JobFailed, StillWaiting
+from segchat.engine.chat import Chat
+from segchat.errors import BadResponseError, JobFailed, JobGone, StillWaiting
 from segchat.model.call import Call
 from segchat.model.conversation import UnsentMessage
 from segchat.providers.segmind import Segmind
@@ -30,6 +31,7 @@ from segchat.tui.repl import Repl
 from segchat.ui.render import Renderer
 
 MESSAGES = [{"role": "user", "content": "hello queue"}]
+ENDED = ownership.token().rsplit(":", 2)[0] + ":999999999:1"  # the owner of a message a killed process left
 
 
 @pytest.fixture
@@ -95,9 +97,31 @@ def test_a_failed_job_is_explained_with_the_servers_text(queued, fake):
 
 
 def test_an_unknown_request_id_is_no_reply(queued, fake):
-    with pytest.raises(JobFailed, match="does not know request"):
+    with pytest.raises(JobGone, match="no longer knows request nope"):
         queued.resume({"request_id": "nope", "status_url": f"{fake.base_url[:-3]}/v2/requests/nope/status",
                        "response_url": f"{fake.base_url[:-3]}/v2/requests/nope/response"})
+
+
+def test_a_result_that_is_gone_is_said_so_and_does_not_blame_the_model(queued, fake):
+    fake.script_jobs({"states": ["COMPLETED"], "gone": True})
+    with pytest.raises(JobGone) as caught:
+        queued.complete(MESSAGES)
+    text = str(caught.value)
+    assert "is no longer kept at Segmind (404: Request not found)" in text and "an hour" in text
+    assert "slug" not in text and "model" not in text
+
+
+def test_a_poll_past_the_deadline_leaves_the_job_going_in_the_queues_words(fake):
+    provider = Segmind(fake.base_url, "m", KEY, queue=True, timeout=1.0)
+    fake.script_jobs({"stall": 30})  # the status poll gets no answer
+    started = time.monotonic()
+    with pytest.raises(StillWaiting) as caught:
+        provider.complete(MESSAGES)
+    provider.close()
+    text = str(caught.value)
+    assert "no answer within the 1 s timeout" in text and "goes on at Segmind" in text, text
+    assert "billed" not in text and "not resent" not in text  # a poll bills nothing
+    assert time.monotonic() - started < 8 and len(submits(fake)) == 1
 
 
 def test_the_deadline_while_queued_leaves_the_job_going(fake):
@@ -165,6 +189,85 @@ def test_a_failed_job_leaves_the_message_unsent(queued_chat, fake):
     out = run(chat, "q" + ENTER)
     assert "out of capacity" in out and "/retry sends it again" in out
     assert chat.conversation.unsent.text == "q" and "job" not in chat.conversation.unsent.meta
+
+
+def stranded_with_gone_result(store, fake, text="an expensive question"):
+    """A session whose unsent message holds a job that completed over an hour ago: its result is gone."""
+    fake.script_jobs({"states": ["COMPLETED"], "gone": True})
+    job = httpx.post(f"{fake.base_url[:-3]}/v2/llama-v3p1-8b-instruct", headers={"x-api-key": KEY},
+                     json={"messages": [{"role": "user", "content": text}]}).json()
+    info = store.create("gone")
+    unsent_id = store.add_unsent(info.id, UnsentMessage(text, meta={"job": job}))
+    store._db.execute("UPDATE pending SET owner=? WHERE id=?", (ENDED, unsent_id))
+    return info, unsent_id
+
+
+def polls_of(fake) -> list:
+    return [r for r in fake.requests if r.path.startswith("/v2/requests/")]
+
+
+def test_the_repl_gives_a_gone_result_up_once_and_retry_sends_again(config, store, fake):
+    info, unsent_id = stranded_with_gone_result(store, fake)
+    provider = Segmind(config.base_url, config.model, KEY, queue=True, timeout=10, sleep=lambda s: None)
+    chat = Chat(config, provider, store, store.get(info.id))
+    out = run(chat)  # on start, the chat asks the queue for the earlier message's reply
+    assert "no longer kept at Segmind" in out and "/retry sends it again, and pays for it again" in out, out
+    assert "slug" not in out and "the message was not answered" not in out  # said once, in one way
+    (kept,) = store.unsent(info.id)
+    assert kept.text == "an expensive question" and "job" not in kept.meta  # detached, on disk
+    asked = len(polls_of(fake))
+    chat = Chat(config, provider, store, store.get(info.id))  # the next start
+    again = run(chat)
+    assert "no longer kept" not in again and "unsent message from last time" in again, again
+    assert len(polls_of(fake)) == asked  # not asked about again
+    chat.regenerate()  # /retry: sent again, a new job, paid again
+    assert len(submits(fake)) == 2
+    assert [m.content for m in chat.conversation.messages] == ["an expensive question",
+                                                                "queued echo: an expensive question"]
+
+
+def test_a_one_shot_gives_a_gone_result_up_once(cli_env, fake):
+    store = Store(store_path())
+    try:
+        stranded_with_gone_result(store, fake)
+    finally:
+        store.close()
+    first = segchat("--session", "gone", "a follow-up", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    err = first.stderr.decode()
+    assert "the earlier queued message 'an expensive question' has no reply to fetch" in err, err
+    assert "no longer kept at Segmind" in err and "sending it pays again" in err and "slug" not in err, err
+    asked = len(polls_of(fake))
+    second = segchat("--session", "gone", "another one", env=cli_env)
+    assert second.returncode == 0 and b"expensive question" not in second.stderr, second.stderr
+    assert len(polls_of(fake)) == asked  # the job was given up, not asked about on every run
+    shown = segchat("--show", "gone", env=cli_env).stdout.decode()
+    assert "## You (not sent)\n\nan expensive question" in shown  # kept for /retry
+    assert len(submits(fake)) == 1  # nothing sent again on its own
+
+
+def test_a_poll_past_the_deadline_keeps_the_job_and_says_retry_fetches_it(queued_chat, fake):
+    chat = queued_chat()
+    chat.provider._timeout = 1.0
+    fake.script_jobs({"stall": 30})
+    out = run(chat, "q" + ENTER)
+    assert "could not be asked" in out and "/retry fetches it when it is done" in out, out
+    assert "sends it again" not in out and "billed" not in out
+    assert chat.conversation.unsent.meta["job"]["request_id"] in fake.jobs  # kept: the reply can be fetched
+
+
+def test_a_one_shot_cut_by_the_deadline_while_polling_is_fetched_later(cli_env, fake):
+    fake.script_jobs({"stall": 30})
+    result = segchat("--queue", "--timeout", "1", "--session", "stalled", "slow one", env=cli_env)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "goes on at Segmind" in err and "segchat -r fetches it later" in err, err
+    assert "billed" not in err and "offers it again" not in err
+    (job,) = fake.jobs.values()
+    job.spec["stall"] = 0
+    job.polls = len(job.states) - 1  # done meanwhile
+    later = segchat("--session", "stalled", "next", env=cli_env)
+    assert later.returncode == 0 and b"recovered the reply to your earlier message" in later.stderr, later.stderr
+    assert len(submits(fake)) == 1
 
 
 # -- kill -9 during a job, then recovery --------------------------------------------------------------

@@ -10,7 +10,9 @@ from typing import Any
 # A job spec (queued with FakeSegmind.script_jobs): states (one per status poll, the last one stays),
 # output ("string": a chat.completion as a JSON string, "object": as an object, "text": plain text),
 # content (the reply text; default "queued echo: <last user message>"), error (a FAILED job's text),
-# relative (answer relative URLs instead of absolute ones), status (a status for the submit itself).
+# relative (answer relative URLs instead of absolute ones), status (a status for the submit itself),
+# gone (its result has expired: the status still says COMPLETED, the result is answered 404, as after Segmind's
+# hour), stall (each status poll gets no answer for that many seconds, then the connection is dropped).
 
 
 @dataclass
@@ -50,12 +52,18 @@ def ask(handler: Any, path: str) -> None:
     if job is None:
         return handler._send(404, json.dumps({"error": "Request not found"}).encode())
     if parts[3] == "status":
+        if job.spec.get("stall"):
+            job.polls += 1
+            handler.fake._release.wait(job.spec["stall"])  # stop() releases it, so teardown stays quick
+            return handler._drop()
         state = job.state
         job.polls += 1
         if state == "FAILED":
             failed = {"status": "FAILED", "error": job.spec.get("error", "failed")}
             return handler._send(422, json.dumps(failed).encode())
         return handler._send(200, json.dumps({"status": state, "request_id": parts[2]}).encode())
+    if job.spec.get("gone"):
+        return handler._send(404, json.dumps({"error": "Request not found"}).encode())
     if job.state != "COMPLETED":
         return handler._send(200, json.dumps({"status": job.state}).encode())
     handler._send(200, json.dumps({"status": "COMPLETED", "output": _output(job), "metrics": {"time": 1.5}}).encode())
