@@ -45,7 +45,7 @@ def isolated_home(tmp_path, monkeypatch):
         (home / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(name, str(home / sub))
     for name in list(os.environ):
-        if name.startswith("SEGCHAT_") or name in ("SEGMIND_API_KEY", "NO_COLOR", "VISUAL", "EDITOR"):
+        if name.startswith("SEGCHAT_") or name in ("SEGMIND_API_KEY", "NO_COLOR", "FORCE_COLOR", "VISUAL", "EDITOR"):
             monkeypatch.delenv(name)
     return home
 

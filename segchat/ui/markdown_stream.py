@@ -123,7 +123,7 @@ class MarkdownStream(_Stream):
 
     def __init__(self, console: Any, code_theme: str = "monokai", *,
                  clock: Callable[[], float] = time.monotonic, min_interval: float = 0.08,
-                 budget: float | None = 0.6) -> None:
+                 budget: float | None = 0.6, live: bool = True) -> None:
         super().__init__()
         from markdown_it import MarkdownIt
 
@@ -148,8 +148,8 @@ class MarkdownStream(_Stream):
         self._drawn = 0  # lines of preview on screen, the cursor at the start of the line below
         self._next_draw = float("-inf")
         # A preview needs cursor movement and escapes written as they are; elsewhere (a file, a
-        # dumb or legacy Windows console) finished blocks are just printed in turn.
-        self._live = console.is_terminal and not console.is_dumb_terminal and not console.legacy_windows
+        # dumb or legacy Windows console, or live=False) finished blocks are just printed in turn.
+        self._live = live and console.is_terminal and not console.is_dumb_terminal and not console.legacy_windows
 
     def feed(self, delta: str) -> None:
         with self._lock:

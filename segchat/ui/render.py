@@ -37,7 +37,10 @@ class Renderer:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(file=self.out, force_terminal=self.rich_output or None,
+            # Told, not left to rich's own reading of the environment: colour_allowed is the one rule.
+            colour = self.rich_output and colour_allowed()
+            self._console = Console(file=self.out, force_terminal=self.rich_output, no_color=not colour,
+                                    color_system=_colour_system() if colour else None,
                                     highlight=False, markup=False, emoji=False)
         return self._console
 
@@ -69,8 +72,8 @@ class Renderer:
 
     def stream(self) -> MarkdownStream | PlainStream:
         """A view that shows a reply as it arrives: Markdown on a terminal, plain text flushed piece by piece."""
-        if self.rich_output:
-            return MarkdownStream(self.console, self.code_theme)
+        if self.rich_output:  # redrawn in place on a terminal only: FORCE_COLOR's pipe gets each block once
+            return MarkdownStream(self.console, self.code_theme, live=is_terminal(self.out))
         return PlainStream(self.out)
 
     def clipboard(self, text: str) -> str | None:
@@ -139,7 +142,7 @@ class Renderer:
             cells = [[safe(cell) for cell in row] for row in cells]
         lines = [[cell.replace("\t", " ").replace("\n", " ") for cell in line] for line in [list(headers), *cells]]
         if self.rich_output:
-            bold = colour_allowed() and os.environ.get("TERM", "") not in ("dumb", "unknown")
+            bold = colour_allowed()
             self.out.write(aligned(lines, room_on(self.out), bold, shorten))
         else:
             self.out.write("".join("\t".join(line) + "\n" for line in lines))
@@ -162,8 +165,9 @@ class Renderer:
     @contextlib.contextmanager
     def waiting(self, label: str = "waiting for the model") -> Iterator[Any]:
         """A spinner with elapsed seconds; yields tick(state=None) to call while waiting (state: a queued
-        job's, such as "queued" or "running", shown instead of the label)."""
-        if not self.rich_output:
+        job's, such as "queued" or "running", shown instead of the label). On a terminal only: it is for a
+        person watching, and FORCE_COLOR's pipe would keep every frame."""
+        if not self.rich_output or not is_terminal(self.out):
             yield lambda state=None: None
             return
         started = time.monotonic()
@@ -191,10 +195,26 @@ def is_terminal(stream: IO[str] | None) -> bool:
 
 
 def colour_allowed() -> bool:
-    """No colour or other escape codes when NO_COLOR is set to anything (no-color.org)."""
-    return not os.environ.get("NO_COLOR")
+    """Whether rendered output (see styled) may carry escape codes for colour and emphasis (bold, dim). The one
+    rule, first match wins: NO_COLOR set and not empty (--no-color sets it): never (no-color.org); FORCE_COLOR
+    set and not empty, whatever its value, 0 too (force-color.org): always; TERM dumb or unknown: never; else
+    yes. Layout (Markdown laid out, aligned tables, wrapping, a spinner) is not colour and stays."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or not _dumb_terminal()
 
 
 def styled(stream: IO[str]) -> bool:
-    """Rendered output (Markdown, colour, a spinner) for stream: a terminal, and colour allowed; else plain text."""
-    return is_terminal(stream) and colour_allowed()
+    """Rendered output (Markdown, aligned tables, a spinner) for stream: on a terminal, and on any stream when
+    FORCE_COLOR asks for colour there (as on a terminal) and NO_COLOR does not forbid it; else plain text."""
+    return is_terminal(stream) or (bool(os.environ.get("FORCE_COLOR")) and colour_allowed())
+
+
+def _dumb_terminal() -> bool:
+    return os.environ.get("TERM", "") in ("dumb", "unknown")
+
+
+def _colour_system() -> str:
+    """rich's colours where colour is allowed: as TERM and COLORTERM say, the 16 basic ones when FORCE_COLOR
+    overrides a dumb TERM (rich would give none)."""
+    return "standard" if _dumb_terminal() else "auto"
