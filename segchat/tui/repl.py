@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.styles import Style
 
@@ -37,7 +38,7 @@ from segchat.tui.slash_completer import SlashCompleter
 from segchat.tui.toolbar import make_toolbar
 from segchat.ui import progress
 from segchat.ui import wording as words
-from segchat.ui.render import Renderer
+from segchat.ui.render import Renderer, colour_allowed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -66,6 +67,9 @@ class Repl:
         self.attached: list[Attachment] = []  # files for the next message
         self._io = {"input": input, "output": output}
         self._next_input = ""
+        # Without colour (colour_allowed: NO_COLOR, --no-color) prompt_toolkit draws in one bit, in its own
+        # style: the toolbar and the chosen completion in reverse video, which is not colour.
+        colour = colour_allowed()
         self.prompt: PromptSession = PromptSession(
             message=[("class:prompt", "› ")],
             history=_history(history),
@@ -73,7 +77,8 @@ class Repl:
             completer=SlashCompleter(self),
             complete_while_typing=False,
             key_bindings=build_key_bindings(),
-            style=STYLE,
+            style=STYLE if colour else None,
+            color_depth=None if colour else ColorDepth.DEPTH_1_BIT,
             input=input,
             output=output,
             enable_history_search=False,
