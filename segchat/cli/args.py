@@ -52,6 +52,7 @@ def build_parser(completers: Mapping[str, Callable[..., list[str]]] | None = Non
                    help="send Segmind turns through its queue: a reply cut off on the way can be recovered")
     g.add_argument("--max-credits", metavar="N", help="refuse to send once this session has spent N credits")
     g.add_argument("--debug", action="store_true", help="show tracebacks (the key is redacted)")
+    g.add_argument("--no-color", action="store_true", help="no colour in any output (as NO_COLOR=1 does)")
     s = p.add_argument_group("sessions")
     s.add_argument("-r", "--resume", action="store_true", help="continue the most recent session")
     takes[s.add_argument("--session", metavar="NAME", help="start or continue the session NAME")] = "session"

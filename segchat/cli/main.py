@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from segchat.cli.args import build_parser
 
     args = build_parser().parse_args(argv)
+    if args.no_color:  # in the environment, so rich, prompt_toolkit, the pager and an editor all see it too
+        os.environ["NO_COLOR"] = "1"
     try:
         return _run(args)
     except SegchatError as exc:
