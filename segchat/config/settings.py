@@ -195,7 +195,7 @@ def with_key(config: Config) -> Config:
     if config.api_key:
         return config
     if config.api_key_cmd:
-        where = config.api_key_source.partition(" (")[2].removesuffix(")")
+        where = config.api_key_source.removeprefix(f"api_key_cmd `{config.api_key_cmd}` (").removesuffix(")")
         printed = run_key_command(config.api_key_cmd, where)
         try:
             return config.replace(api_key=check_api_key(printed))
