@@ -44,6 +44,8 @@ def isolated_home(tmp_path, monkeypatch):
                       ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
         (home / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(name, str(home / sub))
+    # The real user's keyring is never read nor written: a test that wants one sets its own backend.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     for name in list(os.environ):
         if name.startswith("SEGCHAT_") or name in ("SEGMIND_API_KEY", "NO_COLOR", "FORCE_COLOR", "VISUAL", "EDITOR"):
             monkeypatch.delenv(name)

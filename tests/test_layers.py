@@ -27,12 +27,13 @@ LAYERS = [
     ("__main__",),
 ]
 # The third-party trees heavy enough to load only when needed.
-HEAVY = {"httpx", "httpcore", "rich", "prompt_toolkit", "argcomplete", "markdown_it", "pygments"}
+HEAVY = {"httpx", "httpcore", "rich", "prompt_toolkit", "argcomplete", "markdown_it", "pygments", "keyring"}
 # The seams where an import may wait inside a function, and why.
 SEAMS = {
     "segchat.cli": "--version is answered before anything else loads",
     "segchat.cli.main": "each run loads only its own path: --list no engine, a one-shot no prompt_toolkit",
     "segchat.cli.shell_completion": "argcomplete, only when the shell asks for completions",
+    "segchat.config.key_sources": "keyring (the optional extra), only when no other source gives the key",
     "segchat.config.validate": "pygments' style names, only for a code_theme other than the default",
     "segchat.net.http": "httpx, once the first request is made (the prompt is up before it)",
     "segchat.net.deadline": "httpcore, under the first request",

@@ -34,6 +34,8 @@ def build_parser(completers: Mapping[str, Callable[..., list[str]]] | None = Non
     p.add_argument("--roles", action="store_true", help="list the roles, with their first line")
     p.add_argument("--completion", choices=("bash", "zsh", "fish"), help="print a shell completion script")
     p.add_argument("--set-key", action="store_true", help="replace the stored Segmind API key (checked first)")
+    p.add_argument("--check", action="store_true",
+                   help="check the settings, where the key comes from, the server, the store and the terminal")
     g = p.add_argument_group("settings (override config.toml and environment)")
     g.add_argument("--config", metavar="PATH", help="config file (default: $SEGCHAT_CONFIG or the user config dir)")
     g.add_argument("--config-path", action="store_true", help="print the config file's path and exit")

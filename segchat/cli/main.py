@@ -119,6 +119,10 @@ def _run(args: argparse.Namespace) -> int:
         role = roles.load(path, args.role)
     flags = {k: getattr(args, k) for k in ("profile", "base_url", "model", "temperature", "max_tokens", "top_p",
                                            "timeout", "max_credits", "queue")}
+    if args.check:
+        from segchat.cli.check import check
+
+        return check(path, flags, (role.name, role.settings) if role else None)
     config = load(path, flags, role=(role.name, role.settings) if role else None)
     if args.max_credits is not None and not config.has_credits:
         raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")

@@ -22,6 +22,20 @@ def save_api_key(path: Where, key: str) -> None:
     atomic_write(path, top + rest)
 
 
+def remove_api_key(path: Where) -> bool:
+    """Take the top-level api_key out of the config file (its other lines kept): whether there was one."""
+    if not present(path):
+        return False
+    text = read_text(path)
+    table = re.search(r"^\s*\[", text, re.MULTILINE)
+    top, rest = (text[: table.start()], text[table.start():]) if table else (text, "")
+    kept = re.sub(r"^\s*api_key\s*=.*(\n|$)", "", top, count=1, flags=re.MULTILINE)
+    if kept == top:
+        return False
+    atomic_write(path, kept + rest)
+    return True
+
+
 def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

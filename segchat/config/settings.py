@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from segchat.config.key_sources import KEYRING_SOURCE, read_keyring, run_key_command, split_command
 from segchat.config.validate import Invalid, check_api_key, check_base_url, check_code_theme, check_model
 from segchat.errors import ConfigError
 from segchat.private_files import key_file_warnings, present, read_text
@@ -39,6 +40,7 @@ class Config:
     profile: str | None = None  # the [profiles.NAME] in use; None: the top-level settings
     api_key: str | None = field(default=None, repr=False)
     api_key_env: str | None = None  # load(): DEFAULT_KEY_ENV of the provider unless set
+    api_key_cmd: str | None = None  # a command that prints the key (config/key_sources.py)
     api_key_source: str = "nowhere"
     stream: bool = False  # load(): true for openai unless set
     queue: bool = False  # Segmind turns through the v2 queue, whose replies can be recovered
@@ -92,10 +94,15 @@ SAMPLING = ("temperature", "top_p", "max_tokens")  # the settings a request may 
 
 
 def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str] | None = None,
-         profile: str | None = None, role: tuple[str, dict[str, Any]] | None = None) -> Config:
+         profile: str | None = None, role: tuple[str, dict[str, Any]] | None = None,
+         find_key: bool = True) -> Config:
     """Merge the file at path (if any), its profile, env, a role's settings and flags over the defaults; validate.
 
     The profile is profile, else flags["profile"], else $SEGCHAT_PROFILE, else the role's, else the file's own.
+    The key is the first of: the environment variable api_key_env names (SEGMIND_API_KEY for Segmind); api_key
+    (the profile's, else the top level's); what api_key_cmd prints (the profile's, else the top level's); the OS
+    keyring's for base_url (Segmind only). The last two only with find_key; without it a key still to be found is
+    left to with_key() (api_key None, api_key_source naming the command, if any).
     """
     role_name, role_settings = role or ("", {})
     role_settings = dict(role_settings)
@@ -134,7 +141,13 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
         if (table.get("provider", top[0]), table.get("base_url", top[1])) != top:
             # A key set for one server is never sent to another: this profile brings its own or none.
             shared = False
-            for key in ("api_key", "api_key_env"):  # nor where the top level reads its key from
+            for key in ("api_key", "api_key_env", "api_key_cmd"):  # nor where the top level reads its key from
+                if key not in table:
+                    values.pop(key, None)
+                    sources.pop(key, None)
+        if "api_key" in table or "api_key_cmd" in table:
+            # The profile says where its key is: the top level's api_key or api_key_cmd does not outrank it.
+            for key in ("api_key", "api_key_cmd"):
                 if key not in table:
                     values.pop(key, None)
                     sources.pop(key, None)
@@ -167,9 +180,38 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
         source = sources.get(bad.key, "")
         where = f"{path}: line {_line_of(text, bad.key)}" if source.startswith("config file") else source
         raise ConfigError(f"{where}: {bad.key}: {bad.reason}") from None
-    return config.replace(api_key_source=sources["api_key"] if config.api_key else DEFAULT.api_key_source,
-                          path=os.fspath(path), warnings=tuple(warnings), profiles=tuple(sorted(tables)),
-                          key_shared=shared)
+    source = sources["api_key"] if config.api_key else DEFAULT.api_key_source
+    if not config.api_key and config.api_key_cmd:
+        source = f"api_key_cmd `{config.api_key_cmd}` ({sources['api_key_cmd']})"
+    config = config.replace(api_key_source=source, path=os.fspath(path), warnings=tuple(warnings),
+                            profiles=tuple(sorted(tables)), key_shared=shared)
+    return with_key(config) if find_key else config
+
+
+def with_key(config: Config) -> Config:
+    """config with the key its api_key_cmd prints, or else (Segmind) the one the OS keyring holds for its server;
+    config itself when it has a key, or when neither gives one. Every key found is hidden from all output.
+    ConfigError when the command fails or either gives something that is no key."""
+    if config.api_key:
+        return config
+    if config.api_key_cmd:
+        where = config.api_key_source.removeprefix(f"api_key_cmd `{config.api_key_cmd}` (").removesuffix(")")
+        printed = run_key_command(config.api_key_cmd, where)
+        try:
+            return config.replace(api_key=check_api_key(printed))
+        except Invalid as bad:
+            raise ConfigError(f"{config.api_key_source} printed something that {bad.reason}") \
+                from None
+    if config.provider != "segmind":
+        return config
+    kept = read_keyring(config.base_url)
+    if kept is None:
+        return config
+    try:
+        return config.replace(api_key=check_api_key(kept), api_key_source=KEYRING_SOURCE)
+    except Invalid:
+        raise ConfigError(f"{KEYRING_SOURCE} holds something for {config.base_url} that is not a key; "
+                          "replace it with segchat --set-key") from None
 
 
 def _register_keys(tables: list[dict[str, Any]], env: Mapping[str, str]) -> None:
@@ -280,6 +322,12 @@ def _validate(values: dict[str, Any], in_toml: set[str]) -> Config:
     api_key = values.get("api_key")
     if api_key is not None:
         api_key = check_api_key(api_key)
+    key_cmd = values.get("api_key_cmd")
+    if key_cmd is not None:
+        try:
+            split_command(key_cmd)
+        except ValueError as exc:
+            raise Invalid("api_key_cmd", str(exc)) from None
     system = values.get("system")
     if system is not None and not isinstance(system, str):
         raise Invalid("system", "expected text")
@@ -289,5 +337,5 @@ def _validate(values: dict[str, Any], in_toml: set[str]) -> Config:
     numbers = {key: _number(key, values[key], *limits, in_toml=key in in_toml)
                for key, limits in LIMITS.items() if key in values}
     return Config(base_url=base_url, model=model, provider=provider, profile=values.get("profile"), api_key=api_key,
-                  api_key_env=key_env, stream=stream, queue=queue, system=system or None, code_theme=theme,
-                  **numbers)
+                  api_key_env=key_env, api_key_cmd=key_cmd, stream=stream, queue=queue, system=system or None,
+                  code_theme=theme, **numbers)
