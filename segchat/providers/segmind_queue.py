@@ -103,7 +103,9 @@ class Queue:
             if url.split("/", 3)[:3] != self.base.split("/", 3)[:3]:
                 raise BadResponseError(f"the queue pointed at another host ({redact(url)[:80]}); not following it "
                                        "(your key would go along)", answer.status)
-        return {"request_id": str(request_id)[:200], "status_url": status, "response_url": response}
+        # The model goes along: a reply fetched later is that model's, whatever the chat has switched to since.
+        return {"request_id": str(request_id)[:200], "status_url": status, "response_url": response,
+                "model": self.model}
 
     def _state(self, answer: Answer, job: dict[str, str]) -> str:
         if answer.status in GONE:

@@ -85,3 +85,12 @@ def test_plain_text_output_that_looks_like_json_is_the_reply(segmind, fake, text
     """Plain text is the reply, even when it would decode as a JSON number, list or literal."""
     fake.script_jobs({"states": ["COMPLETED"], "output": "text", "content": text})
     assert segmind("some-model", None, queue=True).complete(CONVERSATION, {}, Call()).content == text
+
+
+def test_a_queued_job_remembers_its_model(segmind, fake):
+    """A reply fetched later is said to be that model's, whatever the chat has switched to since."""
+    fake.script_jobs({"states": ["COMPLETED"]})
+    jobs: list[dict] = []
+    provider = segmind("claude-4.5-sonnet", "anthropic", queue=True)
+    provider.complete(CONVERSATION, {}, Call(on_job=jobs.append))
+    assert jobs[0]["model"] == "claude-4.5-sonnet"
