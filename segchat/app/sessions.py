@@ -44,8 +44,9 @@ def show_session(store: Store, ref: str, renderer: Renderer) -> None:
     reads the visible text (a header's value after a control character is then seen whole)."""
     info = store.find(ref)
     unsent_messages = store.unsent(info.id)
-    pieces = transcript.pieces(info, info.system, store.messages(info.id, transcript.SHOWN),
-                               unsent_messages[-1] if unsent_messages else None)
+    with_models = store.mixes_models(info.id)  # the store's answer: no meta is read here for it
+    pieces = transcript.pieces(info, info.system, store.messages(info.id, transcript.SHOWN, models=with_models),
+                               unsent_messages[-1] if unsent_messages else None, with_models=with_models)
     renderer.plain([sanitize(piece) for piece in pieces])
 
 

@@ -33,14 +33,17 @@ def model_of(model: str, profile: str | None) -> str:
 
 def of_conversation(info: SessionInfo, conversation: Conversation) -> list[str]:
     """The pieces of a conversation held in memory."""
+    models = {m.meta["model"] for m in conversation.messages
+              if m.role == "assistant" and isinstance(m.meta.get("model"), str)}
     messages = ((m.role, m.content, m.meta) for m in conversation.messages)
-    return pieces(info, conversation.system, messages, conversation.unsent)
+    return pieces(info, conversation.system, messages, conversation.unsent, with_models=len(models) > 1)
 
 
 def pieces(info: SessionInfo, system: str | None, messages: Iterable[tuple[str, str, dict[str, Any]]],
-           unsent: UnsentMessage | None) -> list[str]:
+           unsent: UnsentMessage | None, *, with_models: bool = False) -> list[str]:
     """The session's Markdown in pieces of about PIECE characters; joined, they are the whole text, which does
-    not end in a line break. messages: (role, content, meta); of a meta only what SHOWN marks is read.
+    not end in a line break. messages: (role, content, meta); of a meta only what SHOWN marks is read, and with
+    with_models (the session's replies came from more than one model) a reply's model, which its heading names.
 
     A long text in one string is as wide as its widest character: one emoji makes every character four
     bytes. In pieces, the rest of the text stays narrow, and each piece is sanitised and printed on its own.
@@ -51,7 +54,7 @@ def pieces(info: SessionInfo, system: str | None, messages: Iterable[tuple[str, 
         if size > PIECE:
             lines, size = [], 0
             groups.append(lines)
-        lines += message_lines(role, content, meta)
+        lines += message_lines(role, content, meta, with_model=with_models)
         size += len(content) + 16
     if unsent:
         lines += unsent_lines(unsent)
@@ -71,19 +74,23 @@ def head(info: SessionInfo, system: str | None) -> list[str]:
     return lines
 
 
-def message_lines(role: str, content: str, meta: dict[str, Any]) -> list[str]:
-    """A message's lines: its heading (a reply that is not whole says so), its text, the files it had attached."""
-    who = "You" if role == "user" else model_heading(meta)
+def message_lines(role: str, content: str, meta: dict[str, Any], *, with_model: bool = False) -> list[str]:
+    """A message's lines: its heading (a reply that is not whole says so; with_model, it names its model), its
+    text, the files it had attached."""
+    who = "You" if role == "user" else model_heading(meta, with_model=with_model)
     lines = [f"## {who}", "", content, ""]
     if meta.get("attachments"):
         lines += _attached(meta)
     return lines
 
 
-def model_heading(meta: dict[str, Any]) -> str:
-    """"Model", or for a reply that is not whole "Model (cut off)" and the like."""
+def model_heading(meta: dict[str, Any], *, with_model: bool = False) -> str:
+    """"Model", or for a reply that is not whole "Model (cut off)" and the like; with_model, with the model the
+    reply came from, where its meta says: "Model: gpt-4o", "Model: gpt-4o (cut off)"."""
     mark = wording.shortfall(shortfall(meta))
-    return f"Model ({mark})" if mark else "Model"
+    model = meta.get("model") if with_model else None
+    who = f"Model: {model}" if isinstance(model, str) and model else "Model"
+    return f"{who} ({mark})" if mark else who
 
 
 def unsent_lines(unsent: UnsentMessage) -> list[str]:

@@ -326,7 +326,7 @@ class Chat:
         reply.content = hide_secrets(whole_text(reply.content))  # whole: a lone surrogate would be unstorable
         reply.finish_reason = redact(reply.finish_reason) if reply.finish_reason is not None else None
         reply.incomplete = redact(reply.incomplete) if reply.incomplete is not None else None
-        meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self.provider.model}
+        meta: dict[str, Any] = {"elapsed": round(reply.elapsed, 3), "model": self._model_asked(unsent)}
         # The reasoning is kept with the reply (JSON exports carry it), never in its content: payload() sends
         # only the content back, as the servers that reason ask.
         for key, value in (("usage", reply.usage), ("finish_reason", reply.finish_reason),
@@ -362,6 +362,12 @@ class Chat:
         turn = Turn(reply, cost, notices, saved=not self.unsaved)
         turn.notices += self._notices(reply)
         return turn
+
+    def _model_asked(self, unsent: UnsentMessage) -> str:
+        """The model a reply came from: the one its queued job was sent to (before a /model since), else this one."""
+        job = unsent.meta.get("job")
+        model = job.get("model") if isinstance(job, dict) else None
+        return model if isinstance(model, str) and model else self.provider.model
 
     def _notices(self, reply: Reply) -> list[Notice]:
         notes = []

@@ -77,26 +77,136 @@ def _text_of(content: Any) -> str | None:
     return "".join(texts)
 
 
+# Stop reasons as the families word them, in the words segchat's rules read ("length": a length limit cut the reply).
+# Others are kept as sent (Anthropic's "refusal", Gemini's "SAFETY"): shown as they are, they say the most.
+STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",  # Anthropic
+                "STOP": "stop", "MAX_TOKENS": "length"}  # Gemini
+
+
 def completion(data: bytes, status: int) -> Reply:
-    """choices[0].message.content of a chat.completion body, which must be text, and hold some (see no_text);
-    the message's reasoning (see reasoning_of) comes apart from it, in Reply.reasoning."""
-    obj = parse_json(data, status)
+    """A whole reply, in whichever family's shape it comes (see completion_from)."""
+    return completion_from(parse_json(data, status), status, data)
+
+
+def completion_from(obj: Any, status: int, raw: bytes) -> Reply:
+    """A whole reply read from its JSON, which must hold some text (see no_text). Segmind's gateway passes each
+    model family's own JSON through, told apart here by their top-level keys, as Segmind's SDK does (a slug says
+    nothing certain about the shape):
+
+    - "choices": OpenAI's chat.completion, choices[0].message.content; its reasoning (see reasoning_of) apart;
+    - "candidates": Gemini, candidates[0].content.parts[].text; parts marked "thought" are reasoning;
+    - "content" as a list (with "stop_reason"): Anthropic, the text of its "text" blocks; "thinking" blocks are
+      reasoning.
+
+    Each is read into the same Reply: usage as prompt_tokens, completion_tokens and total_tokens, the stop reason
+    in OpenAI's words where segchat has a rule for it (STOP_REASONS). raw: what to quote when the reply is unreadable.
+    """
+    if isinstance(obj, dict) and "choices" in obj:
+        reply = _openai(obj, status, raw)
+    elif isinstance(obj, dict) and "candidates" in obj:
+        reply = _gemini(obj, status, raw)
+    elif isinstance(obj, dict) and (isinstance(obj.get("content"), list) or "stop_reason" in obj):
+        reply = _anthropic(obj, status, raw)
+    else:
+        raise BadResponseError(f"the reply has none of choices, content or candidates: {excerpt(raw)}", status)
+    if not reply.content.strip():
+        raise no_text(reply, status)
+    return reply
+
+
+def _openai(obj: dict[str, Any], status: int, raw: bytes) -> Reply:
     try:
         choice = obj["choices"][0]
         message = choice["message"]
         content = message["content"]
     except (KeyError, IndexError, TypeError):
-        raise BadResponseError(f"the reply has no choices[0].message.content: {excerpt(data)}", status) from None
+        raise BadResponseError(f"the reply has no choices[0].message.content: {excerpt(raw)}", status) from None
     text = "" if content is None else _text_of(content)  # null content: a message without text (only reasoning)
     if text is None:
-        raise BadResponseError(f"choices[0].message.content is {type(content).__name__}, not text: {excerpt(data)}",
+        raise BadResponseError(f"choices[0].message.content is {type(content).__name__}, not text: {excerpt(raw)}",
                                status)
     finish = choice.get("finish_reason") if isinstance(choice, dict) else None
-    reply = Reply(text, finish if isinstance(finish, str) else None, _usage(obj.get("usage")),
-                  reasoning=reasoning_of(message))
-    if not reply.content.strip():
-        raise no_text(reply, status)
-    return reply
+    return Reply(text, finish if isinstance(finish, str) else None, _usage(obj.get("usage")),
+                 reasoning=reasoning_of(message))
+
+
+def _anthropic(obj: dict[str, Any], status: int, raw: bytes) -> Reply:
+    """Anthropic's message: content blocks {"type": "text", "text"} and {"type": "thinking", "thinking"} (others,
+    such as redacted thinking or tool use, hold no text); usage.input_tokens (with the cached ones) and
+    output_tokens; stop_reason."""
+    blocks = obj.get("content")
+    if not isinstance(blocks, list):
+        raise BadResponseError(f"the reply has no content blocks: {excerpt(raw)}", status)
+    texts, thoughts = [], []
+    for block in blocks:
+        kind = block.get("type", "text") if isinstance(block, dict) else None
+        if kind == "thinking" and isinstance(block.get("thinking"), str):
+            thoughts.append(block["thinking"])
+        elif kind == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif not isinstance(kind, str) or kind == "text":
+            raise BadResponseError(f"the reply holds a content block that is not one: {excerpt(raw)}", status)
+    usage = obj.get("usage") if isinstance(obj.get("usage"), dict) else {}
+    prompt, completion = usage.get("input_tokens"), usage.get("output_tokens")
+    counts = None
+    if _is_count(prompt) and _is_count(completion):
+        cached = sum(_count(usage, k) for k in ("cache_creation_input_tokens", "cache_read_input_tokens"))
+        counts = _tokens(prompt + cached, completion)
+    return Reply("".join(texts), _stop_reason(obj.get("stop_reason")), counts, reasoning="".join(thoughts))
+
+
+def _gemini(obj: dict[str, Any], status: int, raw: bytes) -> Reply:
+    """Gemini's answer: candidates[0].content.parts[], each {"text"} (with "thought": true, reasoning; others, such
+    as inline data, hold no text); usageMetadata.promptTokenCount and candidatesTokenCount (with the thoughts' count,
+    as OpenAI counts reasoning in completion_tokens); finishReason. A prompt Gemini blocked has no candidates, and
+    says why in promptFeedback.blockReason: no reply, with that reason."""
+    candidates = obj.get("candidates")
+    usage = obj.get("usageMetadata") if isinstance(obj.get("usageMetadata"), dict) else {}
+    counts = None
+    if _is_count(usage.get("promptTokenCount")):
+        prompt = usage["promptTokenCount"] + _count(usage, "toolUsePromptTokenCount")
+        completion = _count(usage, "candidatesTokenCount") + _count(usage, "thoughtsTokenCount")
+        counts = _tokens(prompt, completion, usage.get("totalTokenCount"))
+    if not isinstance(candidates, list) or not candidates:
+        feedback = obj.get("promptFeedback")
+        blocked = feedback.get("blockReason") if isinstance(feedback, dict) else None
+        if isinstance(blocked, str):
+            return Reply("", blocked, counts)
+        raise BadResponseError(f"the reply has no candidates: {excerpt(raw)}", status)
+    candidate = candidates[0]
+    content = candidate.get("content") if isinstance(candidate, dict) else None
+    parts = content.get("parts") if isinstance(content, dict) else None
+    if not isinstance(candidate, dict) or not isinstance(content, (dict, type(None))) \
+            or not isinstance(parts, (list, type(None))):
+        raise BadResponseError(f"candidates[0] has no content parts: {excerpt(raw)}", status)
+    texts, thoughts = [], []
+    for part in parts or []:  # none: a candidate stopped before any (by a safety rule, or at the length limit)
+        text = part.get("text") if isinstance(part, dict) else None
+        if not isinstance(part, dict) or ("text" in part and not isinstance(text, str)):
+            raise BadResponseError(f"candidates[0] holds a part that is not one: {excerpt(raw)}", status)
+        if isinstance(text, str):
+            (thoughts if part.get("thought") is True else texts).append(text)
+    return Reply("".join(texts), _stop_reason(candidate.get("finishReason")), counts, reasoning="".join(thoughts))
+
+
+def _stop_reason(raw: Any) -> str | None:
+    return STOP_REASONS.get(raw, raw) if isinstance(raw, str) else None
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and 0 <= value < MAX_TOKENS
+
+
+def _count(fields: dict[str, Any], key: str) -> int:
+    """A count that may be absent (0 then), as the families leave out the ones that are nought."""
+    return fields[key] if _is_count(fields.get(key)) else 0
+
+
+def _tokens(prompt: int, completion: int, total: Any = None) -> dict[str, int] | None:
+    """Usage in OpenAI's words, which the rest of segchat reads; the total the server gave, else the sum."""
+    total = total if _is_count(total) else prompt + completion
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total} \
+        if _is_count(prompt + completion) and _is_count(total) else None
 
 
 def reasoning_of(fields: Any) -> str:

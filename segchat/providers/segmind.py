@@ -49,7 +49,7 @@ class Segmind:
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any] | None = None,
                  call: Call | None = None) -> Reply:
         call = call or Call()
-        body: dict[str, Any] = {"messages": messages, **(params or {})}
+        body: dict[str, Any] = {**self._conversation(messages), **(params or {})}
         if self.queued:
             queue = self._queue()
             return queue.wait(queue.submit(body, call), call)
@@ -57,6 +57,23 @@ class Segmind:
             body["stream"] = True
         return self.http.request("POST", f"{self.base_url}/{self.model}", lambda a: self._reply(a, call),
                                  json=body, call=call)
+
+    def _conversation(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        """The conversation as the model's family takes it at Segmind, which passes it on to the family's own API.
+
+        Anthropic's models (family "anthropic"): the system prompt as "instruction", as Segmind's Claude pages
+        document it, and only the user's and the model's messages, as Anthropic's API takes them. Every other
+        family gets OpenAI's messages, system prompt first. Gemini's too: Segmind's current Gemini pages document a
+        body of Gemini's own (messages as {system_instruction, contents}), but its earlier pages for the same slugs
+        show OpenAI's messages with a "system" role, Segmind's SDK sends OpenAI's messages for every slug, and
+        nothing says the gateway refuses them.
+        """
+        if getattr(self, "family", None) != "anthropic":
+            return {"messages": messages}
+        body: dict[str, Any] = {"messages": [m for m in messages if m["role"] != "system"]}
+        if system := "\n\n".join(m["content"] for m in messages if m["role"] == "system"):
+            body["instruction"] = system
+        return body
 
     def context_window(self, call: Call | None = None) -> int | None:
         """The published window of the usual models; None for any other slug."""

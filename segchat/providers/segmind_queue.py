@@ -19,7 +19,7 @@ from segchat.errors import (
 )
 from segchat.model.call import Call
 from segchat.model.reply import Reply
-from segchat.net.decoding import completion, error_detail, no_text, parse_json
+from segchat.net.decoding import completion_from, error_detail, no_text, parse_json
 from segchat.net.http import Answer, Http
 from segchat.text.excerpt import excerpt
 from segchat.text.redact import redact
@@ -103,7 +103,9 @@ class Queue:
             if url.split("/", 3)[:3] != self.base.split("/", 3)[:3]:
                 raise BadResponseError(f"the queue pointed at another host ({redact(url)[:80]}); not following it "
                                        "(your key would go along)", answer.status)
-        return {"request_id": str(request_id)[:200], "status_url": status, "response_url": response}
+        # The model goes along: a reply fetched later is that model's, whatever the chat has switched to since.
+        return {"request_id": str(request_id)[:200], "status_url": status, "response_url": response,
+                "model": self.model}
 
     def _state(self, answer: Answer, job: dict[str, str]) -> str:
         if answer.status in GONE:
@@ -120,7 +122,8 @@ class Queue:
         return state.upper()
 
     def _result(self, answer: Answer, job: dict[str, str]) -> Reply:
-        """The job's output: a chat.completion as a JSON string, as an object, or plain text.
+        """The job's output: the model family's own JSON (read as on v1: see completion_from) as a JSON string, or
+        as an object; or plain text, which is the reply itself (a string that decodes to no JSON object is read so).
 
         A result that is not there is gone (the job completed: its status said so), never an unknown model.
         """
@@ -134,14 +137,17 @@ class Queue:
         output = _object(answer).get("output")
         if isinstance(output, str):
             try:
-                output = json.loads(output)
+                decoded = json.loads(output)
             except (ValueError, RecursionError):
+                decoded = None
+            if not isinstance(decoded, (dict, str)):  # "42" or "true" is a reply, not a number
                 return _plain(output, answer.status)
+            output = decoded
         if isinstance(output, str):
             return _plain(output, answer.status)
         if not isinstance(output, dict):
             raise BadResponseError(f"the queued reply has no output: {excerpt(answer.body)}", answer.status)
-        return completion(json.dumps(output).encode(), answer.status)
+        return completion_from(output, answer.status, answer.body)
 
 
 def _plain(text: str, status: int) -> Reply:

@@ -35,6 +35,10 @@ _LISTING = ("SELECT s.id, s.name, s.title, s.model, s.updated, s.spent, s.balanc
             "FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n FROM pending GROUP BY session_id) u "
             "ON u.session_id = s.id WHERE s.message_count > 0 OR u.n IS NOT NULL "
             "ORDER BY s.updated DESC, s.id DESC")
+# A message's model (its meta's "model", where that is text) read by SQLite's JSON functions, which ask only a
+# meta that is valid JSON; one stored as bytes is read as text, as load() reads it.
+_MODEL = ("CASE WHEN json_valid(CAST(meta AS TEXT)) THEN CASE json_type(CAST(meta AS TEXT), '$.model') "
+          "WHEN 'text' THEN json_extract(CAST(meta AS TEXT), '$.model') END END")
 
 
 class Store:
@@ -273,16 +277,36 @@ class Store:
         unsent_messages = self.unsent(session_id) if adopt else []
         return Conversation(info.system, messages, unsent_messages[-1] if unsent_messages else None)
 
-    def messages(self, session_id: int, marks: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
+    def messages(self, session_id: int, marks: tuple[str, ...], *, models: bool = False
+                 ) -> list[tuple[str, str, dict[str, Any]]]:
         """A session's messages as (role, content, meta), oldest first, for showing a long one without making a
         Message of each. Only a meta whose stored JSON text holds one of marks (or that is stored as bytes) is
-        read, as load reads it; the others, which mostly hold a reply's figures, are {}."""
+        read, as load reads it; the others, which mostly hold a reply's figures, are {}, or with models, for a
+        reply, {"model": its model} (read by SQLite, see _MODEL) where it names one."""
         name = self.get(session_id).name
-        rows = self._db.execute("SELECT role, content, meta FROM messages WHERE session_id=? ORDER BY id",
+        model = f"CASE WHEN role = 'assistant' THEN {_MODEL} END" if models else "NULL"
+        rows = self._db.execute(f"SELECT role, content, meta, {model} FROM messages WHERE session_id=? ORDER BY id",
                                 (session_id,))
         return [(role, content, self._read_meta(meta, name)
-                 if meta and (type(meta) is bytes or any(mark in meta for mark in marks)) else {})
-                for role, content, meta in rows]
+                 if meta and (type(meta) is bytes or any(mark in meta for mark in marks))
+                 else {} if model is None else {"model": model})
+                for role, content, meta, model in rows]
+
+    def mixes_models(self, session_id: int) -> bool:
+        """Whether the session's replies came from more than one model (their meta's "model", where it is text).
+
+        --show asks before it shows a long session, so no meta is read in Python for it, and few by SQLite's JSON
+        functions: the first reply's model is read, then any reply whose meta does not hold it as the store writes
+        it ("model": "<slug>") is read to see if its model is another. A meta that is no JSON object names none.
+        """
+        replies = "FROM messages WHERE session_id=? AND role='assistant'"
+        first = self._db.execute(f"SELECT model FROM (SELECT id, {_MODEL} AS model {replies}) "
+                                 "WHERE model IS NOT NULL ORDER BY id LIMIT 1", (session_id,)).fetchone()
+        if first is None:
+            return False
+        written = '"model": ' + json.dumps(first[0])  # as _meta_json writes it
+        return self._db.execute(f"SELECT 1 {replies} AND instr(CAST(meta AS TEXT), ?) = 0 AND {_MODEL} <> ? "
+                                "LIMIT 1", (session_id, written, first[0])).fetchone() is not None
 
     def _read_meta(self, stored: str | bytes | None, session_name: str) -> dict[str, Any]:
         """A message's stored meta: {} when there is none, the store's error when it is no JSON object."""

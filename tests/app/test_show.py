@@ -44,21 +44,26 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
              f"{fmt_spent(info.spent, info.unpriced)} credits spent.", ""]
     if conversation.system:
         lines += ["## System", "", conversation.system, ""]
+    models = [m.meta.get("model") for m in conversation.messages if m.role == "assistant"]
+    named = len({m for m in models if isinstance(m, str)}) > 1
     for message in conversation.messages:
-        lines += [f"## {reference_heading(message)}", "", message.content, "", *attached(message.meta)]
+        lines += [f"## {reference_heading(message, named)}", "", message.content, "", *attached(message.meta)]
     if conversation.unsent:
         lines += ["## You (not sent)", "", conversation.unsent.text, "", *attached(conversation.unsent.meta)]
     return sanitize("\n".join(lines))
 
 
-def reference_heading(message: Message) -> str:
-    """A message's heading: a reply that is not whole says how, the user's stop first, then a length limit."""
+def reference_heading(message: Message, named: bool = False) -> str:
+    """A message's heading: a reply that is not whole says how, the user's stop first, then a length limit; in a
+    session whose replies name more than one model (named), each reply names its own, when it names one."""
     if message.role == "user":
         return "You"
     meta = message.meta
     mark = ("interrupted" if meta.get("interrupted") else "stopped at the length limit"
             if meta.get("finish_reason") == "length" else "cut off" if meta.get("incomplete") else "")
-    return f"Model ({mark})" if mark else "Model"
+    model = meta.get("model")
+    who = f"Model: {model}" if named and isinstance(model, str) and model else "Model"
+    return f"{who} ({mark})" if mark else who
 
 
 def reference_show(store: Store, name: str) -> tuple[str, str | None]:
@@ -257,7 +262,10 @@ METAS = st.sampled_from([None, {}, {"usage": {"total_tokens": 5}, "cost": "0.1"}
                          {"attachments": []}, "raw:", "raw:{}", "raw:{\"interrupted\": tru", "raw:[\"interrupted\"]",
                          "raw:{\"note\": \"attachments\"}", "blob:{\"interrupted\": true}", "blob:", "blob:{}",
                          "raw:{\"incomplete\": \"x\"", "raw:{\"finish_reason\": \"length\"}",
-                         "blob:{bad"])
+                         "blob:{bad", {"model": "gpt-4o"}, {"model": "claude-4.5-sonnet", "finish_reason": "length"},
+                         {"model": ""}, {"model": 5}, {"model": {"id": "x"}}, "raw:{\"model\": \"m\"}",
+                         "blob:{\"model\": \"gemini-2.5-flash\", \"interrupted\": true}",
+                         "raw:{\"model\": \"x\", \"incomplete\": \"y\""])
 MESSAGES = st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), SHOW_TEXT, METAS), max_size=8)
 names = itertools.count()
 

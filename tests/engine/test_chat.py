@@ -8,7 +8,7 @@ import pytest
 from support.store_rows import listed
 
 from segchat.engine.chat import Chat
-from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
+from segchat.errors import BudgetError, CreditsError, NotFoundError, StillWaiting, UsageError
 from segchat.model.conversation import UnsentMessage
 from segchat.model.ledger import Ledger
 from segchat.providers.segmind import Segmind as ChatClient
@@ -225,3 +225,23 @@ def test_a_provider_that_recovers_no_jobs_sends_the_message_again(make_local_cha
     assert chat.recover() is None
     assert chat.send(None).reply.content == "echo: again"
     assert [r.path for r in fake.requests] == ["/v1/chat/completions"]
+
+
+def test_each_reply_remembers_the_model_it_came_from(make_chat, fake, store):
+    """Across /model, and for a queued reply fetched after it: the model the question was sent to."""
+    chat = make_chat()
+    chat.send("one")
+    chat.set_model("claude-4.5-sonnet")
+    chat.send("two")
+    chat.provider.queued, chat.provider._timeout = True, 1.0
+    fake.script_jobs({"states": ["QUEUED"]})
+    with pytest.raises(StillWaiting):
+        chat.send("three")  # the job goes on at Segmind
+    (job,) = fake.jobs.values()
+    job.states = ["COMPLETED"]
+    chat.set_model("gemini-2.5-flash")
+    chat.send(None)  # /retry: the queued reply is fetched, not asked of the model now chosen
+    models = ["llama-v3p1-8b-instruct", "claude-4.5-sonnet", "claude-4.5-sonnet"]
+    assert [m.meta["model"] for m in chat.conversation.messages if m.role == "assistant"] == models
+    stored = store.load(chat.session.id).messages
+    assert [m.meta["model"] for m in stored if m.role == "assistant"] == models

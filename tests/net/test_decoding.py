@@ -155,3 +155,101 @@ def test_a_stream_cut_or_cancelled_after_only_reasoning_keeps_nothing():
     assert info.value.partial == ""
     with pytest.raises(BadResponseError, match="reported an error: overloaded"):
         decoding.stream(iter([_chunk({"reasoning_content": "x"}), ("error", '{"error": "overloaded"}')]), 200)
+
+
+# -- the families Segmind passes through: Anthropic's and Gemini's own replies -------------------------------------
+
+# Shaped as on Segmind's model pages (claude-4-sonnet, gemini-1.5-pro).
+ANTHROPIC = {"id": "msg_abc123", "type": "message", "role": "assistant",
+             "content": [{"type": "text", "text": "I can see a beautiful sunset."}], "model": "claude-4-sonnet",
+             "stop_reason": "end_turn", "usage": {"input_tokens": 56, "output_tokens": 31}}
+GEMINI = {"candidates": [{"content": {"parts": [{"text": "I can see a beautiful sunset."}], "role": "model"},
+                          "finishReason": "STOP", "index": 0}],
+          "usageMetadata": {"promptTokenCount": 56, "candidatesTokenCount": 31, "totalTokenCount": 87}}
+COUNTS = {"prompt_tokens": 56, "completion_tokens": 31, "total_tokens": 87}
+
+
+def _family(base, **changes):
+    return json.dumps({**base, **changes}).encode()
+
+
+def _gemini(parts, finish="STOP", **changes):
+    return _family(GEMINI, candidates=[{"content": {"parts": parts, "role": "model"}, "finishReason": finish}],
+                   **changes)
+
+
+@pytest.mark.parametrize("body", [ANTHROPIC, GEMINI], ids=["anthropic", "gemini"])
+def test_each_family_s_reply_reads_as_an_openai_one(body):
+    reply = decoding.completion(json.dumps(body).encode(), 200)
+    assert (reply.content, reply.finish_reason, reply.usage, reply.reasoning) == (
+        "I can see a beautiful sunset.", "stop", COUNTS, "")
+    assert reply.tokens == 87  # what the context meter reads
+
+
+@pytest.mark.parametrize("data, finish", [
+    (_family(ANTHROPIC, stop_reason="max_tokens"), "length"), (_family(ANTHROPIC, stop_reason="stop_sequence"), "stop"),
+    (_family(ANTHROPIC, stop_reason="refusal"), "refusal"), (_family(ANTHROPIC, stop_reason=None), None),
+    (_gemini([{"text": "I can"}], "MAX_TOKENS"), "length"), (_gemini([{"text": "I"}], "SAFETY"), "SAFETY"),
+    (_gemini([{"text": "I"}], 7), None)])
+def test_a_family_s_stop_reason_is_worded_as_segchat_s_rules_read_it(data, finish):
+    """"length" is what the "reply cut at max_tokens" rule reads; a reason without a rule is kept as sent."""
+    assert decoding.completion(data, 200).finish_reason == finish
+
+
+def test_the_counts_are_the_whole_prompt_and_the_whole_reply():
+    """Anthropic's cached input is input too; Gemini's thoughts are output, as OpenAI counts reasoning."""
+    usage = {"input_tokens": 6, "cache_creation_input_tokens": 40, "cache_read_input_tokens": 10, "output_tokens": 31}
+    assert decoding.completion(_family(ANTHROPIC, usage=usage), 200).usage == COUNTS
+    metadata = {"promptTokenCount": 56, "candidatesTokenCount": 20, "thoughtsTokenCount": 11, "totalTokenCount": 87}
+    assert decoding.completion(_family(GEMINI, usageMetadata=metadata), 200).usage == COUNTS
+    without_total = {"promptTokenCount": 56, "candidatesTokenCount": 31}
+    assert decoding.completion(_family(GEMINI, usageMetadata=without_total), 200).usage == COUNTS
+    for odd in ({"input_tokens": "56", "output_tokens": 31}, {"output_tokens": 31}, {"input_tokens": -1,
+                "output_tokens": 2}, {"input_tokens": 10**9, "output_tokens": 1}, [56, 31], None):
+        assert decoding.completion(_family(ANTHROPIC, usage=odd), 200).usage is None
+    for odd in ({"candidatesTokenCount": 31}, {"promptTokenCount": True}, "87"):
+        assert decoding.completion(_family(GEMINI, usageMetadata=odd), 200).usage is None
+
+
+def test_thinking_is_reasoning_not_text():
+    blocks = [{"type": "thinking", "thinking": "Six times seven.", "signature": "EqQB"},
+              {"type": "redacted_thinking", "data": "EmwKAhgB"}, {"type": "text", "text": "It is "},
+              {"type": "tool_use", "id": "t", "name": "calc", "input": {}}, {"type": "text", "text": "42."}]
+    reply = decoding.completion(_family(ANTHROPIC, content=blocks), 200)
+    assert (reply.content, reply.reasoning) == ("It is 42.", "Six times seven.")
+    parts = [{"text": "Six times seven.", "thought": True}, {"inlineData": {"mimeType": "image/png", "data": "iV"}},
+             {"text": "It is "}, {"text": "42.", "thoughtSignature": "CiIB"}]
+    reply = decoding.completion(_gemini(parts), 200)
+    assert (reply.content, reply.reasoning) == ("It is 42.", "Six times seven.")
+
+
+@pytest.mark.parametrize("data, why", [
+    (_family(ANTHROPIC, content=[]), "stop reason: stop"),
+    (_family(ANTHROPIC, content=[{"type": "text", "text": " \n"}], stop_reason=None), "no stop reason given"),
+    (_family(ANTHROPIC, content=[{"type": "thinking", "thinking": "Let me see."}], stop_reason="max_tokens"),
+     "stop reason: length; the length limit was spent on reasoning"),
+    (_gemini([{"text": "Hmm.", "thought": True}], "MAX_TOKENS"),
+     "stop reason: length; the length limit was spent on reasoning"),
+    (_family(GEMINI, candidates=[{"finishReason": "SAFETY", "index": 0}]), "stop reason: SAFETY"),
+    (_family(GEMINI, candidates=[{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}]),
+     "stop reason: length"),
+    (_family(GEMINI, candidates=[], promptFeedback={"blockReason": "PROHIBITED_CONTENT"}),
+     "stop reason: PROHIBITED_CONTENT")])
+def test_a_family_s_reply_without_text_is_no_reply(data, why):
+    with pytest.raises(BadResponseError) as info:
+        decoding.completion(data, 200)
+    assert str(info.value) == f"the server sent no reply text ({why})" and info.value.status == 200
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "msg_1", "type": "message"}, {"type": "error", "error": {"message": "overloaded"}},
+    {"stop_reason": "end_turn"}, {"content": "text, not blocks", "stop_reason": "end_turn"},
+    {**ANTHROPIC, "content": ["a"]}, {**ANTHROPIC, "content": [{"type": "text", "text": 5}]},
+    {**ANTHROPIC, "content": [{"type": 3}]},
+    {"candidates": "x"}, {"candidates": []}, {"candidates": [5]}, {"candidates": [{"content": "x"}]},
+    {"candidates": [{"content": {"parts": "x"}}]}, {"candidates": [{"content": {"parts": [5]}}]},
+    {"candidates": [{"content": {"parts": [{"text": 5}]}}]}])
+def test_a_reply_in_no_family_s_shape_is_refused(body):
+    with pytest.raises(BadResponseError) as info:
+        decoding.completion(json.dumps(body).encode(), 200)
+    assert "no reply text" not in str(info.value) and info.value.status == 200

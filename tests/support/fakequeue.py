@@ -7,8 +7,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from support import families
+
 # A job spec (queued with FakeSegmind.script_jobs): states (one per status poll, the last one stays),
 # output ("string": a chat.completion as a JSON string, "object": as an object, "text": plain text),
+# family ("anthropic" or "gemini": the output is that family's reply instead, with the spec's reasoning,
+# finish_reason and usage as support.families words them),
 # content (the reply text; default "queued echo: <last user message>"), error (a FAILED job's text),
 # relative (answer relative URLs instead of absolute ones), status (a status for the submit itself),
 # gone (its result has expired: the status still says COMPLETED, the result is answered 404, as after Segmind's
@@ -75,6 +79,9 @@ def _output(job: Job) -> Any:
     kind = job.spec.get("output", "string")
     if kind == "text":
         return content
+    if "family" in job.spec:
+        completion = families.reply(job.spec["family"], job.spec, content, 10, 5)
+        return completion if kind == "object" else json.dumps(completion)
     completion = {"id": "chatcmpl-q", "object": "chat.completion", "model": "llama-v3p1-8b-instruct",
                   "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                                "finish_reason": "stop"}],

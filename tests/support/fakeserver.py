@@ -13,7 +13,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from support import fakequeue
+from support import fakequeue, families
 
 
 @dataclass
@@ -37,7 +37,9 @@ class FakeSegmind:
     content_type, headers, delay, truncate, drop, hang, sse (list of deltas),
     usage, finish_reason, credits (balance to report; None sends no header), reasoning (what the model
     thought, sent apart from the reply as llama.cpp, vLLM and DeepSeek do: `reasoning_content` in the message of
-    a whole reply; in a stream, deltas of it before the content's, one per item of a list or per word of a text).
+    a whole reply; in a stream, deltas of it before the content's, one per item of a list or per word of a text),
+    family ("anthropic" or "gemini": a whole reply in that family's own shape, as Segmind passes it through; its
+    content, reasoning, finish_reason and usage as support.families words them).
     Streamed replies (OpenAI path with "stream": true; Segmind path only if `segmind_streams`)
     also take: chunks (content pieces), chunk_delay, cut_after (drop after N content chunks),
     stream_error (message of a final `event: error`), stall (seconds after the first content
@@ -381,6 +383,9 @@ def _oai_error(error: Any, status: int) -> Any:
 def _completion(action: dict[str, Any], body: Any) -> dict[str, Any]:
     messages = body.get("messages", []) if isinstance(body, dict) else []
     content = _reply(action, body)
+    if "family" in action:
+        counts = _usage({}, messages, content)
+        return families.reply(action["family"], action, content, counts["prompt_tokens"], counts["completion_tokens"])
     message = {"role": "assistant", "content": content}
     if "reasoning" in action:
         reasoning = action["reasoning"]

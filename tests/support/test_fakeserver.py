@@ -177,3 +177,22 @@ def test_segmind_path_ignores_stream_unless_segmind_streams(fake):
     resp, raw = stream(url, chat(stream=True), headers={"x-api-key": "k"})
     assert resp.headers["content-type"] == "text/event-stream" and "x-remaining-credits" in resp.headers
     assert data_of(sse_blocks(raw))[-1] == "[DONE]"
+
+
+def test_a_family_s_reply_is_in_that_family_s_own_shape_on_v1_and_through_the_queue(fake):
+    """As on Segmind's model pages, with only the keys that family's reply has at the top."""
+    headers = {"x-api-key": "k"}
+    fake.script({"family": "anthropic", "content": "Hi.", "finish_reason": "max_tokens"},
+                {"family": "gemini", "content": "Hi.", "reasoning": "Greeting.", "usage": False})
+    claude = httpx.post(fake.base_url + "/claude-4.5-sonnet", json=chat(), headers=headers).json()
+    assert claude["content"] == [{"type": "text", "text": "Hi."}] and claude["stop_reason"] == "max_tokens"
+    assert set(claude["usage"]) == {"input_tokens", "output_tokens"} and "choices" not in claude
+    gemini = httpx.post(fake.base_url + "/gemini-2.5-flash", json=chat(), headers=headers).json()
+    (candidate,) = gemini["candidates"]
+    assert candidate["content"] == {"parts": [{"text": "Greeting.", "thought": True}, {"text": "Hi."}], "role": "model"}
+    assert candidate["finishReason"] == "STOP" and "usageMetadata" not in gemini and "choices" not in gemini
+    fake.script_jobs({"states": ["COMPLETED"], "family": "gemini"})
+    job = httpx.post(fake.base_url[:-3] + "/v2/gemini-2.5-flash", json=chat(), headers=headers).json()
+    output = json.loads(httpx.get(job["response_url"], headers=headers).json()["output"])  # a JSON string
+    assert output["candidates"][0]["content"]["parts"] == [{"text": "queued echo: hello there world"}]
+    assert output["usageMetadata"]["promptTokenCount"] == 10
