@@ -8,8 +8,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-from segchat import providers
 from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Cancelled, JobFailed, UnsentTaken
+from segchat.providers import configured
 from segchat.text.sanitize import safe
 from segchat.ui import progress
 from segchat.ui import wording as words
@@ -55,7 +55,7 @@ def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
     found: list[Decimal | None] = []
 
     def fetch() -> None:
-        provider = providers.build(config)
+        provider = configured.build(config)
         try:
             found.append(provider.balance().credits)
         except Exception:  # unknown then: the turn is priced by a fetch after it instead
