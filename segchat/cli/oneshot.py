@@ -86,6 +86,9 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     if files and chat.provider.asks_window:  # the files are checked against the window the server states
         with contextlib.suppress(APIError):
             chat.learn_window(lambda request: progress.run(request, spinner, renderer))
+    for notice in chat.model_notices():  # a conversation too long for the model is refused by send(), saying so
+        if notice.code != "context_too_long":
+            _say(words.notice(notice.code, notice.values, words.ONE_SHOT))
     _recover(chat, spinner)
     turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
     if not turn.reply.streamed:  # a streamed reply is on screen already, its reasoning before it
