@@ -2,6 +2,7 @@
 
 SegchatError                      exit code
  +-- UsageError                   2  bad arguments, no terminal
+ |    +-- ContextTooLong          2  the conversation looks longer than the model's window: nothing was sent
  +-- ConfigError                  2  malformed config, bad key, unsafe URL
  +-- StoreError                   1  session store problems
  |    +-- SessionNotFound         1
@@ -55,6 +56,16 @@ class UsageError(SegchatError):
     """The command line or the terminal situation does not allow what was asked."""
 
     exit_code = EXIT_USAGE
+
+
+class ContextTooLong(UsageError):
+    """The conversation (with the message to send) looks longer than the model's context window, as segchat counts
+    it: nothing was sent. The count is an estimate; the user may choose to send all the same."""
+
+    def __init__(self, model: str, tokens: int, window: int) -> None:
+        super().__init__(f"the conversation (~{tokens:,} tokens with your message) is longer than the "
+                         f"{window:,}-token context window of {model}; nothing was sent")
+        self.model, self.tokens, self.window = model, tokens, window
 
 
 class ConfigError(SegchatError):

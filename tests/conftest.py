@@ -77,7 +77,7 @@ def make_chat(config, store):
     def make(**changes):
         conf = config.replace(**changes)
         client = Segmind(conf.base_url, conf.model, KEY, timeout=conf.timeout, retries=conf.retries,
-                            key_source=conf.api_key_source, sleep=lambda s: None)
+                            key_source=conf.api_key_source, overrides=dict(conf.models), sleep=lambda s: None)
         info = store.create(model=conf.model, system=conf.system)
         return Chat(conf, client, store, info)
 
@@ -92,7 +92,7 @@ def make_local_chat(config, store):
     def make(**changes):
         conf = config.replace(provider="openai", model="llama3.1:8b", api_key=None, stream=True, **changes)
         provider = OpenAI(conf.base_url, conf.model, None, timeout=conf.timeout, stream=conf.stream,
-                          sleep=lambda s: None)
+                          overrides=dict(conf.models), sleep=lambda s: None)
         return Chat(conf, provider, store, store.create(model=conf.model))
 
     return make

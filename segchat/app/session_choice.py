@@ -6,11 +6,11 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from segchat import providers
 from segchat.config import settings
 from segchat.config.validate import check_model
 from segchat.engine.chat import Chat
 from segchat.errors import ConfigError, SessionNotFound, StoreBusy
+from segchat.providers import configured
 from segchat.text.redact import redact
 from segchat.text.sanitize import sanitize
 
@@ -85,7 +85,7 @@ def build_chat(config: Config, store: Store, args: argparse.Namespace, info: Ses
         model = config.model
     if model != info.model or info.profile != config.profile:
         store.update(info.id, model=model, profile=config.profile)
-    chat = Chat(config, providers.build(config, model), store, info, adopt_unsent=not args.prompt,
+    chat = Chat(config, configured.build(config, model), store, info, adopt_unsent=not args.prompt,
                 store_first=bool(args.prompt))
     chat.role = role.name if role else info.role
     return chat

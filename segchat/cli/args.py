@@ -1,4 +1,4 @@
-"""The command line's flags, each with its help text, grouped as --help shows them."""
+"""The command line's flags, each with its help text, grouped as --help shows them; and which go together."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import argparse
 from typing import Callable, Mapping
 
 from segchat import __version__
+from segchat.errors import UsageError
+
+ACTIONS = ("list", "show", "export", "import_file", "delete", "rename", "search")  # the session-management flags
+ALONE = ("completion", "roles", "models", "config_path")  # flags that print something and exit, taking no question
 
 EPILOG = """\
 exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
@@ -32,6 +36,9 @@ def build_parser(completers: Mapping[str, Callable[..., list[str]]] | None = Non
                    help="attach a text file to the message (repeatable; - attaches standard input)")
     takes[p.add_argument("--role", metavar="NAME", help="use the role NAME (<config dir>/roles/NAME.md)")] = "role"
     p.add_argument("--roles", action="store_true", help="list the roles, with their first line")
+    p.add_argument("--models", action="store_true",
+                   help="list the models: segchat's catalogue of Segmind's (with your [models] tables), or those "
+                        "an OpenAI-compatible profile's server lists")
     p.add_argument("--completion", choices=("bash", "zsh", "fish"), help="print a shell completion script")
     p.add_argument("--set-key", action="store_true", help="replace the stored Segmind API key (checked first)")
     p.add_argument("--check", action="store_true",
@@ -70,3 +77,38 @@ def build_parser(completers: Mapping[str, Callable[..., list[str]]] | None = Non
         if completers is not None:
             action.completer = completers[kind]  # type: ignore[attr-defined]
     return p
+
+
+def _flag(name: str) -> str:
+    return "--import" if name == "import_file" else f"--{name.replace('_', '-')}"
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Arguments that conflict, or that the chosen action would ignore, are usage errors."""
+    chosen = [name for name in ACTIONS if getattr(args, name) not in (None, False)]  # --show "" is chosen too
+    if len(chosen) > 1:
+        raise UsageError(f"use one of --list, --show, --export, --import, --delete, --rename, --search at a time "
+                         f"(got {' and '.join(map(_flag, chosen))})")
+    if args.resume and args.session:
+        raise UsageError("-r continues the latest session and --session NAME a named one; use one of them")
+    if args.format and not args.export:
+        raise UsageError("--format goes with --export")
+    if args.set_key and (args.prompt or args.file or args.resume or args.session):
+        raise UsageError("--set-key only replaces the key; run it on its own")
+    for alone in ALONE:
+        if getattr(args, alone) and (args.prompt or chosen):
+            raise UsageError(f"{_flag(alone)} is used on its own")
+    if args.file.count("-") > 1:
+        raise UsageError("-f - reads standard input once; give it once")
+    if args.search is not None and not args.search.strip():
+        raise UsageError("--search needs some text to look for")
+    if not chosen:
+        return
+    action = _flag(chosen[0])
+    unused = [("a PROMPT", bool(args.prompt)), ("-r", args.resume), ("--system", args.system is not None),
+              ("--system-file", args.system_file is not None),
+              ("--session", args.session is not None and action != "--import"), ("-f", bool(args.file)),
+              ("--role", args.role is not None), ("--set-key", args.set_key)]
+    for what, given in unused:
+        if given:
+            raise UsageError(f"{action} does not take {what}")

@@ -12,7 +12,6 @@ import sys
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from segchat import providers
 from segchat.config.key_sources import keyring_module
 from segchat.config.paths import store_path
 from segchat.config.settings import load, with_key
@@ -20,6 +19,7 @@ from segchat.errors import EXIT_ERROR, EXIT_OK, SegchatError
 from segchat.figures import fmt_credits
 from segchat.model.call import Call
 from segchat.private_files import present
+from segchat.providers.configured import build
 from segchat.store.health import health
 from segchat.text.redact import redact
 from segchat.text.sanitize import sanitize
@@ -46,7 +46,7 @@ def check(path: str, flags: dict[str, Any], role: tuple[str, dict[str, Any]] | N
     """Print the lines for the settings that path, flags and role give; EXIT_OK when none is FAIL."""
     out = out or sys.stdout
     lines = gather(path, flags, role, out)
-    colour = styled(out)
+    colour = styled(out) and colour_allowed()
     for line in lines:
         mark = f"{line.mark:<4}"
         if colour:
@@ -89,7 +89,7 @@ def gather(path: str, flags: dict[str, Any], role: tuple[str, dict[str, Any]] | 
 def _server(config: Config) -> Line:
     """Whether the server answers: Segmind's balance, or an OpenAI-compatible server's model list."""
     config = config.replace(timeout=min(config.timeout, SERVER_TIMEOUT), retries=0)
-    provider = providers.build(config)
+    provider = build(config)
     try:
         if provider.has_credits:
             balance = provider.balance(Call())
@@ -121,12 +121,12 @@ def _store() -> list[Line]:
 
 def _terminal(out: IO[str]) -> list[Line]:
     """What the output can show: colour, width, the clipboard through OSC 52."""
-    if styled(out):
-        colour = "yes"
-    elif not is_terminal(out):
+    if not styled(out):
         colour = "no (not a terminal)"
+    elif colour_allowed():
+        colour = "yes"
     else:
-        colour = "no (NO_COLOR is set)" if not colour_allowed() else "no"
+        colour = "no (NO_COLOR is set)" if os.environ.get("NO_COLOR") else "no (TERM says the terminal has none)"
     if not is_terminal(out):
         clipboard = "no (not a terminal)"
     else:

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """The settings, then what the arguments ask for: a printout, a session action, or a chat."""
-    from segchat.cli.session_flags import check_arguments, manage
+    from segchat.cli.args import check_arguments
     from segchat.config.paths import config_path
     from segchat.config.settings import load
     from segchat.private_files import present
@@ -128,12 +128,16 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")
     for warning in config.warnings:
         _stderr(f"segchat: warning: {_clean(warning)}")
+    if args.models:
+        return _list_models(config)
     if args.set_key:
         from segchat.cli.apikey import obtain
         from segchat.cli.terminal import find_tty
 
         obtain(config, path, find_tty(), replacing=True)
         return EXIT_OK
+    from segchat.cli.session_flags import manage
+
     if manage(args, _store):  # after the settings: they register the key, which every output then hides
         return EXIT_OK
     return _chat(args, config, path, flags, role)
@@ -149,6 +153,38 @@ def _list_roles(path: str) -> int:
         out.table(("role", "first line"), rows)
     else:
         out.notice(f"no roles yet; write one as {roles.folder(path)}/NAME.md")
+    return EXIT_OK
+
+
+def _list_models(config: Config) -> int:
+    """--models: segchat's catalogue of Segmind's models with the config's [models."SLUG"] tables (no request made),
+    or, for an OpenAI-compatible provider, the ids its server lists (one request). On a terminal, aligned with
+    windows as they are quoted (128K); piped, tab-separated with windows in tokens (131072), for scripts."""
+    from segchat.ui.render import Renderer, styled
+
+    out = Renderer(rich_output=styled(sys.stdout))
+    if config.provider == "openai":
+        from segchat.model.call import Call
+        from segchat.providers import configured
+
+        provider = configured.build(config)
+        try:
+            ids = provider.models(Call())
+        finally:
+            provider.close()
+        out.table(("model",), [(model,) for model in ids])
+        return EXIT_OK
+    from segchat.figures import fmt_tokens
+    from segchat.providers.segmind_catalogue import entries
+
+    def tokens(count: int | None) -> str:
+        if count is None:
+            return "—" if out.rich_output else ""
+        return fmt_tokens(count) if out.rich_output else str(count)
+
+    rows = [(known.slug, known.family or ("?" if out.rich_output else ""), tokens(known.context_window),
+             tokens(known.max_output), known.description) for known in entries(dict(config.models))]
+    out.table(("model", "family", "context", "max output", "description"), rows, shorten=4)
     return EXIT_OK
 
 

@@ -8,8 +8,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-from segchat import providers
 from segchat.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, APIError, Cancelled, JobFailed, UnsentTaken
+from segchat.providers import configured
 from segchat.text.sanitize import safe
 from segchat.ui import progress
 from segchat.ui import wording as words
@@ -55,7 +55,7 @@ def prefetch_balance(config: Config) -> Callable[[], Decimal | None]:
     found: list[Decimal | None] = []
 
     def fetch() -> None:
-        provider = providers.build(config)
+        provider = configured.build(config)
         try:
             found.append(provider.balance().credits)
         except Exception:  # unknown then: the turn is priced by a fetch after it instead
@@ -86,6 +86,9 @@ def ask(chat: Chat, prompt: str, files: list[Attachment], balance: Callable[[], 
     if files and chat.provider.asks_window:  # the files are checked against the window the server states
         with contextlib.suppress(APIError):
             chat.learn_window(lambda request: progress.run(request, spinner, renderer))
+    for notice in chat.model_notices():  # a conversation too long for the model is refused by send(), saying so
+        if notice.code != "context_too_long":
+            _say(words.notice(notice.code, notice.values, words.ONE_SHOT))
     _recover(chat, spinner)
     turn = chat.send(prompt, lambda request: progress.run(request, spinner, renderer), files=files)
     if not turn.reply.streamed:  # a streamed reply is on screen already, its reasoning before it

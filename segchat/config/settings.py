@@ -25,8 +25,23 @@ if TYPE_CHECKING:
 KEY_ENV = "SEGMIND_API_KEY"  # where a Segmind key is read from, unless api_key_env names another variable
 ENV_KEYS = {"SEGCHAT_BASE_URL": "base_url", "SEGCHAT_MODEL": "model"}
 PROVIDERS = ("segmind", "openai")
+# The families of segchat's model catalogue: who made a model. Segmind's gateway passes each maker's own request and
+# reply shapes through: "anthropic" and "gemini" have theirs, every other family speaks OpenAI's.
+FAMILIES = ("openai", "anthropic", "gemini", "llama", "deepseek", "qwen", "mistral", "other")
+MODEL_KEYS = ("family", "context_window", "max_output", "description")  # what a [models."SLUG"] table may set
 DEFAULT_KEY_ENV = {"segmind": KEY_ENV, "openai": None}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """What a [models."SLUG"] table of the config file says of one model: it adds the model to segchat's catalogue,
+    or corrects the catalogue's entry. None: not said (the catalogue's word stands)."""
+
+    family: str | None = None  # one of FAMILIES
+    context_window: int | None = None
+    max_output: int | None = None  # the most tokens a reply may have
+    description: str | None = None  # one line
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +74,7 @@ class Config:
     warnings: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     key_shared: bool = True  # the top-level api_key applies (no profile, or one for the same server)
+    models: tuple[tuple[str, ModelSettings], ...] = ()  # the [models."SLUG"] tables, by slug, as the file has them
 
     @property
     def has_credits(self) -> bool:
@@ -74,6 +90,10 @@ class Config:
         env = f", or set {self.api_key_env}" if self.api_key_env else ", or name a variable with api_key_env"
         return f"add api_key to {table} of {self.path or 'your config file'}{env}"
 
+    def model_settings(self, model: str) -> ModelSettings | None:
+        """What the config file's [models."SLUG"] table says of model; None when it has none."""
+        return next((settings for slug, settings in self.models if slug == model), None)
+
     def sampling(self) -> dict[str, Any]:
         """The optional request fields that are set."""
         names = ("temperature", "max_tokens", "top_p")
@@ -82,7 +102,8 @@ class Config:
 
 DEFAULT = Config()  # a run's settings when no file, environment variable, role or flag sets any
 DERIVED = ("api_key_source", "path", "warnings", "profiles", "key_shared")  # told by load(), never set
-KEYS = [f.name for f in dataclasses.fields(Config) if f.name not in DERIVED]  # what config.toml may set
+# What config.toml may set; models is tables of their own, at the top level only: [models."SLUG"].
+KEYS = [f.name for f in dataclasses.fields(Config) if f.name not in (*DERIVED, "models")]
 PROFILE_KEYS = [k for k in KEYS if k != "profile"]
 # The numeric settings: (type, lowest, highest, lowest excluded).
 LIMITS: dict[str, tuple[type, float, float, bool]] = {
@@ -111,11 +132,12 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
     flags = dict(flags or {})
     values: dict[str, Any] = {}  # the settings given, by key; the others keep Config's defaults
     sources: dict[str, str] = {}
-    text, warnings, tables = "", [], {}
+    text, warnings, tables, models = "", [], {}, ()
     if present(path):
         text = read_text(path)
         user = _parse(path, text)
         tables = user.pop("profiles", {})
+        models = _check_models(path, text, user.pop("models", {}))
         _check_keys(path, text, user, KEYS)
         if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
             raise ConfigError(f"{path}: line {_line_of(text, 'profiles')}: profiles must be tables: [profiles.NAME]")
@@ -184,7 +206,7 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
     if not config.api_key and config.api_key_cmd:
         source = f"api_key_cmd `{config.api_key_cmd}` ({sources['api_key_cmd']})"
     config = config.replace(api_key_source=source, path=os.fspath(path), warnings=tuple(warnings),
-                            profiles=tuple(sorted(tables)), key_shared=shared)
+                            profiles=tuple(sorted(tables)), key_shared=shared, models=models)
     return with_key(config) if find_key else config
 
 
@@ -235,6 +257,65 @@ def _check_keys(path: Where, text: str, table: dict[str, Any], allowed: list[str
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             inside = f" in {where}" if where else ""
             raise ConfigError(f"{path}: line {_line_of(text, key)}: unknown key '{key}'{inside}{hint}")
+
+
+def _check_models(path: Where, text: str, tables: Any) -> tuple[tuple[str, ModelSettings], ...]:
+    """The [models."SLUG"] tables, checked: each error names the file, the line, the table and the key."""
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ConfigError(f"{path}: line {_line_of(text, 'models')}: models must be tables: [models.\"SLUG\"]")
+    checked = []
+    for slug, table in tables.items():
+        where = f'[models."{slug[:60]}"]'
+        try:
+            check_model(slug, "segmind")
+        except Invalid:
+            try:  # an OpenAI-compatible server's id (llama3.1:8b) may be told its window too
+                check_model(slug, "openai")
+            except Invalid:
+                raise ConfigError(f"{path}: line {_model_line(text, slug)}: {where}: {slug[:60]!r} is not a model "
+                                  "id (letters, digits and . _ : / @ + -)") from None
+        for key in table:
+            if key not in MODEL_KEYS:
+                close = difflib.get_close_matches(key, MODEL_KEYS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(f"{path}: line {_model_line(text, slug, key)}: unknown key '{key}' in {where}"
+                                  f"{hint}; a model's table may set {', '.join(MODEL_KEYS)}")
+        try:
+            checked.append((slug, _model_settings(table)))
+        except Invalid as bad:
+            raise ConfigError(f"{path}: line {_model_line(text, slug, bad.key)}: {where} {bad.key}: {bad.reason}") \
+                from None
+    return tuple(checked)
+
+
+def _model_settings(table: dict[str, Any]) -> ModelSettings:
+    family, description = table.get("family"), table.get("description")
+    if family is not None and family not in FAMILIES:
+        raise Invalid("family", f"{str(family)[:40]!r} is not one of {', '.join(FAMILIES)}")
+    if description is not None and (not isinstance(description, str) or "\n" in description
+                                    or len(description) > 200):
+        raise Invalid("description", "expected one line of text (at most 200 characters)")
+    window, output = (_number(key, table.get(key), *LIMITS["context_window"], in_toml=True)
+                      for key in ("context_window", "max_output"))
+    return ModelSettings(family=family, context_window=window, max_output=output, description=description)
+
+
+def _model_line(text: str, slug: str, key: str | None = None) -> int | str:
+    """The line of key in the table [models."slug"] (else of the table's header, else of models), for an error."""
+    header = re.compile(r"""\s*\[\s*models\s*\.\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*\]""")
+    found: int | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("["):  # a table's header: this one's, or the end of it
+            if found is not None:
+                break
+            match = header.match(line)
+            found = number if match and slug in match.groups() else None
+        elif found is not None and key and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    if found is not None:
+        return found
+    return next((number for number, line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\s*models\b", line)),
+                None) or _line_of(text, "models")
 
 
 def _parse(path: Where, text: str) -> dict[str, Any]:

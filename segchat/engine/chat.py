@@ -19,6 +19,7 @@ from segchat.errors import (
     Cancelled,
     ConfigError,
     ContextError,
+    ContextTooLong,
     CreditsError,
     JobFailed,
     SessionNotFound,
@@ -65,6 +66,8 @@ class Chat:
         self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
         self.role: str | None = None
         self.served_window: int | None = None  # as the server states it: learn_window(), or its refusal
+        self._noted: set[str] = set()  # the models whose unknown window was told (model_notices)
+        self._overflow_allowed: str | None = None  # the model the user chose to send to although over its window
         self._enter(session, adopt_unsent)
 
     @property
@@ -73,11 +76,45 @@ class Chat:
 
     @property
     def context_window(self) -> int | None:
-        """The window the meter, the warning and the file check use: the server's word, else the profile's
-        context_window, else what the provider knows of the model without asking, else None (unknown)."""
-        if self.served_window or self.config.context_window or self.provider.asks_window:
-            return self.served_window or self.config.context_window
+        """The window of the model in use that the meter, the warning, the file check and the check before sending
+        use: the server's word, else the context_window of the config's [models."SLUG"] table for the model, else
+        the profile's context_window, else what the provider knows of the model without asking (Segmind: segchat's
+        catalogue), else None (unknown)."""
+        if self.served_window:
+            return self.served_window
+        own = self.config.model_settings(self.provider.model)
+        if own is not None and own.context_window is not None:
+            return own.context_window
+        if self.config.context_window or self.provider.asks_window:
+            return self.config.context_window
         return self.provider.context_window()
+
+    def model_notices(self) -> list[Notice]:
+        """What to tell about the model in use before sending to it: that nothing states its window (a slug segchat's
+        catalogue does not know, sent as it is; said once a model), and that the conversation is already longer than
+        its window."""
+        notices = []
+        model, window = self.provider.model, self.context_window
+        if window is None and not self.provider.asks_window and model not in self._noted:
+            self._noted.add(model)
+            notices.append(Notice("model_not_in_catalogue", {"model": model}))
+        tokens = self.context_tokens()
+        if window is not None and tokens > window:
+            notices.append(Notice("context_too_long", {"model": model, "tokens": tokens, "window": window}))
+        return notices
+
+    def allow_overflow(self) -> None:
+        """Send to the model in use although the conversation looks longer than its window (the count is an
+        estimate: the server decides), until the model changes."""
+        self._overflow_allowed = self.provider.model
+
+    def _check_window(self, text: str) -> None:
+        """ContextTooLong when the conversation and text look longer than the window of the model in use (unless
+        the user chose to send to it all the same)."""
+        window, model = self.context_window, self.provider.model
+        tokens = self.context_tokens() + len(text) // 4
+        if window is not None and tokens > window and self._overflow_allowed != model:
+            raise ContextTooLong(model, tokens, window)
 
     def learn_window(self, run: Runner = run_here) -> int | None:
         """Ask the provider for the served model's window (a request, where the server must be asked)."""
@@ -193,12 +230,15 @@ class Chat:
         self.ledger.check(self.max_credits, confirmed)
         notices = self._sync()
         if text is not None:
+            self._check_window(text)
             self.check_fits(files or [], text)
             unsent = UnsentMessage(text, meta={"attachments": [f.to_dict() for f in files]} if files else {})
             self._keep_unsent(unsent)
             self.conversation.unsent = unsent
         elif self.conversation.unsent is None:
             raise UsageError("there is no unsent message to send again")
+        else:
+            self._check_window(self.conversation.unsent.text)
         unsent = self.conversation.unsent
         assert unsent is not None
         reply = self._request(run, self.conversation.payload(), unsent)
@@ -259,6 +299,7 @@ class Chat:
         self.ledger.check(self.max_credits, confirmed)
         if self.conversation.last("user") is None:
             raise UsageError("nothing to retry yet: send a message first")
+        self._check_window("" if text is None else text)
         removed = self.conversation.pop_exchange()
         files = {"attachments": removed[0].meta["attachments"]} if removed[0].meta.get("attachments") else {}
         unsent = UnsentMessage(removed[0].content if text is None else text, meta=files)
@@ -459,8 +500,9 @@ class Chat:
         self.store.update(self.session.id, system=text or None)
         self.conversation.system = text or None
 
-    def set_role(self, role: Role) -> None:
-        """Switch to a role mid-session: its system prompt and its sampling settings and model."""
+    def set_role(self, role: Role) -> list[Notice]:
+        """Switch to a role mid-session: its system prompt and its sampling settings and model; what to tell about
+        its model (model_notices) when it is another."""
         wanted = role.settings.get("profile")
         if wanted is not None and wanted != self.config.profile:
             raise UsageError(f"role '{role.name}' uses profile '{wanted}'; start it with segchat --role {role.name} "
@@ -471,16 +513,20 @@ class Chat:
         except ConfigError as exc:
             raise UsageError(f"role '{role.name}': {exc}") from None
         self.store.update(self.session.id, system=role.system, role=role.name, model=model)
-        if model != self.provider.model:
-            self.provider.model, self.served_window = model, None
+        switched = model != self.provider.model
+        if switched:
+            self.provider.model, self.served_window, self._overflow_allowed = model, None, None
         self.conversation.system, self.role = role.system, role.name
         self.settings.update(sampling)
+        return self.model_notices() if switched else []
 
-    def set_model(self, model: str) -> None:
-        """Switch model; its window is known at once, or (where the server must be asked) by learn_window()."""
+    def set_model(self, model: str) -> list[Notice]:
+        """Switch model; its window is known at once, or (where the server must be asked) by learn_window(). What
+        to tell about the new model: model_notices()."""
         checked = check_model(model, self.provider.name)
         self.store.update(self.session.id, model=checked)  # the store first: a failure there changes nothing
-        self.provider.model, self.served_window = checked, None
+        self.provider.model, self.served_window, self._overflow_allowed = checked, None, None
+        return self.model_notices()
 
     def set_budget(self, value: Decimal | None) -> None:
         if value is not None and not self.provider.has_credits:

@@ -1,21 +1,5 @@
-"""Chat APIs behind one protocol: build the provider a configuration names."""
+"""Chat APIs behind one protocol: Segmind (v1, its v2 queue, its model catalogue) and OpenAI-compatible servers.
 
-from __future__ import annotations
-
-from typing import Any
-
-from segchat.providers.base import Provider
-from segchat.providers.openai_compat import OpenAI
-from segchat.providers.segmind import Segmind
-
-NAMES = ("segmind", "openai")
-
-
-def build(config: Any, model: str | None = None, **test_hooks: Any) -> Provider:
-    """The provider for config (a Config), speaking for model (default: the configured one)."""
-    common = dict(timeout=config.timeout, retries=config.retries, key_source=config.api_key_source,
-                  stream=config.stream, **test_hooks)
-    if config.provider == "openai":
-        return OpenAI(config.base_url, model or config.model, config.api_key, key_hint=config.key_hint(), **common)
-    return Segmind(config.base_url, model or config.model, config.api_key or "", queue=config.queue,
-                   key_env=config.api_key_env, **common)
+Nothing is imported here: `segchat --models` reads the catalogue (segmind_catalogue) without loading the
+providers and the network layer under them. configured.build() makes the provider a configuration names.
+"""

@@ -24,6 +24,10 @@ class Provider(Protocol):
     lists_models: bool  # the server lists the ids /model completes: models() asks it (else: suggestions())
     recovers_jobs: bool  # a request queued earlier can be asked for its reply, not paying again: resume()
     asks_window: bool  # context_window() asks the server (a request); else it answers at once from what it knows
+    # The model's family where segchat's catalogue or the user's [models."SLUG"] table says it (config.settings
+    # FAMILIES); it follows model. Segmind's request and reply shapes go by it ("anthropic", "gemini", else
+    # OpenAI's); None for a model neither knows, and for servers that speak one shape whatever the model.
+    family: str | None
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any], call: Call) -> Reply:
         """Send the whole conversation; the reply, its text also passed to call.on_delta when streamed."""
@@ -44,6 +48,11 @@ class Provider(Protocol):
 
     def suggestions(self) -> list[str]:
         """Model ids to offer before (or without) asking the server."""
+        ...
+
+    def describe(self, model: str) -> str:
+        """One line about model, for the menu of ids (segchat's catalogue, the user's [models] table); "" when
+        there is none."""
         ...
 
     def close(self) -> None: ...

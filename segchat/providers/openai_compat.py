@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.errors import APIError, AuthError, BadResponseError, MethodError, NotFoundError, RetryableError, UsageError
 from segchat.model.call import Call
@@ -13,6 +13,11 @@ from segchat.net.http import Answer, Http
 from segchat.providers.base import context_error, other_status, reply_of, window_of
 from segchat.text.excerpt import excerpt
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from segchat.config.settings import ModelSettings
+
 
 class OpenAI:
     name = "openai"
@@ -20,11 +25,16 @@ class OpenAI:
     lists_models = True
     recovers_jobs = False
     asks_window = True
+    family = None  # one request and reply shape, OpenAI's, whatever the model
 
     def __init__(self, base_url: str, model: str, api_key: str | None, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_hint: str = "set api_key in your config",
-                 stream: bool = True, transport: Any = None, sleep: Callable[[float], None] | None = None) -> None:
+                 stream: bool = True, overrides: Mapping[str, ModelSettings] | None = None,
+                 transport: Any = None, sleep: Callable[[float], None] | None = None) -> None:
+        """overrides: the config's [models."SLUG"] tables (only their descriptions matter here: the server says
+        the rest)."""
         self.base_url, self.model, self.stream = base_url, model, stream
+        self.overrides = dict(overrides or {})
         self.key_source, self.key_hint, self._has_key = key_source, key_hint, bool(api_key)
         # Local servers often need no key; none is sent unless one is configured for this provider.
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
@@ -89,6 +99,11 @@ class OpenAI:
 
     def suggestions(self) -> list[str]:
         return [self.model]
+
+    def describe(self, model: str) -> str:
+        """The description the user's [models."SLUG"] table gives, if any."""
+        own = self.overrides.get(model)
+        return (own.description or "") if own is not None else ""
 
     def close(self) -> None:
         self.http.close()

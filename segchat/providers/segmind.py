@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.config.settings import KEY_ENV
 from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError, UsageError
@@ -11,14 +11,14 @@ from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
 from segchat.net.http import Answer, Http
 from segchat.providers.base import context_error, other_status, reply_of
+from segchat.providers.segmind_catalogue import Entry, entries, entry
 from segchat.providers.segmind_queue import Queue
 
-# Suggestions for /model (any slug is accepted), with each model's context window as its makers publish it:
-# Segmind states none of its own, and its API has no model list to ask.
-MODEL_WINDOWS = {"llama-v3p1-8b-instruct": 131072, "llama-v3p1-70b-instruct": 131072,
-                 "llama-v3p1-405b-instruct": 131072, "llama-v3-8b-instruct": 8192, "llama-v3-70b-instruct": 8192,
-                 "mixtral-8x7b-instruct": 32768, "mixtral-8x22b-instruct": 65536}
-MODEL_SLUGS = list(MODEL_WINDOWS)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from segchat.config.settings import ModelSettings
+
 # Statuses that are the caller's to fix: the error type and what to tell the user.
 STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
     401: (AuthError, "the API key was rejected (401: {detail}); it came from {source}. "
@@ -32,15 +32,17 @@ STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
 class Segmind:
     name = "segmind"
     has_credits = True
-    lists_models = False  # any slug is accepted; suggestions() offers the usual ones
+    lists_models = False  # any slug is accepted; suggestions() offers those of segchat's catalogue
     recovers_jobs = True
-    asks_window = False  # known for the usual models, without a request
+    asks_window = False  # segchat's catalogue knows, without a request
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_env: str | None = None, stream: bool = False,
-                 queue: bool = False,
+                 queue: bool = False, overrides: Mapping[str, ModelSettings] | None = None,
                  transport: Any = None, sleep: Callable[[float], None] | None = None) -> None:
+        """overrides: the config's [models."SLUG"] tables, put over segchat's catalogue."""
         self.base_url, self.model, self.key_source, self.stream = base_url, model, key_source, stream
+        self.overrides = dict(overrides or {})
         self.queued, self._timeout, self._sleep = queue, timeout, sleep  # queue: through the v2 queue
         self.key_env = key_env or KEY_ENV
         self.http = Http(timeout=timeout, retries=retries, headers={"x-api-key": api_key}, transport=transport,
@@ -58,6 +60,13 @@ class Segmind:
         return self.http.request("POST", f"{self.base_url}/{self.model}", lambda a: self._reply(a, call),
                                  json=body, call=call)
 
+    @property
+    def family(self) -> str | None:
+        """The family of the model in use (it follows self.model), as the catalogue or the user's table says;
+        None for a slug neither knows, whose reply is then read by its shape."""
+        known = self._entry()
+        return known.family if known is not None else None
+
     def _conversation(self, messages: list[dict[str, str]]) -> dict[str, Any]:
         """The conversation as the model's family takes it at Segmind, which passes it on to the family's own API.
 
@@ -68,7 +77,7 @@ class Segmind:
         show OpenAI's messages with a "system" role, Segmind's SDK sends OpenAI's messages for every slug, and
         nothing says the gateway refuses them.
         """
-        if getattr(self, "family", None) != "anthropic":
+        if self.family != "anthropic":
             return {"messages": messages}
         body: dict[str, Any] = {"messages": [m for m in messages if m["role"] != "system"]}
         if system := "\n\n".join(m["content"] for m in messages if m["role"] == "system"):
@@ -76,8 +85,16 @@ class Segmind:
         return body
 
     def context_window(self, call: Call | None = None) -> int | None:
-        """The published window of the usual models; None for any other slug."""
-        return MODEL_WINDOWS.get(self.model)
+        """The model's window as the user's table or segchat's catalogue says; None for a slug neither knows."""
+        known = self._entry()
+        return known.context_window if known is not None else None
+
+    def describe(self, model: str) -> str:
+        known = entry(model, self.overrides)
+        return known.description if known is not None else ""
+
+    def _entry(self) -> Entry | None:
+        return entry(self.model, self.overrides)
 
     def resume(self, job: dict[str, str], call: Call | None = None) -> Reply:
         """The reply of a job queued earlier (by this process or one that ended): waited for if still running."""
@@ -94,7 +111,8 @@ class Segmind:
         raise UsageError("Segmind lists no models here; any model slug is accepted")
 
     def suggestions(self) -> list[str]:
-        return list(MODEL_SLUGS)
+        """The models of segchat's catalogue, then the user's own."""
+        return [known.slug for known in entries(self.overrides)]
 
     def close(self) -> None:
         self.http.close()

@@ -18,6 +18,7 @@ from segchat.errors import (
     APIError,
     BudgetError,
     Cancelled,
+    ContextTooLong,
     CreditsError,
     JobGone,
     SegchatError,
@@ -29,7 +30,7 @@ from segchat.figures import fmt_credits
 from segchat.model import attachments
 from segchat.model.attachments import Attachment, describe
 from segchat.model.call import Call
-from segchat.model.turn import Turn
+from segchat.model.turn import Notice, Turn
 from segchat.private_files import private_dir, private_file
 from segchat.store.session_row import SessionInfo
 from segchat.tui.commands.registry import Registry, build_registry
@@ -89,6 +90,7 @@ class Repl:
         first prompt and its toolbar are on the screen."""
         self.chat.context_tokens()  # the toolbar's figure
         self.show_context()
+        self.show_notices(self.chat.model_notices())
         self.guarded(self.recover)
         first = self._after_first_render(on_ready) if on_ready is not None else None
         while not self.done:
@@ -172,6 +174,13 @@ class Repl:
         """
         try:
             turn = call(sure)
+        except ContextTooLong as exc:  # segchat's count is an estimate: the user may send all the same
+            self.renderer.warning(words.error(exc))
+            if self.confirm("send anyway? [y/N] "):
+                self.chat.allow_overflow()
+                return self._turn(call, text, sure)
+            self._next_input = text or ""
+            return False
         except UnsureBudgetError as exc:
             self.renderer.warning(words.error(exc))
             if self.confirm("send anyway? [y/N] "):
@@ -215,9 +224,12 @@ class Repl:
             self.renderer.reply(turn.reply.content)
         self.chat.settle(turn)  # only now, with the reply safe and shown: a cost the header did not give
         self.renderer.notice(_cost_line(turn, self.chat))
-        for notice in turn.notices:
-            self.renderer.warning(words.notice(notice.code, notice.values))
+        self.show_notices(turn.notices)
         return True
+
+    def show_notices(self, notices: list[Notice]) -> None:
+        for notice in notices:
+            self.renderer.warning(words.notice(notice.code, notice.values))
 
     def run_request(self, request: Callable[[Call], T]) -> T:
         """Run a request with a spinner, its streamed text shown as it comes; Ctrl-C abandons it at once."""
@@ -228,6 +240,7 @@ class Repl:
     def resume(self, info: SessionInfo) -> None:
         self.chat.switch(info)
         self.show_context()
+        self.show_notices(self.chat.model_notices())
         self.recover()  # a command already: errors reach the command's own guard
 
     def recover(self) -> None:

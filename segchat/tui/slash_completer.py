@@ -7,8 +7,20 @@ from typing import TYPE_CHECKING, Iterable
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
+from segchat.text.sanitize import safe
+
 if TYPE_CHECKING:
     from segchat.tui.commands.host import CommandHost
+
+
+def describe(host: CommandHost, text: str, word: str) -> str:
+    """The line Tab's menu shows beside word, a completion of text (the command's describe(), made safe); "" for
+    none."""
+    name, space, _ = text[1:].partition(" ")
+    command = host.registry.get(name) if text.startswith("/") and space else None
+    if command is None or command.describe is None:
+        return ""
+    return safe(command.describe(host, word)).replace("\n", " ")
 
 
 def suggest(host: CommandHost, text: str) -> tuple[list[str], int]:
@@ -30,6 +42,7 @@ class SlashCompleter(Completer):
         self.host = host
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
-        words, replace = suggest(self.host, document.text_before_cursor)
+        text = document.text_before_cursor
+        words, replace = suggest(self.host, text)
         for word in words:
-            yield Completion(word, start_position=-replace)
+            yield Completion(word, start_position=-replace, display_meta=describe(self.host, text, word) or None)

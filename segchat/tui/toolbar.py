@@ -7,18 +7,11 @@ from typing import Callable
 from prompt_toolkit.application import get_app
 
 from segchat.engine.chat import Chat
-from segchat.figures import fmt_credits, fmt_spent
+from segchat.figures import fmt_credits, fmt_spent, fmt_tokens
 from segchat.text.sanitize import sanitize
 
 Fragments = list[tuple[str, str]]
 SEP = ("class:bottom-toolbar.sep", " │ ")
-
-
-def fmt_tokens(count: int) -> str:
-    """Token counts as context windows are quoted: 131072 is 128K."""
-    if count < 1024:
-        return str(count)
-    return f"{count / 1024:.1f}".removesuffix(".0") + "K"
 
 
 def _columns() -> int:

@@ -8,6 +8,7 @@ from segchat.errors import (
     AmbiguousError,
     BudgetError,
     ContextError,
+    ContextTooLong,
     JobFailed,
     JobGone,
     StillWaiting,
@@ -41,6 +42,12 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
     "low_credits": ("low credits: {balance} left (warning below {threshold})", "", ""),
     "context_full": ("the conversation fills {share:.0%} of the {window:,}-token context",
                      "; /trim N drops the oldest exchanges", "; start a new session, or /trim N in the chat"),
+    "model_not_in_catalogue": ("{model} is not in segchat's catalogue: sent as is, its reply read by its shape; its "
+                               "context window is unknown (set [models.\"{model}\"] context_window in your config)",
+                               "", ""),
+    "context_too_long": ("the conversation (~{tokens:,} tokens) is longer than the {window:,}-token context window "
+                         "of {model}", "; /trim N drops the oldest exchanges, /model switches to another model",
+                         "; choose a model with a larger window (segchat --models lists them)"),
     "not_saved": ("the reply could not be saved ({reason})",
                   "; it is kept here and saved with your next message; /save PATH or /export PATH keeps a copy now",
                   "; it was printed only"),
@@ -78,6 +85,10 @@ def error(exc: Exception, mode: str = REPL) -> str:
         return text + ("" if mode == REPL else "; the message is kept unsent: segchat -r offers it again")
     if isinstance(exc, AmbiguousError):
         return text + ("; /retry sends it again" if mode == REPL else "; segchat -r offers it again")
+    if isinstance(exc, ContextTooLong):
+        return text + ("; /trim N drops the oldest exchanges, /model switches to another model" if mode == REPL
+                       else "; choose a model with a larger window with -m (segchat --models lists them), or "
+                            "/trim N in the chat (segchat -r)")
     if isinstance(exc, ContextError):
         return text + ("; /trim N drops the oldest exchanges, /new starts afresh" if mode == REPL
                        else "; start a new session, or /trim N in the chat (segchat -r)")

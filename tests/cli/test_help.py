@@ -12,11 +12,11 @@ from support.screen import Terminal
 from segchat.cli.args import EPILOG
 
 FLAGS = ["-h", "--help", "--version", "-f PATH", "--file PATH", "--role NAME", "--roles",
-         "--completion {bash,zsh,fish}", "--set-key", "--config PATH", "--config-path", "--profile NAME",
+         "--models", "--completion {bash,zsh,fish}", "--set-key", "--config PATH", "--config-path", "--profile NAME",
          "--base-url URL", "-m ID", "--model ID", "--system TEXT", "--system-file PATH", "--temperature T",
          "--max-tokens N", "--top-p P", "--timeout SECONDS", "--queue", "--max-credits N", "--debug", "-r",
          "--resume", "--session NAME", "--list", "--show SESSION", "--export SESSION", "--format {md,json}",
-         "--import FILE", "--delete SESSION", "--rename OLD NEW", "--search TEXT", "PROMPT"]
+         "--import FILE", "--delete SESSION", "--rename OLD NEW", "--search TEXT", "--check", "--no-color", "PROMPT"]
 
 
 def run_help(flag: str, env: dict) -> subprocess.CompletedProcess:

@@ -23,7 +23,9 @@ def loaded_by(*modules: str) -> set[str]:
 @pytest.mark.parametrize("path", [
     ("segchat.cli.main", "segchat.cli.args", "segchat.cli.session_flags"),  # --list, --show, --search
     ("segchat.cli.main", "segchat.app.session_choice", "segchat.cli.oneshot", "segchat.cli.apikey",
-     "segchat.tui.repl", "segchat.providers"),  # the chat, up to its prompt
+     "segchat.tui.repl", "segchat.providers.configured"),  # the chat, up to its prompt
+    ("segchat.cli.main", "segchat.cli.args", "segchat.config.settings", "segchat.providers.segmind_catalogue",
+     "segchat.ui.render"),  # --models
 ])
 def test_nothing_heavy_loads_before_it_is_needed(path):
     loaded = loaded_by(*path)

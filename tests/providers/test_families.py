@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from support.cli import KEY
 
+from segchat.config.settings import ModelSettings
 from segchat.model.call import Call
 from segchat.providers.segmind import Segmind
 
@@ -22,8 +23,11 @@ def segmind(fake):
     providers = []
 
     def make(model: str, family: str | None, **options) -> Segmind:
-        provider = Segmind(fake.base_url, model, KEY, timeout=10.0, sleep=lambda s: None, **options)
-        provider.family = family  # what the model catalogue says of the model
+        # The family as the config's [models] table says it, over what the catalogue says of the model.
+        overrides = {model: ModelSettings(family=family)} if family else {}
+        provider = Segmind(fake.base_url, model, KEY, timeout=10.0, sleep=lambda s: None, overrides=overrides,
+                           **options)
+        assert family is None or provider.family == family
         providers.append(provider)
         return provider
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from segchat import providers
 from segchat.config.settings import Config
 from segchat.errors import AuthError, Cancelled, NotFoundError, RetryableError, UsageError
 from segchat.model.call import Call
+from segchat.providers import configured
 from segchat.providers.openai_compat import OpenAI
 from segchat.providers.segmind import Segmind
 
@@ -142,11 +142,11 @@ def test_abort_during_a_stalled_stream_returns_the_text_so_far_at_once(fake):
 
 def test_build_picks_the_provider_and_never_sends_a_key_it_was_not_given(fake):
     config = Config(base_url=fake.base_url, model="llama3.1:8b", provider="openai", stream=True)
-    provider = providers.build(config)
+    provider = configured.build(config)
     assert isinstance(provider, OpenAI) and provider.stream and not provider.has_credits
     provider.complete(MESSAGES)
     assert "authorization" not in fake.requests[0].headers
-    segmind = providers.build(Config(base_url=fake.base_url, model="llama-v3p1-8b-instruct", api_key=KEY))
+    segmind = configured.build(Config(base_url=fake.base_url, model="llama-v3p1-8b-instruct", api_key=KEY))
     assert isinstance(segmind, Segmind) and segmind.has_credits and not segmind.stream
 
 

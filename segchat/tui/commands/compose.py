@@ -45,8 +45,9 @@ def cmd_role(host: CommandHost, arg: str) -> None:
             host.renderer.plain(f"role: {name}")
         return
     role = roles.load(path, arg)
-    host.chat.set_role(role)
+    notices = host.chat.set_role(role)
     host.renderer.notice(f"role '{role.name}': {role.first_line[:80]}")
+    host.show_notices(notices)
 
 
 def role_names(host: CommandHost) -> list[str]:

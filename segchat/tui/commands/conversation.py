@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from segchat.config.settings import SAMPLING, check_sampling
 from segchat.config.validate import check_model
 from segchat.errors import ConfigError, UsageError
-from segchat.figures import fmt_credits, fmt_spent
+from segchat.figures import fmt_credits, fmt_spent, fmt_tokens
 from segchat.text.redact import redact
 
 if TYPE_CHECKING:
@@ -142,19 +142,32 @@ def code_blocks(markdown: str) -> list[str]:
 
 
 def cmd_model(host: CommandHost, arg: str) -> None:
+    chat = host.chat
     if not arg:
-        host.renderer.plain(f"model: {host.chat.model}")
+        host.renderer.plain(f"model: {chat.model}{_window(chat.context_window)}")
         return
-    host.chat.set_model(arg)
-    host.renderer.notice(f"model set to {arg} for the next turns")
+    notices = chat.set_model(arg)
+    host.renderer.notice(f"model set to {arg}{_window(chat.context_window)} for the next turns")
+    host.show_notices(notices)
+
+
+def _window(window: int | None) -> str:
+    return f" ({fmt_tokens(window)} context)" if window else ""
 
 
 def model_choices(host: CommandHost) -> list[str]:
     """What Tab offers after /model: the ids the server lists that /model accepts (so none with a control or
     bidi character, which the menu would write to the terminal as they are) and that hide no secret; before the
-    list came, or when none is left, the provider's suggestions."""
-    offered = [i for i in host.model_ids if _accepted(i, host.chat.provider.name) and redact(i) == i]
-    return offered or host.chat.provider.suggestions()
+    list came, or when none is left, the provider's suggestions (Segmind: segchat's catalogue), likewise."""
+    provider = host.chat.provider
+    offered = [i for i in host.model_ids if _accepted(i, provider.name) and redact(i) == i]
+    return offered or [i for i in provider.suggestions() if _accepted(i, provider.name) and redact(i) == i]
+
+
+def model_description(host: CommandHost, model: str) -> str:
+    """What the menu shows beside an id Tab offers after /model: one line about the model, where the provider has
+    one (Segmind: segchat's catalogue, or the user's [models] table)."""
+    return host.chat.provider.describe(model)
 
 
 def _accepted(model: str, provider: str) -> bool:

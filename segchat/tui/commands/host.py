@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from segchat.engine.chat import Chat
     from segchat.model.attachments import Attachment
     from segchat.model.call import Call
+    from segchat.model.turn import Notice
     from segchat.store.session_row import SessionInfo
     from segchat.tui.commands.registry import Registry
     from segchat.ui.render import Renderer
@@ -29,5 +30,7 @@ class CommandHost(Protocol):
     def retry(self, text: str | None = None) -> None: ...
 
     def resume(self, info: SessionInfo) -> None: ...
+
+    def show_notices(self, notices: list[Notice]) -> None: ...
 
     def quit(self) -> None: ...

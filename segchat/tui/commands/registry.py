@@ -22,6 +22,7 @@ class Command:
     handler: Callable[[CommandHost, str], None]
     complete: Callable[[CommandHost], Iterable[str]] | None = None
     aliases: tuple[str, ...] = ()
+    describe: Callable[[CommandHost, str], str] | None = None  # a line beside each completion in Tab's menu
 
 
 class Registry:
@@ -60,7 +61,7 @@ def build_registry() -> Registry:
         Command("copy", "[code]", "Copy the last reply (or its last code block) to the clipboard.",
                 conversation.cmd_copy, complete=lambda host: ["code"]),
         Command("model", "[ID]", "Show or switch the model for the next turns.", conversation.cmd_model,
-                complete=conversation.model_choices),
+                complete=conversation.model_choices, describe=conversation.model_description),
         Command("set", "[KEY VALUE]", "Show or change temperature, top_p, max_tokens.", conversation.cmd_set,
                 complete=lambda host: list(SAMPLING)),
         Command("file", "[PATH…|clear]", "Attach files to the next message; list or drop them.", compose.cmd_file,
