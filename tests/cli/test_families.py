@@ -86,3 +86,17 @@ def test_a_session_that_switched_model_names_each_reply_s_model(term, cli_env, f
         "## Model: llama-v3p1-8b-instruct", "## Model: claude-4.5-sonnet (stopped at the length limit)",
         "## Model: gemini-2.5-flash"]
     assert "## Model: gemini-2.5-flash\n\nThird, from Gemini." in shown
+
+
+@pytest.mark.parametrize("queue", [False, True], ids=["v1", "queue"])
+def test_a_claude_model_gets_the_system_prompt_as_its_instruction(cli_env, fake, queue):
+    """The catalogue names the family, so the request takes the shape Segmind documents for Claude."""
+    answer = {"family": "anthropic", "content": "Brief."}
+    fake.script(answer)
+    fake.script_jobs({"states": ["COMPLETED"], **answer})
+    result = segchat(*(["--queue"] if queue else []), "-m", "claude-4.5-sonnet", "--system", "be brief", "hello",
+                     env=cli_env)
+    assert result.returncode == 0, result.stderr
+    (request,) = [r for r in fake.requests if r.method == "POST"]
+    assert request.body["instruction"] == "be brief"
+    assert request.body["messages"] == [{"role": "user", "content": "hello"}]
