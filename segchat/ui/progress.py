@@ -39,7 +39,7 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
         with spinner.waiting() as tick:
             while worker.is_alive() and deltas.empty():
                 worker.join(0.05)
-                tick(call.state or ("reasoning" if thoughts else None))
+                tick(call.state or ("reasoning" if thoughts else None), call.counting)
         if not deltas.empty():
             _careful(screen.reasoning, screen)("".join(thoughts[:]))  # what came before the first text
             view = screen.stream()
