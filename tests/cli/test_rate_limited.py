@@ -1,4 +1,5 @@
-"""Rate limits end to end: a 429's wait counted down on the terminal and cancellable, within the timeout."""
+"""Rate limits end to end: a 429's wait counted down on the terminal and cancellable, within the timeout;
+rpm pacing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 
 import pytest
 from support.cli import segchat
+from support.config_files import write
 from support.screen import Terminal
 
 ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"
@@ -60,6 +62,22 @@ def test_a_one_shot_on_a_terminal_counts_down_too(term, fake):
     t.wait_for("rate limited (429): sending again in", timeout=10)
     t.wait_for("echo: busy hour", timeout=15)
     assert t.wait_exit() == 0 and len(fake.chat_requests()) == 2
+
+
+def test_rpm_paces_the_next_send_with_a_countdown_that_ctrl_c_ends(term, fake, cli_env, isolated_home):
+    write(isolated_home / ".config" / "segchat" / "config.toml", "rpm = 1\n")
+    t = term()
+    t.wait_for("credits")
+    t.type("one" + ENTER)
+    t.wait_for("echo: one")
+    t.type("two" + ENTER)
+    screen = t.wait_for("(keeping to rpm = 1)", timeout=10)
+    assert "sending in 5" in screen or "sending in 6" in screen  # what is left of the minute
+    t.type(CTRL_C)
+    t.wait_for("cancelled", timeout=5)
+    assert [r.body["messages"][-1]["content"] for r in fake.chat_requests()] == ["one"]
+    t.type(CTRL_D)
+    assert t.wait_exit() == 0
 
 
 def test_a_429_past_the_timeout_is_not_waited_and_says_when_to_try(cli_env, fake):

@@ -14,6 +14,7 @@ from support.repl import ALT_ENTER, CTRL_C, CTRL_D, ENTER, run
 from support.store_rows import listed
 
 from segchat.errors import Cancelled
+from segchat.net.pacing import Pacer
 from segchat.tui.repl import Repl
 from segchat.tui.slash_completer import suggest
 from segchat.tui.toolbar import make_toolbar
@@ -283,3 +284,12 @@ def test_start_up_work_begins_once_the_prompt_is_drawn(make_chat):
         repl = Repl(make_chat(), Renderer(out=io.StringIO(), rich_output=False), input=pipe, output=DummyOutput())
         assert repl.run(on_ready=lambda: seen.append(repl.prompt.app.render_counter)) == 0
     assert len(seen) == 1 and seen[0] >= 1
+
+
+def test_sends_past_rpm_wait_their_turn(make_chat, fake):
+    chat = make_chat(rpm=1)
+    chat.pacer = Pacer(1, window=1.0)  # a one-second "minute", for the test's sake
+    out = run(chat, "first" + ENTER, "second" + ENTER)
+    assert "echo: first" in out and "echo: second" in out
+    first, second = fake.chat_requests()
+    assert second.at - first.at >= 0.8  # the second waited for the first to leave the window
