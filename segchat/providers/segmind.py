@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from segchat.config.settings import KEY_ENV
-from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError, UsageError
+from segchat.errors import APIError, AuthError, CreditsError, MethodError, ModelRetired, NotFoundError, UsageError
 from segchat.model.call import Call
 from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
@@ -25,8 +26,24 @@ STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
                      "Fix it there, or set {env}"),
     404: (NotFoundError, "model '{model}' or URL {url} not found (404: {detail}); check the model slug and base_url"),
     405: (MethodError, "{method} is not allowed at {url} (405: {detail}); check base_url"),
-    406: (CreditsError, "not enough credits (406: {detail})"),
+    406: (APIError, "Segmind did not accept the request (406: {detail})"),  # unless its text says more: REFUSALS
+    422: (APIError, "Segmind could not take the request as it is (422: {detail})"),  # the validation message
 }
+# What a 406 means, told by its text alone (Segmind sends no error codes): a pattern of the text, and the error
+# and words it then means; the first that matches. Credits are not the only reason, so they are not assumed.
+REFUSALS: list[tuple[re.Pattern[str], type[APIError], str]] = [
+    (re.compile(r"content[ _-]?type", re.I), APIError,
+     "Segmind refused the request's content type (406: {detail}); segchat sends application/json, so something "
+     "on the way (a proxy?) changed it"),
+    (re.compile(r"\bspend(ing)?\b.*\b(limit|cap)\b|\bteam\b.*\b(limit|cap)\b", re.I | re.S), APIError,
+     "your Segmind team's spend limit is reached (406: {detail}); a team admin can raise it"),
+    (re.compile(r"credit|balance|fund", re.I), CreditsError, "not enough credits (406: {detail})"),
+]
+
+
+def successor_of(slug: str) -> str | None:
+    """The model Segmind suggests in place of a retired one; None when no successor is known."""
+    return None
 
 
 class Segmind:
@@ -98,9 +115,16 @@ class Segmind:
         status = answer.status
         if 200 <= status < 300:
             return
+        detail = decoding.error_detail(answer.body)
+        if status == 410:
+            raise ModelRetired(self.model, successor_of(self.model), detail)
+        if status == 422 and (refused := context_error(answer)) is not None:
+            raise refused
         if status in STATUS_ERRORS:
             kind, template = STATUS_ERRORS[status]
-            raise kind(template.format(detail=decoding.error_detail(answer.body), source=self.key_source,
-                                       env=self.key_env, model=self.model, url=answer.url, method=answer.method),
-                       status)
+            if status == 406:  # the first refusal its text matches, if any
+                kind, template = next(((k, t) for pattern, k, t in REFUSALS if pattern.search(detail)),
+                                      (kind, template))
+            raise kind(template.format(detail=detail, source=self.key_source, env=self.key_env, model=self.model,
+                                       url=answer.url, method=answer.method), status)
         raise context_error(answer) or other_status(answer)

@@ -10,6 +10,7 @@ from segchat.errors import (
     ContextError,
     JobFailed,
     JobGone,
+    ModelRetired,
     StillWaiting,
     UnsureBudgetError,
 )
@@ -78,6 +79,12 @@ def error(exc: Exception, mode: str = REPL) -> str:
         return text + ("" if mode == REPL else "; the message is kept unsent: segchat -r offers it again")
     if isinstance(exc, AmbiguousError):
         return text + ("; /retry sends it again" if mode == REPL else "; segchat -r offers it again")
+    if isinstance(exc, ModelRetired):
+        if mode == REPL:
+            how = f"/model {exc.successor} switches to it" if exc.successor else "/model NAME switches to another"
+        else:
+            how = f"-m {exc.successor} asks it" if exc.successor else "-m NAME asks another"
+        return f"{text}; {how}"
     if isinstance(exc, ContextError):
         return text + ("; /trim N drops the oldest exchanges, /new starts afresh" if mode == REPL
                        else "; start a new session, or /trim N in the chat (segchat -r)")

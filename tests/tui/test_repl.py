@@ -93,6 +93,24 @@ def test_406_puts_the_message_back_in_the_input(make_chat, fake):
     assert [m[-1]["content"] for m in sent(fake)] == ["precious words", "precious words"]
 
 
+def test_a_team_spend_limit_leaves_the_message_unsent_not_in_the_input(make_chat, fake):
+    fake.script({"status": 406, "error": "Team spend limit reached: 50.00 of 50.00 for this month"})
+    chat = make_chat()
+    out = run(chat, "precious words" + ENTER, ENTER)  # a bare Enter: nothing was put back to send
+    assert "team's spend limit is reached" in out and "/retry sends it again" in out
+    assert "not enough credits" not in out
+    assert len(fake.chat_requests()) == 1 and chat.conversation.unsent.text == "precious words"
+
+
+def test_a_retired_model_says_so_and_another_answers_the_same_message(make_chat, fake):
+    fake.script({"status": 410})
+    chat = make_chat(model="llama-v3-8b-instruct")
+    out = run(chat, "hello" + ENTER, "/model llama-v3p1-8b-instruct" + ENTER, "/retry" + ENTER)
+    assert "model 'llama-v3-8b-instruct' was retired by Segmind" in out and "/model NAME switches to another" in out
+    assert "echo: hello" in out
+    assert [r.path for r in fake.chat_requests()] == ["/v1/llama-v3-8b-instruct", "/v1/llama-v3p1-8b-instruct"]
+
+
 def test_undo_model_set_budget_credits(make_chat, fake):
     chat = make_chat()
     out = run(chat, "a" + ENTER, "/undo" + ENTER, "/model llama-v3p1-70b-instruct" + ENTER, "/set temperature 0.4"
