@@ -343,7 +343,7 @@ class Chat:
         self.conversation.messages += pair
         self.conversation.unsent = None
         ledger = copy.copy(self.ledger)  # as it was, should another segchat have stored this exchange first
-        cost = self.ledger.record(reply.credits, reply.tokens) if self.provider.has_credits else None
+        cost = self.ledger.record(reply.credits, reply.tokens, reply.cost) if self.provider.has_credits else None
         if cost is not None:
             meta["cost"] = str(cost)
         fields = self._ledger_fields()

@@ -39,6 +39,7 @@ REFUSALS: list[tuple[re.Pattern[str], type[APIError], str]] = [
      "your Segmind team's spend limit is reached (406: {detail}); a team admin can raise it"),
     (re.compile(r"credit|balance|fund", re.I), CreditsError, "not enough credits (406: {detail})"),
 ]
+COST_HEADER = "x-credits-consumed"  # what a request cost, where Segmind says it (undocumented; seen in other clients)
 
 
 def successor_of(slug: str) -> str | None:
@@ -105,6 +106,7 @@ class Segmind:
         raw = answer.headers.get("x-remaining-credits")
         reply.credits = decoding.parse_credits(raw)
         reply.credits_raw = raw if raw is not None and reply.credits is None else None
+        reply.cost = decoding.parse_cost(answer.headers.get(COST_HEADER))
         return reply
 
     def _balance(self, answer: Answer) -> Balance:

@@ -41,7 +41,8 @@ class FakeSegmind:
     an empty queue answers "echo: <last user message>".
     An action is a dict with any of: status, content, error, body (raw bytes/str),
     content_type, headers, delay, truncate, drop, hang, sse (list of deltas),
-    usage, finish_reason, credits (balance to report; None sends no header), reset_in (a 429's
+    usage, finish_reason, credits (balance to report; None sends no header), consumed (what the request cost, in
+    an x-credits-consumed header: a figure, or True for the server's cost), reset_in (a 429's
     x-rate-limit-reset-at-utc: that many seconds after the answer, as reset_format says: "iso" 8601, the
     default, or "epoch" seconds), reasoning (what the model
     thought, sent apart from the reply as llama.cpp, vLLM and DeepSeek do: `reasoning_content` in the message of
@@ -196,6 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers.setdefault("x-remaining-credits", str(self.fake.balance))
         elif billed and action.get("credits") is not None:
             headers["x-remaining-credits"] = str(action["credits"])
+        if "consumed" in action:
+            headers["x-credits-consumed"] = str(self.fake.cost if action["consumed"] is True else action["consumed"])
         if "reset_in" in action:
             headers["x-rate-limit-reset-at-utc"] = _moment(time.time() + action["reset_in"],
                                                            action.get("reset_format", "iso"))
