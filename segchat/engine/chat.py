@@ -300,6 +300,7 @@ class Chat:
         paced: asking sends nothing new). A new send waits for the pacer first."""
         job = unsent.meta.get("job")
         call.on_job = lambda found: self._note_job(unsent, found)
+        call.warms_up = self.provider.warms_up
         try:
             if job and self.provider.recovers_jobs:
                 return self.provider.resume(job, call)

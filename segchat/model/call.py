@@ -27,6 +27,7 @@ class Call:
     on_job: Callable[[dict[str, str]], None] | None = None
     state: str | None = None  # what the request is doing, as the spinner shows it: a queued job's state, a countdown
     counting: bool = False  # state counts the seconds to a send itself (count_down): no other seconds go beside it
+    warms_up: bool = False  # the model may have to start before it answers (a cold start): the spinner says so
     closers: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
 
     def abort(self) -> None:

@@ -24,6 +24,7 @@ class Provider(Protocol):
     lists_models: bool  # the server lists the ids /model completes: models() asks it (else: suggestions())
     recovers_jobs: bool  # a request queued earlier can be asked for its reply, not paying again: resume()
     asks_window: bool  # context_window() asks the server (a request); else it answers at once from what it knows
+    warms_up: bool  # a model may have to start before it answers (a cold start): a long first silence is that
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any], call: Call) -> Reply:
         """Send the whole conversation; the reply, its text also passed to call.on_delta when streamed."""

@@ -20,6 +20,7 @@ class OpenAI:
     lists_models = True
     recovers_jobs = False
     asks_window = True
+    warms_up = False  # a server of one's own answers when its model is loaded; nothing warms up per request
 
     def __init__(self, base_url: str, model: str, api_key: str | None, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_hint: str = "set api_key in your config",

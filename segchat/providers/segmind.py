@@ -53,6 +53,7 @@ class Segmind:
     lists_models = False  # any slug is accepted; suggestions() offers the usual ones
     recovers_jobs = True
     asks_window = False  # known for the usual models, without a request
+    warms_up = True  # a model not served lately starts first (a cold start): the first answer can take a while
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_env: str | None = None, stream: bool = False,

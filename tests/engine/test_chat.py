@@ -9,6 +9,7 @@ from support.store_rows import listed
 
 from segchat.engine.chat import Chat
 from segchat.errors import BudgetError, CreditsError, NotFoundError, UsageError
+from segchat.model.call import Call
 from segchat.model.conversation import UnsentMessage
 from segchat.model.ledger import Ledger
 from segchat.providers.segmind import Segmind as ChatClient
@@ -225,3 +226,15 @@ def test_a_provider_that_recovers_no_jobs_sends_the_message_again(make_local_cha
     assert chat.recover() is None
     assert chat.send(None).reply.content == "echo: again"
     assert [r.path for r in fake.requests] == ["/v1/chat/completions"]
+
+
+def test_a_segmind_call_may_warm_up_a_local_one_does_not(make_chat, make_local_chat, fake):
+    calls: list[Call] = []
+
+    def runner(request):
+        calls.append(Call())
+        return request(calls[-1])
+
+    make_chat().send("hi", runner)
+    make_local_chat().send("hi", runner)
+    assert [c.warms_up for c in calls] == [True, False]
