@@ -190,6 +190,13 @@ class Status:
         self.shown.append(text)
 
 
+class Terminal(io.StringIO):
+    """Output that is a terminal, as the spinner's must be."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 class Console:
     """rich's console, for its status() alone."""
 
@@ -210,7 +217,7 @@ class Console:
     ("a\x1b[31mb", False, r"a\^\[\[31mb… \ds  \(Ctrl-C cancels\)"),  # sanitised
 ])
 def test_the_spinner_line(state, counting, shown):
-    renderer = Renderer(out=io.StringIO(), rich_output=True)
+    renderer = Renderer(out=Terminal(), rich_output=True)
     renderer._console = console = Console()
     with renderer.waiting() as tick:
         tick(state, counting)
