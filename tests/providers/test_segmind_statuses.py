@@ -68,8 +68,10 @@ def test_a_410_says_the_model_was_retired_and_names_its_successor(provider, fake
     assert words.error(error, words.ONE_SHOT).endswith("; -m llama-v3p1-8b-instruct asks it")
 
 
-def test_a_410_without_a_known_successor_says_how_to_choose_another(provider, fake):
+def test_a_410_without_a_known_successor_says_how_to_choose_another(fake):
+    provider = Segmind(fake.base_url, "a-model-no-catalogue-knows", KEY, timeout=5.0)
     error = refusal(provider, fake, status=410)
+    provider.close()
     assert isinstance(error, ModelRetired) and error.successor is None
     assert "was retired by Segmind (410: This model has been retired)" in str(error) and "try" not in str(error)
     assert words.error(error).endswith("; /model NAME switches to another")

@@ -104,11 +104,11 @@ def test_a_team_spend_limit_leaves_the_message_unsent_not_in_the_input(make_chat
 
 def test_a_retired_model_says_so_and_another_answers_the_same_message(make_chat, fake):
     fake.script({"status": 410})
-    chat = make_chat(model="llama-v3-8b-instruct")
+    chat = make_chat(model="a-model-no-catalogue-knows")
     out = run(chat, "hello" + ENTER, "/model llama-v3p1-8b-instruct" + ENTER, "/retry" + ENTER)
-    assert "model 'llama-v3-8b-instruct' was retired by Segmind" in out and "/model NAME switches to another" in out
-    assert "echo: hello" in out
-    assert [r.path for r in fake.chat_requests()] == ["/v1/llama-v3-8b-instruct", "/v1/llama-v3p1-8b-instruct"]
+    assert "model 'a-model-no-catalogue-knows' was retired by Segmind" in out
+    assert "/model NAME switches to another" in out and "echo: hello" in out
+    assert [r.path for r in fake.chat_requests()] == ["/v1/a-model-no-catalogue-knows", "/v1/llama-v3p1-8b-instruct"]
 
 
 def test_undo_model_set_budget_credits(make_chat, fake):
