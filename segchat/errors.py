@@ -15,6 +15,7 @@ SegchatError                      exit code
       +-- NotFoundError           1  404
       +-- MethodError             1  405
       +-- CreditsError            1  406 not enough credits
+      +-- ModelRetired            1  410: the model was retired
       +-- RetryableError          1  429/5xx/connect failures, after retries
       +-- ContextError            1  the server says the conversation exceeds the model's context window
       +-- AmbiguousError          1  sent, then timed out or dropped: maybe billed (or started on)
@@ -145,6 +146,15 @@ class MethodError(APIError):
 
 class CreditsError(APIError):
     """406: the account does not have enough credits."""
+
+
+class ModelRetired(APIError):
+    """410: the provider retired the model; successor: the one it suggests instead, when known."""
+
+    def __init__(self, model: str, successor: str | None, detail: str) -> None:
+        super().__init__(f"model '{model}' was retired by Segmind (410: {detail})"
+                         + (f"; try {successor}" if successor else ""), 410)
+        self.model, self.successor = model, successor
 
 
 class RetryableError(APIError):

@@ -65,6 +65,7 @@ class Config:
     top_p: float | None = None
     timeout: float = 120.0
     retries: int = 2
+    rpm: int | None = None  # at most this many requests a minute: sends are paced to it; None: not paced
     code_theme: str = "monokai"
     low_credit_warning: Decimal = Decimal("1.0")
     max_credits: Decimal | None = None
@@ -108,7 +109,7 @@ PROFILE_KEYS = [k for k in KEYS if k != "profile"]
 # The numeric settings: (type, lowest, highest, lowest excluded).
 LIMITS: dict[str, tuple[type, float, float, bool]] = {
     "temperature": (float, 0.0, 2.0, False), "top_p": (float, 0.0, 1.0, True), "max_tokens": (int, 1, 10**8, False),
-    "timeout": (float, 0.0, 86400.0, True), "retries": (int, 0, 10, False),
+    "timeout": (float, 0.0, 86400.0, True), "retries": (int, 0, 10, False), "rpm": (int, 1, 10**6, False),
     "low_credit_warning": (Decimal, 0, 10**12, False), "max_credits": (Decimal, 0, 10**12, False),
     "context_window": (int, 1, 10**8, False), "context_warning": (float, 0.0, 1.0, True)}
 SAMPLING = ("temperature", "top_p", "max_tokens")  # the settings a request may carry (/set, a role)

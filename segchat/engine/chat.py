@@ -35,6 +35,7 @@ from segchat.model.conversation import Conversation, Message, UnsentMessage, sen
 from segchat.model.ledger import Ledger
 from segchat.model.reply import Balance, Reply
 from segchat.model.turn import Notice, Runner, Turn, run_here
+from segchat.net.pacing import Pacer
 from segchat.text.redact import hide_secrets, redact
 from segchat.text.sanitize import whole_text
 
@@ -61,6 +62,7 @@ class Chat:
         take is kept here, shown, and saved with the next message."""
         self.config, self.provider, self.store, self.store_first = config, provider, store, store_first
         self.ledger = Ledger()
+        self.pacer = Pacer(config.rpm)  # every turn this chat sends, paced to the configured rate
         self.settings: dict[str, Any] = config.sampling()
         self.max_credits = config.max_credits if provider.has_credits else None
         self.unsaved: list[Message] = []  # turns shown but not yet stored; written with the next save
@@ -335,12 +337,15 @@ class Chat:
         return reply
 
     def _ask(self, payload: list[dict[str, str]], params: dict[str, Any], call: Call, unsent: UnsentMessage) -> Reply:
-        """The provider's answer; a message whose job is queued already is asked about, not sent again."""
+        """The provider's answer; a message whose job is queued already is asked about, not sent again (nor
+        paced: asking sends nothing new). A new send waits for the pacer first."""
         job = unsent.meta.get("job")
         call.on_job = lambda found: self._note_job(unsent, found)
+        call.warms_up = self.provider.warms_up
         try:
             if job and self.provider.recovers_jobs:
                 return self.provider.resume(job, call)
+            self.pacer.wait(call)
             return self.provider.complete(payload, params, call)
         except JobFailed:
             self._note_job(unsent, None)  # nothing to fetch: the message is unsent, as any other
@@ -380,7 +385,7 @@ class Chat:
         self.conversation.messages += pair
         self.conversation.unsent = None
         ledger = copy.copy(self.ledger)  # as it was, should another segchat have stored this exchange first
-        cost = self.ledger.record(reply.credits, reply.tokens) if self.provider.has_credits else None
+        cost = self.ledger.record(reply.credits, reply.tokens, reply.cost) if self.provider.has_credits else None
         if cost is not None:
             meta["cost"] = str(cost)
         fields = self._ledger_fields()

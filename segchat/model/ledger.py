@@ -35,13 +35,23 @@ class Ledger:
         if balance is not None:
             self.balance = balance
 
-    def record(self, balance: Decimal | None, tokens: int | None = None) -> Decimal | None:
-        """The cost of a turn whose response reported balance; None when it cannot be known."""
+    def record(self, balance: Decimal | None, tokens: int | None = None,
+               cost: Decimal | None = None) -> Decimal | None:
+        """The cost of a turn whose response reported balance (and, where the server says it, its own cost);
+        None when it cannot be known.
+
+        A cost the server states is the turn's cost, whatever the balance did; without a reported balance, the
+        balance known before goes down by it. Else the cost is the drop in the balance since the last one known.
+        """
         before = self.balance
         self.records += 1
         self.others = False
         if balance is not None:
             self.balance = balance
+        elif cost is not None and before is not None:
+            self.balance = before - cost
+        if cost is not None:
+            return self._priced(cost, tokens, stated=True)
         if balance is None or before is None or balance > before:
             self.unpriced += 1  # no figure, no earlier one, or a top-up: never a negative cost
             return None
@@ -55,11 +65,12 @@ class Ledger:
         self.balance, self.unpriced = balance, self.unpriced - 1
         return self._priced(before - balance, tokens)
 
-    def _priced(self, cost: Decimal, tokens: int | None) -> Decimal:
+    def _priced(self, cost: Decimal, tokens: int | None, stated: bool = False) -> Decimal:
+        """cost added to what was spent. stated: the server said it (it is this turn's alone)."""
         self.spent += cost
         if tokens and cost > 0:
             # Twice the cheapest rate seen is more than this turn can explain: another client spent too.
-            self.others = self.rate is not None and cost > 2 * self.rate * tokens
+            self.others = not stated and self.rate is not None and cost > 2 * self.rate * tokens
             self.rate = min(self.rate, cost / tokens) if self.rate is not None else cost / tokens
         return cost
 

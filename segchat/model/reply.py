@@ -20,8 +20,9 @@ class Reply:
     content: str
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
-    credits: Decimal | None = None
+    credits: Decimal | None = None  # the balance the server reported with the reply
     credits_raw: str | None = None
+    cost: Decimal | None = None  # what the server says this request cost, where it says (Segmind's x-credits-consumed)
     elapsed: float = 0.0
     incomplete: str | None = None
     streamed: bool = False  # shown piece by piece as it arrived

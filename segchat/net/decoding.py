@@ -45,6 +45,13 @@ def parse_credits(raw: Any) -> Decimal | None:
     return value if abs(value) <= MAX_CREDITS else None
 
 
+def parse_cost(raw: Any) -> Decimal | None:
+    """What a request cost, as a server states it (a header's text): a credits figure (see parse_credits) that
+    is not negative; None when absent, unparsable or absurd."""
+    cost = parse_credits(raw)
+    return cost if cost is not None and cost >= 0 else None
+
+
 def _usage(raw: Any) -> dict[str, int] | None:
     """The token counts of a usage object; anything that is not a count in 0..10**9 is dropped."""
     if not isinstance(raw, dict):

@@ -13,6 +13,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 MAX_BODY = 8 * 1024 * 1024
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-MAX_RETRY_AFTER = 60.0
+RESET_AT = "x-rate-limit-reset-at-utc"  # Segmind's 429 says here when its rate limit's window resets
+EPOCH_SECONDS = 10**9  # a number in RESET_AT from here on is a time in epoch seconds (2001 on); below, unusable
 # The errors httpcore and httpx share by name, the most specific first: httpx's HTTPTransport maps one to the other.
 _SHARED_ERRORS = ("ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException", "ConnectError",
                   "ReadError", "WriteError", "NetworkError", "ProxyError", "UnsupportedProtocol",
@@ -145,10 +147,11 @@ class Http:
             if seconds > deadline - time.monotonic():  # a wait is not started that the deadline would cut
                 if status is None:
                     raise RetryableError(f"{failed}; another try would pass the {self.timeout:g} s timeout")
-                why = f"asks to wait {seconds:g} s" if asked else f"still was after {attempt + 1} tries"
+                why = f"asks to wait {seconds:.0f} s (until {clock_time(seconds)})" if asked else \
+                    f"still was after {attempt + 1} tries"
                 raise RetryableError(f"the server is busy ({status}) and {why}; another try would pass the "
                                      f"{self.timeout:g} s timeout, so try again later", status)
-            self._wait(seconds, call.cancel)
+            self._wait(seconds, call, _waiting(status))
             attempt += 1
 
     def _attempt(self, method: str, url: str, json: Any, call: Call, read: Callable[[Answer], T],
@@ -165,9 +168,8 @@ class Http:
             with guard, self.client.stream(method, url, json=json, timeout=timeout) as response:
                 status = response.status_code
                 if status in RETRY_STATUSES and attempt < self.retries:
-                    asked = retry_after(response.headers.get("retry-after"))
-                    if asked is None or asked <= MAX_RETRY_AFTER:
-                        return (_backoff(attempt) if asked is None else asked, status, asked is not None), None
+                    asked = asked_wait(response.headers)
+                    return (_backoff(attempt) if asked is None else asked, status, asked is not None), None
                 if 300 <= status < 400:
                     where = response.headers.get("location", "?")
                     raise RedirectError(f"the server redirected ({status}) to {redact(where)[:120]}; segchat does not "
@@ -223,11 +225,12 @@ class Http:
         return AmbiguousError(f"the connection dropped before the reply was complete ({_reason(exc)}); "
                               f"{guard.not_resent}")
 
-    def _wait(self, seconds: float, cancel: threading.Event) -> None:
+    def _wait(self, seconds: float, call: Call, saying: str) -> None:
+        """The wait before another try, counted down in call.state (see Call.count_down); Ctrl-C ends it at once."""
         if self._sleep is not None:
             self._sleep(seconds)
-        elif cancel.wait(seconds):
-            raise Cancelled()
+        else:
+            call.count_down(seconds, saying)
 
 
 class GuardedTransport:
@@ -313,13 +316,75 @@ def retry_after(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        import email.utils  # httpx's own import: loaded with it, not before the prompt is up
-
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
+        when = _http_date(value)
+        seconds = when - time.time() if when is not None else 0.0
     return seconds if 0 < seconds < float("inf") else None
+
+
+def reset_in(value: str | None, now: float | None = None) -> float | None:
+    """Seconds until the time x-rate-limit-reset-at-utc names; None if absent, unusable or past.
+
+    Its format is not documented: an ISO 8601 time (UTC unless it names its offset: 2026-08-27T12:00:05Z) and
+    epoch seconds (1787832005) are read. now: the time it is counted from, in epoch seconds (by default this
+    machine's clock).
+    """
+    if not value or len(value) > 64:
+        return None
+    text = value.strip()
+    try:
+        when = float(text)
+        if not EPOCH_SECONDS <= when < float("inf"):
+            return None
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        when = moment.timestamp()
+    seconds = when - (time.time() if now is None else now)
+    return seconds if seconds > 0 else None
+
+
+def asked_wait(headers: Any) -> float | None:
+    """How long an answer asks to wait before the next try, in seconds: the later of Retry-After and the reset
+    time of x-rate-limit-reset-at-utc; None when it asks nothing usable.
+
+    The reset time is counted from the answer's own Date where it has one, so a clock here that is off does
+    not stretch or cut the wait."""
+    date = _http_date(headers.get("date"))
+    waits = [w for w in (retry_after(headers.get("retry-after")), reset_in(headers.get(RESET_AT), date))
+             if w is not None]
+    return max(waits) if waits else None
+
+
+def clock_time(seconds: float) -> str:
+    """The local time seconds from now, as a person reads it on their clock: 14:03:12 (with the date, when it
+    is not today)."""
+    moment = datetime.now() + timedelta(seconds=seconds)
+    return moment.strftime("%H:%M:%S" if moment.date() == datetime.now().date() else "%Y-%m-%d %H:%M:%S")
+
+
+def _http_date(value: str | None) -> float | None:
+    """An HTTP date (Date, Retry-After) in epoch seconds; None if absent or unusable."""
+    if not value:
+        return None
+    import email.utils  # httpx's own import: loaded with it, not before the prompt is up
+
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _waiting(status: int | None) -> str:
+    """What the spinner says while waiting to try again after status (None: no connection), seconds in braces."""
+    if status == 429:
+        return "rate limited (429): sending again in {} s"
+    if status is None:
+        return "cannot connect: trying again in {} s"
+    return f"the server is busy ({status}): trying again in {{}} s"
 
 
 def environment_proxies() -> dict[str, str | None]:

@@ -9,7 +9,7 @@ from segchat.errors import APIError, BadResponseError, ContextError, RetryableEr
 from segchat.model.call import Call
 from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
-from segchat.net.http import MAX_RETRY_AFTER, RETRY_STATUSES, Answer, retry_after
+from segchat.net.http import RETRY_STATUSES, Answer, asked_wait, clock_time
 
 
 class Provider(Protocol):
@@ -28,6 +28,7 @@ class Provider(Protocol):
     # FAMILIES); it follows model. Segmind's request and reply shapes go by it ("anthropic", "gemini", else
     # OpenAI's); None for a model neither knows, and for servers that speak one shape whatever the model.
     family: str | None
+    warms_up: bool  # a model may have to start before it answers (a cold start): a long first silence is that
 
     def complete(self, messages: list[dict[str, str]], params: dict[str, Any], call: Call) -> Reply:
         """Send the whole conversation; the reply, its text also passed to call.on_delta when streamed."""
@@ -111,10 +112,10 @@ def other_status(answer: Answer) -> APIError:
     status, detail = answer.status, decoding.error_detail(answer.body)
     tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
     if status in RETRY_STATUSES:
-        wait = answer.headers.get("retry-after")
-        too_long = wait and (retry_after(wait) or 0) > MAX_RETRY_AFTER
-        asked = f"; the server asks to wait {wait[:20]} s" if too_long else ""
-        return RetryableError(f"server error {status}{tries}: {detail}{asked}", status)
+        wait = asked_wait(answer.headers)
+        asked = f"; the server asks to wait {wait:.0f} s (until {clock_time(wait)})" if wait is not None else ""
+        what = "rate limited (429)" if status == 429 else f"server error {status}"
+        return RetryableError(f"{what}{tries}: {detail}{asked}", status)
     if 200 <= status < 300:
         return BadResponseError(f"unexpected answer ({status}): {detail}", status)
     return APIError(f"the server refused the request ({status}): {detail}", status)

@@ -26,6 +26,7 @@ class OpenAI:
     recovers_jobs = False
     asks_window = True
     family = None  # one request and reply shape, OpenAI's, whatever the model
+    warms_up = False  # a server of one's own answers when its model is loaded; nothing warms up per request
 
     def __init__(self, base_url: str, model: str, api_key: str | None, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_hint: str = "set api_key in your config",

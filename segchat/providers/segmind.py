@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from segchat.config.settings import KEY_ENV
-from segchat.errors import APIError, AuthError, CreditsError, MethodError, NotFoundError, UsageError
+from segchat.errors import APIError, AuthError, CreditsError, MethodError, ModelRetired, NotFoundError, UsageError
 from segchat.model.call import Call
 from segchat.model.reply import Balance, Reply
 from segchat.net import decoding
 from segchat.net.http import Answer, Http
 from segchat.providers.base import context_error, other_status, reply_of
-from segchat.providers.segmind_catalogue import Entry, entries, entry
+from segchat.providers.segmind_catalogue import Entry, entries, entry, successor
 from segchat.providers.segmind_queue import Queue
 
 if TYPE_CHECKING:
@@ -25,8 +26,25 @@ STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
                      "Fix it there, or set {env}"),
     404: (NotFoundError, "model '{model}' or URL {url} not found (404: {detail}); check the model slug and base_url"),
     405: (MethodError, "{method} is not allowed at {url} (405: {detail}); check base_url"),
-    406: (CreditsError, "not enough credits (406: {detail})"),
+    406: (APIError, "Segmind did not accept the request (406: {detail})"),  # unless its text says more: REFUSALS
+    422: (APIError, "Segmind could not take the request as it is (422: {detail})"),  # the validation message
 }
+# What a 406 means, told by its text alone (Segmind sends no error codes): a pattern of the text, and the error
+# and words it then means; the first that matches. Credits are not the only reason, so they are not assumed.
+REFUSALS: list[tuple[re.Pattern[str], type[APIError], str]] = [
+    (re.compile(r"content[ _-]?type", re.I), APIError,
+     "Segmind refused the request's content type (406: {detail}); segchat sends application/json, so something "
+     "on the way (a proxy?) changed it"),
+    (re.compile(r"\bspend(ing)?\b.*\b(limit|cap)\b|\bteam\b.*\b(limit|cap)\b", re.I | re.S), APIError,
+     "your Segmind team's spend limit is reached (406: {detail}); a team admin can raise it"),
+    (re.compile(r"credit|balance|fund", re.I), CreditsError, "not enough credits (406: {detail})"),
+]
+COST_HEADER = "x-credits-consumed"  # what a request cost, where Segmind says it (undocumented; seen in other clients)
+
+
+def successor_of(slug: str) -> str | None:
+    """The model suggested in place of a retired one (segchat's catalogue); None when none is known."""
+    return successor(slug)
 
 
 class Segmind:
@@ -35,6 +53,7 @@ class Segmind:
     lists_models = False  # any slug is accepted; suggestions() offers those of segchat's catalogue
     recovers_jobs = True
     asks_window = False  # segchat's catalogue knows, without a request
+    warms_up = True  # a model not served lately starts first (a cold start): the first answer can take a while
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 120.0, retries: int = 2,
                  key_source: str = "your configuration", key_env: str | None = None, stream: bool = False,
@@ -123,6 +142,7 @@ class Segmind:
         raw = answer.headers.get("x-remaining-credits")
         reply.credits = decoding.parse_credits(raw)
         reply.credits_raw = raw if raw is not None and reply.credits is None else None
+        reply.cost = decoding.parse_cost(answer.headers.get(COST_HEADER))
         return reply
 
     def _balance(self, answer: Answer) -> Balance:
@@ -133,9 +153,16 @@ class Segmind:
         status = answer.status
         if 200 <= status < 300:
             return
+        detail = decoding.error_detail(answer.body)
+        if status == 410:
+            raise ModelRetired(self.model, successor_of(self.model), detail)
+        if status == 422 and (refused := context_error(answer)) is not None:
+            raise refused
         if status in STATUS_ERRORS:
             kind, template = STATUS_ERRORS[status]
-            raise kind(template.format(detail=decoding.error_detail(answer.body), source=self.key_source,
-                                       env=self.key_env, model=self.model, url=answer.url, method=answer.method),
-                       status)
+            if status == 406:  # the first refusal its text matches, if any
+                kind, template = next(((k, t) for pattern, k, t in REFUSALS if pattern.search(detail)),
+                                      (kind, template))
+            raise kind(template.format(detail=detail, source=self.key_source, env=self.key_env, model=self.model,
+                                       url=answer.url, method=answer.method), status)
         raise context_error(answer) or other_status(answer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from segchat.errors import Cancelled
@@ -13,13 +14,17 @@ if TYPE_CHECKING:
     from segchat.ui.render import Renderer
 
 T = TypeVar("T")
+COLD_START = 10.0  # seconds of silence after a send, for a model that may warm up, before the spinner says so
+WARMING_UP = "no answer yet: the model may be warming up (a cold start)"
 
 
 def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
     """request(call) in a worker; spinner shows the wait, screen the streamed reply (they may be one).
 
     A streamed reply's reasoning is not text of the reply: while it comes the spinner says "reasoning", and what
-    came before the text is shown set apart (screen.reasoning) just before the text begins.
+    came before the text is shown set apart (screen.reasoning) just before the text begins. The spinner shows the
+    call's state (a queued job's, a countdown to a send) when it has one; where the model may warm up
+    (call.warms_up), COLD_START seconds without an answer since the last send are told as a possible cold start.
     Ctrl-C abandons the request at once (its sockets are shut) and raises Cancelled with the text shown.
     """
     deltas: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -37,9 +42,14 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
     view, shown = None, []
     try:
         with spinner.waiting() as tick:
+            quiet_since = time.monotonic()  # since the last send: no state (a countdown to one, a job's) since
             while worker.is_alive() and deltas.empty():
                 worker.join(0.05)
-                tick(call.state or ("reasoning" if thoughts else None))
+                now = time.monotonic()
+                if call.state is not None:
+                    quiet_since = now
+                cold = call.warms_up and not thoughts and now - quiet_since >= COLD_START
+                tick(call.state or ("reasoning" if thoughts else WARMING_UP if cold else None), call.counting)
         if not deltas.empty():
             _careful(screen.reasoning, screen)("".join(thoughts[:]))  # what came before the first text
             view = screen.stream()

@@ -164,16 +164,22 @@ class Renderer:
 
     @contextlib.contextmanager
     def waiting(self, label: str = "waiting for the model") -> Iterator[Any]:
-        """A spinner with elapsed seconds; yields tick(state=None) to call while waiting (state: a queued
-        job's, such as "queued" or "running", shown instead of the label). On a terminal only: it is for a
-        person watching, and FORCE_COLOR's pipe would keep every frame."""
+        """A spinner with elapsed seconds; yields tick(state=None, counting=False) to call while waiting (state:
+        what the request is doing, such as a queued job's "queued" or "running", shown instead of the label;
+        counting: state counts its own seconds, "sending in 9 s", and is shown without the elapsed ones). On a
+        terminal only: it is for a person watching, and FORCE_COLOR's pipe would keep every frame."""
         if not self.rich_output or not is_terminal(self.out):
-            yield lambda state=None: None
+            yield lambda state=None, counting=False: None
             return
         started = time.monotonic()
+
+        def tick(state: str | None = None, counting: bool = False) -> None:
+            shown = safe(state) if state else label
+            seconds = "" if counting and state else f"… {time.monotonic() - started:.0f}s"
+            status.update(f"{shown}{seconds}  (Ctrl-C cancels)")
+
         with self.console.status(f"{label}… 0s", spinner="dots") as status:
-            yield lambda state=None: status.update(f"{safe(state) if state else label}… "
-                                                   f"{time.monotonic() - started:.0f}s  (Ctrl-C cancels)")
+            yield tick
 
 
 def _wrapped(text: str, width: int, first: int) -> str:

@@ -11,6 +11,7 @@ from segchat.errors import (
     ContextTooLong,
     JobFailed,
     JobGone,
+    ModelRetired,
     StillWaiting,
     UnsureBudgetError,
 )
@@ -89,6 +90,12 @@ def error(exc: Exception, mode: str = REPL) -> str:
         return text + ("; /trim N drops the oldest exchanges, /model switches to another model" if mode == REPL
                        else "; choose a model with a larger window with -m (segchat --models lists them), or "
                             "/trim N in the chat (segchat -r)")
+    if isinstance(exc, ModelRetired):
+        if mode == REPL:
+            how = f"/model {exc.successor} switches to it" if exc.successor else "/model NAME switches to another"
+        else:
+            how = f"-m {exc.successor} asks it" if exc.successor else "-m NAME asks another"
+        return f"{text}; {how}"
     if isinstance(exc, ContextError):
         return text + ("; /trim N drops the oldest exchanges, /new starts afresh" if mode == REPL
                        else "; start a new session, or /trim N in the chat (segchat -r)")

@@ -55,7 +55,7 @@ def test_no_key_without_terminal(cli_env, fake):
 
 
 @pytest.mark.parametrize("status, code, needle", [
-    (401, 1, b"rejected"), (404, 1, b"not found"), (405, 1, b"405"), (406, 1, b"not enough credits")])
+    (401, 1, b"rejected"), (404, 1, b"not found"), (405, 1, b"405"), (406, 1, b"did not accept the request (406")])
 def test_api_errors_exit_1_with_one_line(cli_env, fake, status, code, needle):
     fake.script({"status": status, "error": "nope"})
     result = segchat("q", env=cli_env)

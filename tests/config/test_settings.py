@@ -262,3 +262,30 @@ def test_the_default_theme_costs_no_pygments_import(tmp_path):
     loaded = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                              check=True).stdout.strip() for path in (default, other)]
     assert loaded == ["False", "True"]
+
+
+# -- rpm: sends paced to a rate ------------------------------------------------------------------------
+
+
+def test_rpm_is_unset_by_default_and_set_at_the_top_or_in_a_profile(tmp_path):
+    assert cfg.load(tmp_path / "none.toml", env={}).rpm is None
+    path = write(tmp_path / "c.toml", "rpm = 5\n[profiles.pro]\nrpm = 50\n[profiles.same]\nmodel = \"m\"\n")
+    assert cfg.load(path, env={}).rpm == 5
+    assert cfg.load(path, env={}, profile="pro").rpm == 50
+    assert cfg.load(path, env={}, profile="same").rpm == 5  # a profile without its own keeps the top level's
+
+
+@pytest.mark.parametrize("text, said", [
+    ("rpm = 0\n", "line 1: rpm: 0 is out of range (>= 1, <= 1000000)"),
+    ("rpm = -5\n", "line 1: rpm: -5 is out of range (>= 1, <= 1000000)"),
+    ("rpm = 2.5\n", "line 1: rpm: expected a whole number, got '2.5'"),
+    ('rpm = "5"\n', "line 1: rpm: expected a whole number, got the text '5' (a number is written without quotes: "
+                    "rpm = 5)"),
+    ("rpm = true\n", "line 1: rpm: expected a number, got True"),
+    ("[profiles.p]\nrpm = 0\n", "line 2: rpm: 0 is out of range"),
+])
+def test_rpm_must_be_a_positive_whole_number(tmp_path, text, said):
+    path = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as info:
+        cfg.load(path, env={}, profile="p" if "profiles" in text else None)
+    assert str(info.value).startswith(f"{path}: {said}")

@@ -9,6 +9,7 @@ from support.store_rows import listed
 
 from segchat.engine.chat import Chat
 from segchat.errors import BudgetError, CreditsError, NotFoundError, StillWaiting, UsageError
+from segchat.model.call import Call
 from segchat.model.conversation import UnsentMessage
 from segchat.model.ledger import Ledger
 from segchat.providers.segmind import Segmind as ChatClient
@@ -245,3 +246,15 @@ def test_each_reply_remembers_the_model_it_came_from(make_chat, fake, store):
     assert [m.meta["model"] for m in chat.conversation.messages if m.role == "assistant"] == models
     stored = store.load(chat.session.id).messages
     assert [m.meta["model"] for m in stored if m.role == "assistant"] == models
+
+
+def test_a_segmind_call_may_warm_up_a_local_one_does_not(make_chat, make_local_chat, fake):
+    calls: list[Call] = []
+
+    def runner(request):
+        calls.append(Call())
+        return request(calls[-1])
+
+    make_chat().send("hi", runner)
+    make_local_chat().send("hi", runner)
+    assert [c.warms_up for c in calls] == [True, False]

@@ -9,11 +9,16 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from support import fakequeue, families
+
+# What Segmind's gateway says for a status, as {"error": ...}, unless an action says otherwise.
+SEGMIND_ERRORS = {406: "Insufficient credits. Available: 0.001, required: 0.0125", 410: "This model has been retired",
+                  422: "messages: field required", 429: "Rate limit exceeded"}
 
 
 @dataclass
@@ -23,6 +28,7 @@ class Received:
     headers: dict[str, str]
     body: Any
     peer: tuple[str, int]
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -35,7 +41,10 @@ class FakeSegmind:
     an empty queue answers "echo: <last user message>".
     An action is a dict with any of: status, content, error, body (raw bytes/str),
     content_type, headers, delay, truncate, drop, hang, sse (list of deltas),
-    usage, finish_reason, credits (balance to report; None sends no header), reasoning (what the model
+    usage, finish_reason, credits (balance to report; None sends no header), consumed (what the request cost, in
+    an x-credits-consumed header: a figure, or True for the server's cost), reset_in (a 429's
+    x-rate-limit-reset-at-utc: that many seconds after the answer, as reset_format says: "iso" 8601, the
+    default, or "epoch" seconds), reasoning (what the model
     thought, sent apart from the reply as llama.cpp, vLLM and DeepSeek do: `reasoning_content` in the message of
     a whole reply; in a stream, deltas of it before the content's, one per item of a list or per word of a text),
     family ("anthropic" or "gemini": a whole reply in that family's own shape, as Segmind passes it through; its
@@ -190,6 +199,11 @@ class _Handler(BaseHTTPRequestHandler):
             headers.setdefault("x-remaining-credits", str(self.fake.balance))
         elif billed and action.get("credits") is not None:
             headers["x-remaining-credits"] = str(action["credits"])
+        if "consumed" in action:
+            headers["x-credits-consumed"] = str(self.fake.cost if action["consumed"] is True else action["consumed"])
+        if "reset_in" in action:
+            headers["x-rate-limit-reset-at-utc"] = _moment(time.time() + action["reset_in"],
+                                                           action.get("reset_format", "iso"))
         if "sse" in action:
             return self._stream(action, headers)
         if "endless_line" in action:
@@ -201,7 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
         if "body" in action:
             data = action["body"].encode() if isinstance(action["body"], str) else action["body"]
         elif status >= 400:
-            error = action.get("error", "something went wrong")
+            said = "something went wrong" if openai else SEGMIND_ERRORS.get(status, "something went wrong")
+            error = action.get("error", said)
             data = json.dumps({"error": _oai_error(error, status) if openai else error}).encode()
         elif request.get("stream") is True and (openai or self.fake.segmind_streams):
             return self._chunk_stream(action, request, status, headers)
@@ -372,6 +387,13 @@ def _usage(action: dict[str, Any], messages: list[dict[str, Any]], content: Any)
     prompt = sum(len(str(m.get("content", ""))) // 4 + 4 for m in messages)
     completion = len(str(content)) // 4 + 1
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _moment(when: float, form: str) -> str:
+    """A time as Segmind's x-rate-limit-reset-at-utc may write it: ISO 8601 in UTC, or epoch seconds."""
+    if form == "epoch":
+        return f"{when:.3f}"
+    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _oai_error(error: Any, status: int) -> Any:

@@ -14,6 +14,7 @@ from support.repl import ALT_ENTER, CTRL_C, CTRL_D, ENTER, run
 from support.store_rows import listed
 
 from segchat.errors import Cancelled
+from segchat.net.pacing import Pacer
 from segchat.tui.repl import Repl
 from segchat.tui.slash_completer import suggest
 from segchat.tui.toolbar import make_toolbar
@@ -90,6 +91,24 @@ def test_406_puts_the_message_back_in_the_input(make_chat, fake):
     out = run(make_chat(), "precious words" + ENTER, ENTER)
     assert "not enough credits" in out and "last known balance" in out
     assert [m[-1]["content"] for m in sent(fake)] == ["precious words", "precious words"]
+
+
+def test_a_team_spend_limit_leaves_the_message_unsent_not_in_the_input(make_chat, fake):
+    fake.script({"status": 406, "error": "Team spend limit reached: 50.00 of 50.00 for this month"})
+    chat = make_chat()
+    out = run(chat, "precious words" + ENTER, ENTER)  # a bare Enter: nothing was put back to send
+    assert "team's spend limit is reached" in out and "/retry sends it again" in out
+    assert "not enough credits" not in out
+    assert len(fake.chat_requests()) == 1 and chat.conversation.unsent.text == "precious words"
+
+
+def test_a_retired_model_says_so_and_another_answers_the_same_message(make_chat, fake):
+    fake.script({"status": 410})
+    chat = make_chat(model="a-model-no-catalogue-knows")
+    out = run(chat, "hello" + ENTER, "/model llama-v3p1-8b-instruct" + ENTER, "/retry" + ENTER)
+    assert "model 'a-model-no-catalogue-knows' was retired by Segmind" in out
+    assert "/model NAME switches to another" in out and "echo: hello" in out
+    assert [r.path for r in fake.chat_requests()] == ["/v1/a-model-no-catalogue-knows", "/v1/llama-v3p1-8b-instruct"]
 
 
 def test_undo_model_set_budget_credits(make_chat, fake):
@@ -283,3 +302,12 @@ def test_start_up_work_begins_once_the_prompt_is_drawn(make_chat):
         repl = Repl(make_chat(), Renderer(out=io.StringIO(), rich_output=False), input=pipe, output=DummyOutput())
         assert repl.run(on_ready=lambda: seen.append(repl.prompt.app.render_counter)) == 0
     assert len(seen) == 1 and seen[0] >= 1
+
+
+def test_sends_past_rpm_wait_their_turn(make_chat, fake):
+    chat = make_chat(rpm=1)
+    chat.pacer = Pacer(1, window=1.0)  # a one-second "minute", for the test's sake
+    out = run(chat, "first" + ENTER, "second" + ENTER)
+    assert "echo: first" in out and "echo: second" in out
+    first, second = fake.chat_requests()
+    assert second.at - first.at >= 0.8  # the second waited for the first to leave the window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 
@@ -174,3 +175,51 @@ def test_the_recap_wraps_at_words_to_the_terminal(monkeypatch):
     assert all(len(line) <= 30 for line in lines)
     assert " ".join(" ".join(lines).split()).endswith(" ".join(words) + " second line")  # no word cut in two
     assert lines[-1] == "second line"
+
+
+# -- the spinner's line ------------------------------------------------------------------------------------
+
+
+class Status:
+    """rich's status line, as the spinner updates it."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+
+    def update(self, text: str) -> None:
+        self.shown.append(text)
+
+
+class Terminal(io.StringIO):
+    """Output that is a terminal, as the spinner's must be."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Console:
+    """rich's console, for its status() alone."""
+
+    def __init__(self) -> None:
+        self.status_shown = Status()
+
+    @contextlib.contextmanager
+    def status(self, text: str, spinner: str):
+        self.status_shown.shown.append(text)
+        yield self.status_shown
+
+
+@pytest.mark.parametrize("state, counting, shown", [
+    (None, False, r"waiting for the model… \ds  \(Ctrl-C cancels\)"),
+    ("queued", False, r"queued… \ds  \(Ctrl-C cancels\)"),
+    ("rate limited (429): sending again in 9 s", True,
+     r"rate limited \(429\): sending again in 9 s  \(Ctrl-C cancels\)"),  # its own seconds alone
+    ("a\x1b[31mb", False, r"a\^\[\[31mb… \ds  \(Ctrl-C cancels\)"),  # sanitised
+])
+def test_the_spinner_line(state, counting, shown):
+    renderer = Renderer(out=Terminal(), rich_output=True)
+    renderer._console = console = Console()
+    with renderer.waiting() as tick:
+        tick(state, counting)
+    assert console.status_shown.shown[0] == "waiting for the model… 0s"
+    assert re.fullmatch(shown, console.status_shown.shown[-1]), console.status_shown.shown[-1]
