@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.cli import KEY  # noqa: E402
 from support.fakeserver import FakeSegmind  # noqa: E402
+from support.screen import Terminal  # noqa: E402
 
 from segchat.config import settings as cfg  # noqa: E402
 from segchat.engine.chat import Chat  # noqa: E402
@@ -107,3 +108,19 @@ def cli_env(fake, isolated_home):
     return env
 
 
+
+
+@pytest.fixture
+def term(request):
+    """segchat on a pseudo-terminal, term(*args, env=None, shell=None): env defaults to cli_env (the loopback
+    server); with shell, /bin/sh -c shell instead. Every terminal started is closed after the test."""
+    started: list[Terminal] = []
+
+    def start(*args: str, env: dict | None = None, shell: str | None = None) -> Terminal:
+        env = request.getfixturevalue("cli_env") if env is None else env
+        started.append(Terminal(["-c", shell], env, command="/bin/sh") if shell else Terminal(list(args), env))
+        return started[-1]
+
+    yield start
+    for t in started:
+        t.close()

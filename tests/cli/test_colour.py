@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import pytest
 from support.cli import segchat
-from support.screen import Terminal
 from support.sgr import colour_sequences, sgr_sequences
 
 ENTER, CTRL_D = "\r", "\x04"
 REPLY = "# Title\n\nSome **bold** and `code`:\n\n```python\nprint('hi')\n```"
 
 
-@pytest.fixture
-def term():
-    terminals = []
-
-    def start(*args: str, env: dict) -> Terminal:
-        t = Terminal(list(args), env)
-        t.child.delaybeforesend = None
-        terminals.append(t)
-        return t
-
-    yield start
-    for t in terminals:
-        t.close()
 
 
 def test_force_color_colours_a_piped_one_shot(cli_env, fake):

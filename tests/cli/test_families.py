@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from support.cli import segchat
-from support.screen import Terminal
 
 # A family, a model of it, and its reply cut at the length limit, as it words that.
 FAMILIES = {"anthropic": ("claude-4.5-sonnet", "max_tokens", {"input_tokens": 56, "output_tokens": 31}),
@@ -14,19 +13,6 @@ FAMILIES = {"anthropic": ("claude-4.5-sonnet", "max_tokens", {"input_tokens": 56
                        {"promptTokenCount": 56, "candidatesTokenCount": 31, "totalTokenCount": 87})}
 
 
-@pytest.fixture
-def term(cli_env):
-    terminals = []
-
-    def start(*args: str) -> Terminal:
-        t = Terminal(list(args), cli_env)
-        t.child.delaybeforesend = None
-        terminals.append(t)
-        return t
-
-    yield start
-    for t in terminals:
-        t.close()
 
 
 @pytest.mark.parametrize("queue", [False, True], ids=["v1", "queue"])

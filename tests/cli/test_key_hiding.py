@@ -8,7 +8,6 @@ import time
 
 import pytest
 from support.cli import KEY, segchat
-from support.screen import Terminal
 
 ENTER, CTRL_C = "\r", "\x03"
 PROFILE_KEY = "vllm-profile-key-0123456789"
@@ -30,18 +29,6 @@ def keyed_env(cli_env, fake, isolated_home):
     return {k: v for k, v in cli_env.items() if k != "SEGCHAT_BASE_URL"}
 
 
-@pytest.fixture
-def term():
-    terminals = []
-
-    def start(args: list[str], env: dict) -> Terminal:
-        terminals.append(Terminal(args, env))
-        terminals[-1].child.delaybeforesend = None
-        return terminals[-1]
-
-    yield start
-    for t in terminals:
-        t.close()
 
 
 def stored(isolated_home) -> bytes:
@@ -52,7 +39,7 @@ def stored(isolated_home) -> bytes:
 
 def test_a_key_streamed_back_in_two_pieces_is_never_on_screen_nor_stored(term, keyed_env, fake, isolated_home):
     fake.models = ["llama3.1:8b", "evil\x1b[31mred", "bidi\u202eledom", PROFILE_KEY, "good/model-2"]
-    t = term(["--session", "keyed"], keyed_env)
+    t = term("--session", "keyed", env=keyed_env)
     t.wait_for("Enter sends")
     fake.script({"chunks": ["your key is ", HEAD, TAIL + " indeed"], "chunk_delay": 0.3})
     t.type("what is my key" + ENTER)

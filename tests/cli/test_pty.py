@@ -9,26 +9,11 @@ import time
 
 import pytest
 from support.cli import default_signals
-from support.screen import Terminal, segchat_command
+from support.screen import segchat_command
 
 ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"
 
 
-@pytest.fixture
-def term(cli_env):
-    terminals = []
-
-    def start(*args: str, env: dict | None = None, shell: str | None = None) -> Terminal:
-        if shell:
-            t = Terminal(["-c", shell], env or cli_env, command="/bin/sh")
-        else:
-            t = Terminal(list(args), env or cli_env)
-        terminals.append(t)
-        return t
-
-    yield start
-    for t in terminals:
-        t.close()
 
 
 def test_chat_with_toolbar_markdown_and_exit(term, fake):

@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from support.cli import segchat
 from support.config_files import write
-from support.screen import Terminal
 
 ENTER, CTRL_C, CTRL_D = "\r", "\x03", "\x04"
 
 
-@pytest.fixture
-def term(cli_env):
-    terminals = []
-
-    def start(*args: str) -> Terminal:
-        terminals.append(Terminal(list(args), cli_env))
-        return terminals[-1]
-
-    yield start
-    for t in terminals:
-        t.close()
 
 
 def test_a_429_counts_down_on_the_terminal_then_the_reply_comes(term, fake):

@@ -8,7 +8,6 @@ import json
 import pytest
 from support.cli import segchat
 from support.config_files import write
-from support.screen import Terminal
 
 THOUGHT = "The user wants a number; six times seven."
 QUESTION = "six times seven?"
@@ -61,19 +60,11 @@ def test_piped_output_is_the_reply_alone(env, fake):
     assert reply["content"] == "It is 42." and reply["meta"]["reasoning"] == THOUGHT
 
 
+
+
 @pytest.fixture
-def term(env):
-    terminals = []
-
-    def start(*args: str) -> Terminal:
-        t = Terminal(list(args), env)
-        t.child.delaybeforesend = None
-        terminals.append(t)
-        return t
-
-    yield start
-    for t in terminals:
-        t.close()
+def term(term, env):
+    return lambda *args: term(*args, env=env)
 
 
 def test_the_chat_offers_the_message_again_and_shows_the_reasoning_apart(term, env, fake):

@@ -19,19 +19,11 @@ SHORT = ["--temperature", "0", "--max-tokens", "40"]  # a short answer to QUESTI
 QUESTION = "What is 2+2?"
 
 
+
+
 @pytest.fixture
-def term(llama_env):
-    terminals = []
-
-    def start(*args: str) -> Terminal:
-        t = Terminal(list(args), llama_env)
-        t.child.delaybeforesend = None  # pexpect's 50 ms pause before each send
-        terminals.append(t)
-        return t
-
-    yield start
-    for t in terminals:
-        t.close()
+def term(term, llama_env):
+    return lambda *args: term(*args, env=llama_env)
 
 
 def turn(t: Terminal, text: str, timeout: float = 30) -> str:

@@ -33,6 +33,7 @@ class Terminal:
         self.raw = b""
         self.child = pexpect.spawn(command or segchat_command(), args, env=env, dimensions=(rows, cols),
                                    preexec_fn=_default_signals)
+        self.child.delaybeforesend = None  # pexpect's own 50 ms pause before each send
         # pyte answers ESC[6n through this hook; send the reply back to the program.
         self.screen.write_process_input = lambda data: self.child.send(data.encode())
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from support.repl import ENTER, make_repl, run
-from support.screen import Terminal
 
 from segchat.config.settings import ModelSettings
 from segchat.tui.slash_completer import SlashCompleter, suggest
@@ -70,18 +68,6 @@ def test_resuming_an_overflowing_session_warns(make_chat, fake, store):
     assert "longer than the 8,192-token context window of gpt-4" in out
 
 
-@pytest.fixture
-def term(cli_env):
-    terminals = []
-
-    def start(*args: str) -> Terminal:
-        t = Terminal(list(args), cli_env)
-        terminals.append(t)
-        return t
-
-    yield start
-    for t in terminals:
-        t.close()
 
 
 def test_the_tab_menu_on_a_terminal_shows_the_lines(term):
