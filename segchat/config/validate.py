@@ -50,6 +50,15 @@ def check_model(value: Any, provider: str = "segmind") -> str:
     return value
 
 
+def is_model(value: Any, provider: str = "segmind") -> bool:
+    """Whether check_model() accepts value for provider."""
+    try:
+        check_model(value, provider)
+    except Invalid:
+        return False
+    return True
+
+
 def check_base_url(value: Any) -> str:
     """The URL without surrounding spaces or a trailing slash. Only https, or http to this machine (localhost or
     a loopback address): the API key travels in a header. No query or fragment: requests append paths to it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from segchat.config.validate import Invalid, check_api_key, check_base_url, check_model
+from segchat.config.validate import Invalid, check_api_key, check_base_url, check_model, is_model
 
 
 @pytest.mark.parametrize("url, kept", [
@@ -70,3 +70,10 @@ def test_a_segmind_slug_is_strict_other_model_ids_are_not():
     for bad, provider in (("meta-llama/x", "segmind"), ("../../etc", "segmind"), ("a/../b", "openai")):
         with pytest.raises(Invalid, match="model"):
             check_model(bad, provider)
+
+
+@pytest.mark.parametrize("value, provider, accepted", [
+    ("llama-v3p1-8b-instruct", "segmind", True), ("llama3.1:8b", "segmind", False), ("llama3.1:8b", "openai", True),
+    ("a/../b", "openai", False), ("\x1b[31mred", "openai", False), (42, "segmind", False)])
+def test_is_model_says_what_check_model_accepts(value, provider, accepted):
+    assert is_model(value, provider) is accepted

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segchat.config.settings import SAMPLING, check_sampling
-from segchat.config.validate import check_model
+from segchat.config.validate import is_model
 from segchat.errors import ConfigError, UsageError
 from segchat.figures import fmt_credits, fmt_spent, fmt_tokens
 from segchat.text.redact import redact
@@ -160,22 +160,14 @@ def model_choices(host: CommandHost) -> list[str]:
     bidi character, which the menu would write to the terminal as they are) and that hide no secret; before the
     list came, or when none is left, the provider's suggestions (Segmind: segchat's catalogue), likewise."""
     provider = host.chat.provider
-    offered = [i for i in host.model_ids if _accepted(i, provider.name) and redact(i) == i]
-    return offered or [i for i in provider.suggestions() if _accepted(i, provider.name) and redact(i) == i]
+    offered = [i for i in host.model_ids if is_model(i, provider.name) and redact(i) == i]
+    return offered or [i for i in provider.suggestions() if is_model(i, provider.name) and redact(i) == i]
 
 
 def model_description(host: CommandHost, model: str) -> str:
     """What the menu shows beside an id Tab offers after /model: one line about the model, where the provider has
     one (Segmind: segchat's catalogue, or the user's [models] table)."""
     return host.chat.provider.describe(model)
-
-
-def _accepted(model: str, provider: str) -> bool:
-    try:
-        check_model(model, provider)
-    except ConfigError:
-        return False
-    return True
 
 
 def cmd_set(host: CommandHost, arg: str) -> None:
