@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """The settings, then what the arguments ask for: a printout, a session action, or a chat."""
-    from segchat.cli.args import check_arguments
+    from segchat.cli.args import check_arguments, session_action
     from segchat.config.paths import config_path
     from segchat.config.settings import load
     from segchat.private_files import present
@@ -136,9 +136,10 @@ def _run(args: argparse.Namespace) -> int:
 
         obtain(config, path, find_tty(), replacing=True)
         return EXIT_OK
-    from segchat.cli.session_flags import manage
+    if session_action(args) is not None:  # after the settings: they register the key, which output then hides
+        from segchat.cli.session_flags import manage
 
-    if manage(args, _store):  # after the settings: they register the key, which every output then hides
+        manage(args, _store)
         return EXIT_OK
     return _chat(args, config, path, flags, role)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from segchat.app import sessions
-from segchat.cli.args import ACTIONS
+from segchat.cli.args import session_action
 from segchat.ui.render import Renderer, styled
 
 if TYPE_CHECKING:
@@ -20,10 +20,10 @@ READING = ("list", "show", "export", "search")  # these write nothing: a read-on
 
 def manage(args: argparse.Namespace, open_store: Callable[[bool], Store]) -> bool:
     """Run the management action asked for; False when none was. open_store(read_only) opens the store."""
-    chosen = [name for name in ACTIONS if getattr(args, name) not in (None, False)]
-    if not chosen:
+    action = session_action(args)
+    if action is None:
         return False
-    store, out = open_store(chosen[0] in READING), Renderer(rich_output=styled(sys.stdout))
+    store, out = open_store(action in READING), Renderer(rich_output=styled(sys.stdout))
     try:
         if args.list:
             sessions.list_sessions(store, out)

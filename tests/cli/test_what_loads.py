@@ -36,3 +36,14 @@ def test_nothing_heavy_loads_before_it_is_needed(path):
 def test_the_version_loads_nothing_of_segchat_but_its_entry_point():
     loaded = loaded_by("segchat.cli")
     assert {m for m in loaded if m.startswith("segchat")} == {"segchat", "segchat.cli"}
+
+
+def test_a_question_loads_no_session_management(cli_env):
+    """The session flags' module (and the listing, showing and exporting it brings) waits for those flags."""
+    code = ("import json, sys\nfrom segchat.cli import main\nstatus = main.main(['hello'])\n"
+            "print(json.dumps([status, sorted(sys.modules)]), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60)
+    status, loaded = json.loads(result.stderr.strip().splitlines()[-1])
+    assert status == 0 and result.stdout.strip()  # the question was answered
+    assert "segchat.cli.session_flags" not in loaded and "segchat.app.sessions" not in loaded
+    assert "segchat.app.session_choice" in loaded  # the check can fail: the chat's own path is loaded
