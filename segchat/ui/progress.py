@@ -29,13 +29,24 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
     """
     deltas: queue.SimpleQueue[str] = queue.SimpleQueue()
     thoughts: list[str] = []
-    call, box = Call(on_delta=deltas.put, on_reasoning=thoughts.append), {}
+    # Set when text arrives or the request ends, so the waits below end then, not at their next tick: the first
+    # text reaches the screen as it arrives (polling alone held it up to a tick, 50 ms, and each later piece 20 ms).
+    woken, finished = threading.Event(), threading.Event()
+
+    def delta(text: str) -> None:
+        deltas.put(text)
+        woken.set()
+
+    call, box = Call(on_delta=delta, on_reasoning=thoughts.append), {}
 
     def work() -> None:
         try:
             box["result"] = request(call)
         except BaseException as exc:  # handed to the main thread below
             box["error"] = exc
+        finally:
+            finished.set()
+            woken.set()
 
     worker = threading.Thread(target=work, daemon=True, name="segchat-request")
     worker.start()
@@ -43,8 +54,9 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
     try:
         with spinner.waiting() as tick:
             quiet_since = time.monotonic()  # since the last send: no state (a countdown to one, a job's) since
-            while worker.is_alive() and deltas.empty():
-                worker.join(0.05)
+            while not finished.is_set() and deltas.empty():
+                woken.wait(0.05)
+                woken.clear()  # before the loop looks again: what is set after it is seen by the next wait
                 now = time.monotonic()
                 if call.state is not None:
                     quiet_since = now
@@ -54,9 +66,10 @@ def run(request: Callable[[Call], T], spinner: Renderer, screen: Renderer) -> T:
             _careful(screen.reasoning, screen)("".join(thoughts[:]))  # what came before the first text
             view = screen.stream()
             feed = _careful(view.feed, screen)
-            while worker.is_alive() or not deltas.empty():
+            while not finished.is_set() or not deltas.empty():
+                woken.clear()
                 if _drain(deltas, shown, feed) == 0:
-                    worker.join(0.02)
+                    woken.wait(0.02)
             _careful(view.finish, screen)()
     except KeyboardInterrupt:
         call.abort()
