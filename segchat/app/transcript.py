@@ -77,7 +77,7 @@ def head(info: SessionInfo, system: str | None) -> list[str]:
 def message_lines(role: str, content: str, meta: dict[str, Any], *, with_model: bool = False) -> list[str]:
     """A message's lines: its heading (a reply that is not whole says so; with_model, it names its model), its
     text, the files it had attached."""
-    who = "You" if role == "user" else model_heading(meta, with_model=with_model)
+    who = "You" if role == "user" else model_heading(meta, with_model=with_model and role == "assistant")
     lines = [f"## {who}", "", content, ""]
     if meta.get("attachments"):
         lines += _attached(meta)

@@ -55,14 +55,16 @@ def reference_markdown(info: Any, conversation: Conversation) -> str:
 
 def reference_heading(message: Message, named: bool = False) -> str:
     """A message's heading: a reply that is not whole says how, the user's stop first, then a length limit; in a
-    session whose replies name more than one model (named), each reply names its own, when it names one."""
+    session whose replies name more than one model (named), each reply names its own, when it names one (a
+    message stored with the system role names none: only replies have a model)."""
     if message.role == "user":
         return "You"
     meta = message.meta
     mark = ("interrupted" if meta.get("interrupted") else "stopped at the length limit"
             if meta.get("finish_reason") == "length" else "cut off" if meta.get("incomplete") else "")
     model = meta.get("model")
-    who = f"Model: {model}" if named and isinstance(model, str) and model else "Model"
+    who = f"Model: {model}" if named and message.role == "assistant" and isinstance(model, str) and model \
+        else "Model"
     return f"{who} ({mark})" if mark else who
 
 
@@ -372,3 +374,14 @@ def test_an_attached_file_s_odd_name_is_one_line_in_history_show_and_exports(mak
     sessions.show_session(store, chat.session.name, Renderer(out=shown, rich_output=False))
     assert line in shown.getvalue().splitlines()
     assert line in sessions.export_session(store, chat.session.name, "md").splitlines()
+
+
+def test_a_message_stored_with_the_system_role_names_no_model(store):
+    """Only replies have a model: --show and the exports agree on a system-role message that has one in its meta."""
+    name = make_session(store, [("assistant", "", {"model": "gpt-4o"}), ("assistant", "", 'raw:{"model": "m"}'),
+                                ("system", "", {"model": "gpt-4o"})])
+    assert_shown_as_the_reference(store, name)
+    out = io.StringIO()
+    sessions.show_session(store, name, Renderer(out=out, rich_output=False))
+    assert out.getvalue().count("## Model: ") == 2 and "## Model\n" in out.getvalue()
+    assert sessions.export_session(store, name, "md").count("## Model: ") == 2
