@@ -9,10 +9,10 @@ import sys
 
 import pytest
 from support.read_only import read_only
+from support.store_rows import version_1_store
 
 from segchat.model.conversation import Message
 from segchat.store import Store
-from segchat.store.schema import MIGRATIONS
 
 
 def filled(path) -> None:
@@ -52,11 +52,7 @@ def test_reading_a_store_that_is_not_there_makes_it(tmp_path):
 
 def test_reading_an_older_store_upgrades_it_first(tmp_path):
     path = tmp_path / "sessions.db"
-    old = sqlite3.connect(path, isolation_level=None)
-    old.executescript(f"{MIGRATIONS[1]}PRAGMA user_version=1;")
-    old.execute("INSERT INTO sessions(name, created, updated) VALUES ('trip', 1, 1)")
-    old.execute("INSERT INTO messages(session_id, role, content) VALUES (1, 'user', 'the tram to Belém')")
-    old.close()
+    version_1_store(path, "trip", "", "the tram to Belém").close()
     store = Store(path, read_only=True)
     try:
         assert [row[1] for row in store.listing()] == ["trip"]

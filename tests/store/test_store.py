@@ -10,7 +10,7 @@ import sqlite3
 import stat
 
 import pytest
-from support.store_rows import listed
+from support.store_rows import listed, version_1_store
 
 from segchat.app import sessions
 from segchat.errors import SessionNotFound, StoreError
@@ -268,14 +268,8 @@ def test_a_store_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch):
 
 
 def test_a_version_1_store_gains_owners_and_profiles_keeping_its_data(tmp_path):
-    import sqlite3
-
-    from segchat.store.schema import MIGRATIONS
     path = tmp_path / "v1.db"
-    db = sqlite3.connect(path, isolation_level=None)
-    db.executescript(f"BEGIN;{MIGRATIONS[1]}PRAGMA user_version=1;COMMIT;")
-    db.execute("INSERT INTO sessions(name, model, created, updated) VALUES ('old', 'm', 1, 1)")
-    db.execute("INSERT INTO messages(session_id, role, content) VALUES (1, 'user', 'hello')")
+    db = version_1_store(path, "old", "m", "hello")
     db.execute("INSERT INTO pending(session_id, content, created) VALUES (1, 'left unsent', 1)")
     db.close()
     store = Store(path)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
+
+from segchat.store.schema import MIGRATIONS
 
 # Metas another tool may have stored: each a JSON object, and what json.loads makes of it.
 OBJECTS = [None, "", "{}", '{"cost": "0.01", "usage": {"prompt_tokens": 5, "total_tokens": 9}}',
@@ -26,3 +30,13 @@ def insert(store, session_id: int, metas: list) -> None:
     for n, meta in enumerate(metas):
         store._db.execute("INSERT INTO messages(session_id, role, content, created, meta) VALUES (?,?,?,?,?)",
                           (session_id, ("user", "assistant")[n % 2], f"text {n}", float(n), meta))
+
+
+def version_1_store(path: Path, name: str, model: str, message: str) -> sqlite3.Connection:
+    """A store as the first schema wrote it, holding one session (name, model) with one user message; the
+    connection stays open for more rows, and the caller closes it."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN;{MIGRATIONS[1]}PRAGMA user_version=1;COMMIT;")
+    db.execute("INSERT INTO sessions(name, model, created, updated) VALUES (?, ?, 1, 1)", (name, model))
+    db.execute("INSERT INTO messages(session_id, role, content) VALUES (1, 'user', ?)", (message,))
+    return db
