@@ -123,7 +123,8 @@ def _run(args: argparse.Namespace) -> int:
         from segchat.cli.check import check
 
         return check(path, flags, (role.name, role.settings) if role else None)
-    config = load(path, flags, role=(role.name, role.settings) if role else None)
+    # --models makes no request to Segmind: its key is not looked for (no password manager asked, no keyring read).
+    config = load(path, flags, role=(role.name, role.settings) if role else None, find_key=not args.models)
     if args.max_credits is not None and not config.has_credits:
         raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")
     for warning in config.warnings:
@@ -165,10 +166,11 @@ def _list_models(config: Config) -> int:
 
     out = Renderer(rich_output=styled(sys.stdout))
     if config.provider == "openai":
+        from segchat.config.settings import with_key
         from segchat.model.call import Call
         from segchat.providers import configured
 
-        provider = configured.build(config)
+        provider = configured.build(with_key(config))  # its server is asked: now the key is looked for
         try:
             ids = provider.models(Call())
         finally:

@@ -81,6 +81,22 @@ def test_an_openai_profile_lists_its_servers_models(cli_env, fake, isolated_home
     assert [r.path for r in fake.requests] == ["/v1/models"]
 
 
+def test_the_catalogue_asks_for_no_key_and_a_servers_list_does(cli_env, fake, isolated_home, tmp_path):
+    """Listing Segmind's catalogue makes no request, so api_key_cmd (a password manager) is not run; listing an
+    OpenAI-compatible server's models sends its key, which the command prints."""
+    ran = tmp_path / "ran"
+    command = json.dumps(f"{sys.executable} -c \"open({str(ran)!r}, 'a').write('x'); print('cmd-key-1234567')\"")
+    env = {k: v for k, v in cli_env.items() if k != "SEGMIND_API_KEY"}
+    config = write(isolated_home / "my.toml", f"api_key_cmd = {command}\n[profiles.local]\nprovider = \"openai\"\n"
+                                              f'base_url = "{fake.base_url}"\napi_key_cmd = {command}\n')
+    listed = segchat("--models", "--config", str(config), env=env)
+    assert listed.returncode == 0 and b"claude-4.5-sonnet" in listed.stdout
+    assert not ran.exists() and fake.requests == []
+    served = segchat("--models", "--config", str(config), "--profile", "local", env=env)
+    assert served.returncode == 0 and b"llama3.1:8b" in served.stdout
+    assert ran.read_text() == "x" and fake.requests[-1].headers["authorization"] == "Bearer cmd-key-1234567"
+
+
 def test_models_loads_neither_engine_nor_network_nor_store():
     code = ("import io, json, sys, contextlib\nfrom segchat.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()) as out:\n    status = main(['--models'])\n"
