@@ -14,6 +14,7 @@ reply's elapsed seconds on its cost line, is written as the delay the server is 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import sys
 import tempfile
@@ -127,11 +128,10 @@ def to_svg(screen: pyte.Screen) -> str:
     for y in range(screen.lines):
         line = Text(no_wrap=True, overflow="crop")
         row = screen.buffer[y]
-        for x in range(screen.columns):
-            cell = row[x]
-            if cell.data == "":  # the second half of a wide character
-                continue
-            line.append(cell.data, _style(cell))
+        cells = [row[x] for x in range(screen.columns) if row[x].data != ""]  # "": a wide character's right half
+        # A run of cells alike in style is one piece of text: the SVG holds words, not letters, and diffs so.
+        for style, run in itertools.groupby(cells, key=_style):
+            line.append("".join(cell.data for cell in run), style)
         console.print(line, crop=True)
     return console.export_svg(title="segchat")
 
