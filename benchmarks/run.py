@@ -230,6 +230,17 @@ def bench_version_help(runs: int, env: dict, results: list) -> None:
     report("--help", ours, base, "--version", results)
 
 
+def bench_models(runs: int, env: dict, results: list) -> None:
+    """--models against what --version loads plus reading the catalogue's data file, in one process (no target:
+    the figure the catalogue's issue asks to be told)."""
+    from segchat.providers.segmind_catalogue import FILE
+
+    read = [sys.executable, "-c", "import sys, tomllib, segchat.cli.main\nwith open(sys.argv[1], 'rb') as f:\n"
+            "    tomllib.load(f)", FILE]
+    ours, base = alternate(lambda: timed([segchat(), "--models"], env), lambda: timed(read, env), runs)
+    report("--models", ours, base, "--version's modules + its data file", results)
+
+
 def bench_list(runs: int, env: dict, results: list) -> None:
     ours, base = alternate(lambda: on_terminal([segchat(), "--list"], env),
                            lambda: timed([segchat(), "--list"], env), runs)
@@ -330,8 +341,8 @@ def save_cost(home: Path) -> None:
     store.close()
 
 
-MEASURES = {"version": bench_version_help, "list": bench_list, "search": bench_search, "show": bench_show,
-            "history": bench_history, "resume": bench_resume, "startup": bench_startup}
+MEASURES = {"version": bench_version_help, "models": bench_models, "list": bench_list, "search": bench_search,
+            "show": bench_show, "history": bench_history, "resume": bench_resume, "startup": bench_startup}
 TURNS = ("turn", "rss", "oneshot")  # measured by turns.py, in a home of its own
 
 
@@ -349,8 +360,8 @@ def main() -> int:
         many, big = build_home(home, fake.base_url)
         print(f"segchat: {segchat()}  python: {sys.version.split()[0]}  runs: {options.runs}\n"
               f"data: {SESSIONS:,} sessions of {MESSAGES_EACH} messages; a session of {BIG:,} messages\n", flush=True)
-        homes = {"version": many, "list": many, "search": many, "show": big, "history": big, "resume": big,
-                 "startup": big}
+        homes = {"version": many, "models": many, "list": many, "search": many, "show": big, "history": big,
+                 "resume": big, "startup": big}
         for name, measure in MEASURES.items():
             if name in chosen:
                 measure(options.runs, homes[name], results)
