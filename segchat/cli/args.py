@@ -12,14 +12,15 @@ ACTIONS = ("list", "show", "export", "import_file", "delete", "rename", "search"
 ALONE = ("completion", "roles", "models", "config_path")  # flags that print something and exit, taking no question
 
 EPILOG = """\
-exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted.
+exit codes: 0 ok, 1 API, network or session error, 2 usage or configuration error, 130 interrupted,
+141 the reader of the output left (segchat --list | head -1).
 examples:
   segchat                         chat in the terminal
   segchat "what is a monad?"      ask once, print the reply
   segchat < pirate.txt            chat with the piped text as the system prompt
   segchat -r "and in Spain?"      continue the latest session
   segchat -f app.py "review this"  attach a file to the question (-f - attaches standard input)
-  segchat --role pirate           chat with a named role (see --roles)
+  segchat --role reviewer         chat with a named role (see --roles)
   segchat --profile ollama        use another server set up in config.toml
 """
 
