@@ -94,7 +94,6 @@ def _run(args: argparse.Namespace) -> int:
     """The settings, then what the arguments ask for: a printout, a session action, or a chat."""
     from segchat.cli.args import check_arguments, session_action
     from segchat.config.paths import config_path
-    from segchat.config.settings import load
     from segchat.private_files import present
 
     check_arguments(args)
@@ -123,6 +122,8 @@ def _run(args: argparse.Namespace) -> int:
         from segchat.cli.check import check
 
         return check(path, flags, (role.name, role.settings) if role else None)
+    from segchat.config.settings import load
+
     # --models makes no request to Segmind: its key is not looked for (no password manager asked, no keyring read).
     config = load(path, flags, role=(role.name, role.settings) if role else None, find_key=not args.models)
     if args.max_credits is not None and not config.has_credits:

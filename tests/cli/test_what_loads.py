@@ -38,6 +38,17 @@ def test_the_version_loads_nothing_of_segchat_but_its_entry_point():
     assert {m for m in loaded if m.startswith("segchat")} == {"segchat", "segchat.cli"}
 
 
+def test_the_config_path_loads_no_settings(cli_env):
+    """`segchat --config-path` (as in `$EDITOR "$(segchat --config-path)"`) prints where the file is without
+    reading it: the settings' module waits for a path that uses them."""
+    code = ("import json, sys\nfrom segchat.cli import main\nstatus = main.main(['--config-path'])\n"
+            "print(json.dumps([status, sorted(sys.modules)]), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60)
+    status, loaded = json.loads(result.stderr.strip().splitlines()[-1])
+    assert status == 0 and result.stdout.strip().endswith("config.toml")
+    assert "segchat.config.settings" not in loaded and "segchat.config.paths" in loaded
+
+
 def test_a_question_loads_no_session_management(cli_env):
     """The session flags' module (and the listing, showing and exporting it brings) waits for those flags."""
     code = ("import json, sys\nfrom segchat.cli import main\nstatus = main.main(['hello'])\n"
