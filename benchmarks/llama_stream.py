@@ -28,7 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from run import segchat  # noqa: E402
 from support import llama_server  # noqa: E402
+from support.homes import config_dir, home_variables  # noqa: E402
 
 CPU_TARGET = 3.0  # times the script's CPU
 FIRST_BYTE_TARGET = 0.050  # seconds after the script's first byte
@@ -58,19 +60,12 @@ sys.stderr.write(json.dumps(usage))
 """
 
 
-def segchat() -> str:
-    """The console script of the interpreter running this (the venv being measured), else the one on PATH."""
-    beside = Path(sys.executable).with_name("segchat")
-    return str(beside) if beside.exists() else (shutil.which("segchat") or "segchat")
-
-
 def home_env(root: Path, base_url: str) -> dict:
     """A throwaway HOME and XDG_* dirs whose config's default profile is the llama-server."""
-    env = dict(os.environ, HOME=str(root), XDG_CONFIG_HOME=str(root / "c"), XDG_DATA_HOME=str(root / "d"),
-               XDG_STATE_HOME=str(root / "s"), XDG_CACHE_HOME=str(root / "cache"), LANG="C.UTF-8")
+    env = dict(os.environ, **home_variables(root), LANG="C.UTF-8")
     for var in [v for v in env if v.startswith("SEGCHAT_")] + ["SEGMIND_API_KEY", "NO_COLOR", "PAGER"]:
         env.pop(var, None)
-    config = root / "c" / "segchat" / "config.toml"
+    config = config_dir(env) / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(f'profile = "llama"\n\n[profiles.llama]\nprovider = "openai"\nbase_url = "{base_url}"\n'
                       f'model = "{llama_server.ALIAS}"\n')

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from support.fakeserver import FakeSegmind  # noqa: E402
+from support.homes import data_dir, home_variables  # noqa: E402
 
 BARE_PROMPT = """
 from prompt_toolkit import PromptSession
@@ -194,19 +195,23 @@ def fill_big(store, rng: random.Random) -> None:
     store.add_exchange(info.id, messages)
 
 
+def home_env(root: Path, fake_url: str) -> dict:
+    """An isolated HOME and XDG_* dirs under root, pointed at the fake server; never the user's own files."""
+    env = dict(os.environ, **home_variables(root), SEGMIND_API_KEY="bench-key-123", SEGCHAT_BASE_URL=fake_url,
+               TERM="xterm-256color", LANG="C.UTF-8")
+    for var in ("NO_COLOR", "COLUMNS", "LINES", "PAGER", "LESS"):
+        env.pop(var, None)
+    return env
+
+
 def build_home(home: Path, fake_url: str) -> tuple[dict, dict]:
     """Two isolated homes: one with SESSIONS sessions, one with the BIG session; their environments."""
     from segchat.store import Store
 
     envs = []
     for name, fill in (("many", fill_sessions), ("big", fill_big)):
-        root = home / name
-        env = dict(os.environ, HOME=str(root), XDG_CONFIG_HOME=str(root / "c"), XDG_DATA_HOME=str(root / "d"),
-                   XDG_STATE_HOME=str(root / "s"), XDG_CACHE_HOME=str(root / "cache"),
-                   SEGMIND_API_KEY="bench-key-123", SEGCHAT_BASE_URL=fake_url, TERM="xterm-256color", LANG="C.UTF-8")
-        for var in ("NO_COLOR", "COLUMNS", "LINES", "PAGER", "LESS"):
-            env.pop(var, None)
-        store = Store(root / "d" / "segchat" / "sessions.db")
+        env = home_env(home / name, fake_url)
+        store = Store(Path(db_path(env)))
         store._db.execute("PRAGMA synchronous=OFF")  # only while filling; segchat itself always opens with FULL
         fill(store, random.Random(7))
         store.close()
@@ -215,7 +220,7 @@ def build_home(home: Path, fake_url: str) -> tuple[dict, dict]:
 
 
 def db_path(env: dict) -> str:
-    return str(Path(env["XDG_DATA_HOME"]) / "segchat" / "sessions.db")
+    return str(data_dir(env) / "sessions.db")
 
 
 # -- measures -----------------------------------------------------------------------------------------
@@ -368,7 +373,7 @@ def main() -> int:
         if any(name in chosen for name in TURNS):
             import turns
 
-            turns_env = turns.home_env(home / "turns", fake.base_url)
+            turns_env = home_env(home / "turns", fake.base_url)
             for name in TURNS:
                 if name in chosen:
                     turns.MEASURES[name](options.runs, turns_env, results)

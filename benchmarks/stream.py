@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console  # noqa: E402
 from rich.markdown import Markdown  # noqa: E402
+from run import segchat  # noqa: E402  (run puts tests/ on the path, for support)
+from support.homes import home_variables  # noqa: E402
 
 from segchat.text.sanitize import sanitize  # noqa: E402
 from segchat.ui.markdown_stream import MarkdownStream  # noqa: E402
@@ -94,9 +96,8 @@ def one_shot_cpu(base_url: str, home: str, stream_it: bool) -> float:
 
     import pexpect
 
-    env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/.config", "XDG_DATA_HOME": f"{home}/.data",
-           "XDG_STATE_HOME": f"{home}/.state", "TERM": "xterm-256color", "NO_COLOR": ""}
-    env.pop("NO_COLOR")
+    env = {**os.environ, **home_variables(Path(home)), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
     args = ["--profile", "local", "--base-url", base_url, "q"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = pexpect.spawn(segchat(), args if stream_it else ["--profile", "whole", "--base-url", base_url, "q"],
@@ -108,17 +109,10 @@ def one_shot_cpu(base_url: str, home: str, stream_it: bool) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def segchat() -> str:
-    import shutil
-
-    return shutil.which("segchat") or str(Path(sys.executable).with_name("segchat"))
-
-
 def end_to_end(text: str, parts: list[str], runs: int) -> float:
     """The one-shot ratio: a streamed reply in a real terminal against the same reply whole."""
     import tempfile
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from support.fakeserver import FakeSegmind
 
     fake = FakeSegmind().start()

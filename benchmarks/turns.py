@@ -9,7 +9,6 @@ The bench_* functions take (runs, env, results) as run.py's measures do; run.py 
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -39,16 +38,6 @@ sys.stdout.write(answer.json()["choices"][0]["message"]["content"] + "\\n")
 """
 QUESTION = "what is a context window?"
 _unique = count()
-
-
-def home_env(root: Path, fake_url: str) -> dict:
-    """An isolated HOME and XDG_* dirs under root, pointed at the fake server; never the user's own files."""
-    env = dict(os.environ, HOME=str(root), XDG_CONFIG_HOME=str(root / "c"), XDG_DATA_HOME=str(root / "d"),
-               XDG_STATE_HOME=str(root / "s"), XDG_CACHE_HOME=str(root / "cache"),
-               SEGMIND_API_KEY="bench-key-123", SEGCHAT_BASE_URL=fake_url, TERM="xterm-256color", LANG="C.UTF-8")
-    for var in ("NO_COLOR", "COLUMNS", "LINES", "PAGER", "LESS"):
-        env.pop(var, None)
-    return env
 
 
 def conversation(messages: int, tokens: int, rng: random.Random) -> list:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.cli import KEY  # noqa: E402
 from support.fakeserver import FakeSegmind  # noqa: E402
+from support.homes import home_variables  # noqa: E402
 from support.screen import Terminal  # noqa: E402
 
 ROWS, COLS = 30, 100
@@ -97,14 +98,8 @@ def capture() -> pyte.Screen:
 
 
 def _environment(home: Path, base_url: str) -> dict[str, str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "TERM": "xterm-256color",
-           "COLORTERM": "truecolor", "SEGMIND_API_KEY": KEY, "SEGCHAT_BASE_URL": base_url,
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}  # never the user's keyring
-    for name, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
-                      ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        env[name] = str(home / sub)
-    return env
+    return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "xterm-256color", "COLORTERM": "truecolor",
+            "SEGMIND_API_KEY": KEY, "SEGCHAT_BASE_URL": base_url, **home_variables(home)}
 
 
 def _settle(term: Terminal, ready, timeout: float = 15.0) -> None:

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.cli import KEY  # noqa: E402
 from support.fakeserver import FakeSegmind  # noqa: E402
+from support.homes import home_variables  # noqa: E402
 from support.screen import Terminal  # noqa: E402
 
 from segchat.config import settings as cfg  # noqa: E402
@@ -41,12 +42,9 @@ def no_secrets_left():
 def isolated_home(tmp_path, monkeypatch):
     """Every test gets its own HOME and XDG dirs; the real user's files are never touched."""
     home = tmp_path / "home"
-    for name, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
-                      ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        monkeypatch.setenv(name, str(home / sub))
-    # The real user's keyring is never read nor written: a test that wants one sets its own backend.
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    # The real user's keyring is never read nor written either: a test that wants one sets its own backend.
+    for name, value in home_variables(home).items():
+        monkeypatch.setenv(name, value)
     for name in list(os.environ):
         if name.startswith("SEGCHAT_") or name in ("SEGMIND_API_KEY", "NO_COLOR", "FORCE_COLOR", "VISUAL", "EDITOR"):
             monkeypatch.delenv(name)
