@@ -34,14 +34,18 @@ def split_command(command: Any) -> list[str]:
     return words
 
 
-def run_key_command(command: str, where: str, timeout: float = COMMAND_TIMEOUT) -> str:
+def command_source(command: str, where: str) -> str:
+    """How a key from command, set where (a config file, a profile), is named: in errors and as the key's source."""
+    return f"api_key_cmd `{command}` ({where})"
+
+
+def run_key_command(command: str, said: str, timeout: float = COMMAND_TIMEOUT) -> str:
     """What command prints on stdout, without its trailing newline; run once per process (a second call answers
-    from the first). ConfigError naming the command and where it is set (never its output) when it cannot be run,
-    fails, runs out of time or prints nothing."""
+    from the first). ConfigError starting with said (command_source's words: the command and where it is set),
+    never showing its output, when it cannot be run, fails, runs out of time or prints nothing."""
     if command in _printed:
         return _printed[command]
     words = split_command(command)
-    said = f"api_key_cmd `{command}` ({where})"
     try:
         done = subprocess.run(words, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError:

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from segchat.config.key_sources import KEYRING_SOURCE, read_keyring, run_key_command, split_command
+from segchat.config.key_sources import (
+    KEYRING_SOURCE,
+    command_source,
+    read_keyring,
+    run_key_command,
+    split_command,
+)
 from segchat.config.validate import Invalid, check_api_key, check_base_url, check_code_theme, check_model
 from segchat.errors import ConfigError
 from segchat.private_files import key_file_warnings, present, read_text
@@ -205,7 +211,7 @@ def load(path: Where, flags: dict[str, Any] | None = None, env: Mapping[str, str
         raise ConfigError(f"{where}: {bad.key}: {bad.reason}") from None
     source = sources["api_key"] if config.api_key else DEFAULT.api_key_source
     if not config.api_key and config.api_key_cmd:
-        source = f"api_key_cmd `{config.api_key_cmd}` ({sources['api_key_cmd']})"
+        source = command_source(config.api_key_cmd, sources["api_key_cmd"])
     config = config.replace(api_key_source=source, path=os.fspath(path), warnings=tuple(warnings),
                             profiles=tuple(sorted(tables)), key_shared=shared, models=models)
     return with_key(config) if find_key else config
@@ -218,8 +224,7 @@ def with_key(config: Config) -> Config:
     if config.api_key:
         return config
     if config.api_key_cmd:
-        where = config.api_key_source.removeprefix(f"api_key_cmd `{config.api_key_cmd}` (").removesuffix(")")
-        printed = run_key_command(config.api_key_cmd, where)
+        printed = run_key_command(config.api_key_cmd, config.api_key_source)
         try:
             return config.replace(api_key=check_api_key(printed))
         except Invalid as bad:

@@ -134,7 +134,7 @@ def test_a_command_that_cannot_be_run_or_split(tmp_path):
 def test_a_command_that_hangs_is_given_up():
     command = shlex.join([sys.executable, "-c", "import time; time.sleep(30)"])
     with pytest.raises(ConfigError, match=r"gave no key within 0.5 s"):
-        key_sources.run_key_command(command, "config file x", timeout=0.5)
+        key_sources.run_key_command(command, key_sources.command_source(command, "config file x"), timeout=0.5)
 
 
 def test_the_key_typed_is_kept_in_the_keyring_and_the_files_old_key_removed(tmp_path, kept):
