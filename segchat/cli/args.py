@@ -84,15 +84,18 @@ def _flag(name: str) -> str:
     return "--import" if name == "import_file" else f"--{name.replace('_', '-')}"
 
 
+def _chosen_actions(args: argparse.Namespace) -> list[str]:
+    return [name for name in ACTIONS if getattr(args, name) not in (None, False)]  # --show "" is chosen too
+
+
 def session_action(args: argparse.Namespace) -> str | None:
     """The session-management flag given (check_arguments allows one at most), or None: a chat."""
-    chosen = [name for name in ACTIONS if getattr(args, name) not in (None, False)]  # --show "" is chosen too
-    return chosen[0] if chosen else None
+    return next(iter(_chosen_actions(args)), None)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Arguments that conflict, or that the chosen action would ignore, are usage errors."""
-    chosen = [name for name in ACTIONS if getattr(args, name) not in (None, False)]  # --show "" is chosen too
+    chosen = _chosen_actions(args)
     if len(chosen) > 1:
         raise UsageError(f"use one of --list, --show, --export, --import, --delete, --rename, --search at a time "
                          f"(got {' and '.join(map(_flag, chosen))})")

@@ -138,10 +138,11 @@ def _run(args: argparse.Namespace) -> int:
 
         obtain(config, path, find_tty(), replacing=True)
         return EXIT_OK
-    if session_action(args) is not None:  # after the settings: they register the key, which output then hides
+    action = session_action(args)
+    if action is not None:  # after the settings: they register the key, which output then hides
         from segchat.cli.session_flags import manage
 
-        manage(args, _store)
+        manage(action, args, _store)
         return EXIT_OK
     return _chat(args, config, path, flags, role)
 
