@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from segchat.app import transcript
 from segchat.app.transcript import model_of, when
-from segchat.config.validate import is_model
+from segchat.config.validate import is_any_model
 from segchat.errors import StoreError
 from segchat.figures import fmt_credits, fmt_spent
 from segchat.model.conversation import NOT_WHOLE_MARKS, Conversation, UnsentMessage, shortfall
@@ -93,7 +93,7 @@ def import_session(store: Store, path: Path, name: str | None = None) -> Session
     if wanted is not None and wanted in store.names():
         wanted = _free_name(store, f"{wanted[:40]}-imported-{time.strftime('%Y%m%d%H%M%S')}")
     model, title, spent = (str(data.get(k) or "") for k in ("model", "title", "spent"))
-    if model and not any(is_model(model, provider) for provider in ("segmind", "openai")):
+    if model and not is_any_model(model):
         raise StoreError(f"{path}: {model[:60]!r} is not a model id; fix or remove the file's \"model\"")
     # An export of a session without credits says so: its spent is null.
     info = store.create(wanted, model=model, system=conversation.system, credits=figure(spent) is not None)

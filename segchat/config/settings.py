@@ -19,7 +19,14 @@ from segchat.config.key_sources import (
     run_key_command,
     split_command,
 )
-from segchat.config.validate import Invalid, check_api_key, check_base_url, check_code_theme, check_model
+from segchat.config.validate import (
+    Invalid,
+    check_api_key,
+    check_base_url,
+    check_code_theme,
+    check_model,
+    is_any_model,
+)
 from segchat.errors import ConfigError
 from segchat.private_files import key_file_warnings, present, read_text
 
@@ -34,7 +41,6 @@ PROVIDERS = ("segmind", "openai")
 # The families of segchat's model catalogue: who made a model. Segmind's gateway passes each maker's own request and
 # reply shapes through: "anthropic" and "gemini" have theirs, every other family speaks OpenAI's.
 FAMILIES = ("openai", "anthropic", "gemini", "llama", "deepseek", "qwen", "mistral", "other")
-MODEL_KEYS = ("family", "context_window", "max_output", "description")  # what a [models."SLUG"] table may set
 DEFAULT_KEY_ENV = {"segmind": KEY_ENV, "openai": None}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
@@ -48,6 +54,9 @@ class ModelSettings:
     context_window: int | None = None
     max_output: int | None = None  # the most tokens a reply may have
     description: str | None = None  # one line
+
+
+MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelSettings))  # what a [models."SLUG"] table may set
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,14 +281,9 @@ def _check_models(path: Where, text: str, tables: Any) -> tuple[tuple[str, Model
     checked = []
     for slug, table in tables.items():
         where = f'[models."{slug[:60]}"]'
-        try:
-            check_model(slug, "segmind")
-        except Invalid:
-            try:  # an OpenAI-compatible server's id (llama3.1:8b) may be told its window too
-                check_model(slug, "openai")
-            except Invalid:
-                raise ConfigError(f"{path}: line {_model_line(text, slug)}: {where}: {slug[:60]!r} is not a model "
-                                  "id (letters, digits and . _ : / @ + -)") from None
+        if not is_any_model(slug):  # an OpenAI-compatible server's id (llama3.1:8b) may be told its window too
+            raise ConfigError(f"{path}: line {_model_line(text, slug)}: {where}: {slug[:60]!r} is not a model "
+                              "id (letters, digits and . _ : / @ + -)")
         for key in table:
             if key not in MODEL_KEYS:
                 close = difflib.get_close_matches(key, MODEL_KEYS, n=1)

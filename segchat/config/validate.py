@@ -59,6 +59,11 @@ def is_model(value: Any, provider: str = "segmind") -> bool:
     return True
 
 
+def is_any_model(value: Any) -> bool:
+    """Whether value is a model id for some provider: a Segmind slug or an OpenAI-compatible server's id."""
+    return is_model(value, "segmind") or is_model(value, "openai")
+
+
 def check_base_url(value: Any) -> str:
     """The URL without surrounding spaces or a trailing slash. Only https, or http to this machine (localhost or
     a loopback address): the API key travels in a header. No query or fragment: requests append paths to it."""

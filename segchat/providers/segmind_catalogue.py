@@ -55,8 +55,7 @@ def entry(slug: str, overrides: Mapping[str, ModelSettings] | None = None) -> En
     known, own = shipped().get(slug), (overrides or {}).get(slug)
     if own is None:
         return known
-    said = {name: value for name in ("family", "context_window", "max_output", "description")
-            if (value := getattr(own, name)) is not None}
+    said = {field.name: value for field in dataclasses.fields(own) if (value := getattr(own, field.name)) is not None}
     if own.context_window is not None or known is None:
         said["source"] = YOURS
     if known is None:
