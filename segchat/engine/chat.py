@@ -377,7 +377,7 @@ class Chat:
         # only the content back, as the servers that reason ask.
         for key, value in (("usage", reply.usage), ("finish_reason", reply.finish_reason),
                            ("incomplete", reply.incomplete), ("interrupted", reply.interrupted or None),
-                           ("reasoning", whole_text(reply.reasoning) or None)):
+                           ("reasoning", hide_secrets(whole_text(reply.reasoning)) or None)):
             if value is not None:
                 meta[key] = value
         kept = {k: v for k, v in unsent.meta.items() if k != "job"}  # the job is done with once answered

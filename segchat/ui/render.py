@@ -60,7 +60,7 @@ class Renderer:
         if not self.shows_reasoning or not text.strip():
             return
         width = max(room_on(self.out) - 2, 20)
-        pieces = [piece for line in sanitize(text).strip("\n").split("\n")
+        pieces = [piece for line in sanitize(hide_secrets(text)).strip("\n").split("\n")
                   for piece in textwrap.wrap(line, width, replace_whitespace=False, break_on_hyphens=False) or [""]]
         self._line("\n".join(f"│ {piece}" if piece else "│" for piece in pieces), "2")  # dim
         self.out.write("\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from segchat.errors import BadResponseError, Cancelled
+from segchat.text.redact import register_secret
 
 THOUGHT = "The user wants a number. 6 times 7 is 42."
 # Answers that hold no reply text, as whole replies and as streams.
@@ -67,3 +68,12 @@ def test_reasoning_is_kept_with_the_reply_and_never_sent_back(make_local_chat, f
     assert sent[:2] == [{"role": "user", "content": "six times seven?"}, {"role": "assistant", "content": "It is 42."}]
     assert "6 times 7" not in str(sent)
     assert "reasoning" not in store.load(chat.session.id).messages[-1].meta  # a reply without any has none
+
+
+def test_a_key_in_the_reasoning_is_kept_hidden(make_local_chat, fake, store):
+    """The reasoning is stored and exported with the reply: a key segchat was given is hidden there too."""
+    register_secret("sk-reasoned-key-123456")
+    chat = make_local_chat()
+    fake.script({"content": "Done.", "reasoning": "the user's key is sk-reasoned-key-123456, so"})
+    chat.send("q")
+    assert store.load(chat.session.id).messages[-1].meta["reasoning"] == "the user's key is ***, so"

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from segchat.errors import Cancelled
+from segchat.text.redact import register_secret
 from segchat.ui import progress
 from segchat.ui.render import Renderer
 
@@ -20,6 +21,14 @@ def test_reasoning_is_set_apart_dim_sanitised_and_wrapped(monkeypatch):
         "\nFirst, the \x1b[31msum\x1b[0m.\n\nThen a rather long line that has to wrap somewhere.\n")
     assert out.getvalue() == ("\x1b[2m│ First, the ^[[31msum^[[0m.\n│\n│ Then a rather long line that\n"
                               "│ has to wrap somewhere.\x1b[0m\n\n")
+
+
+def test_a_key_in_the_reasoning_is_not_shown(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    register_secret("sk-reasoned-key-123456")
+    out = io.StringIO()
+    Renderer(out=out, rich_output=True, shows_reasoning=True).reasoning("the key is sk-reasoned-key-123456")
+    assert out.getvalue() == "│ the key is ***\n\n"
 
 
 def test_without_colour_the_bar_alone_sets_it_apart(monkeypatch):
