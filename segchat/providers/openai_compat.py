@@ -36,6 +36,7 @@ class OpenAI:
         the rest)."""
         self.base_url, self.model, self.stream = base_url, model, stream
         self.overrides = dict(overrides or {})
+        self._listed: list[dict[str, Any]] | None = None  # the model list as last fetched
         self.key_source, self.key_hint, self._has_key = key_source, key_hint, bool(api_key)
         # Local servers often need no key; none is sent unless one is configured for this provider.
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
@@ -65,8 +66,9 @@ class OpenAI:
     def context_window(self, call: Call | None = None) -> int | None:
         """The window the server states for the model: its model list's entry (llama.cpp's meta.n_ctx, vLLM's
         max_model_len, a context_length or context_window field, llama.cpp's meta.n_ctx_train), else llama.cpp's
-        /props (an older llama.cpp lists no n_ctx); None when the server says nothing."""
-        listing = self._listing(call)
+        /props (an older llama.cpp lists no n_ctx); None when the server says nothing. The model list models()
+        fetched is read again, not fetched again (start-up asks for both, one after the other)."""
+        listing = self._listed if self._listed is not None else self._listing(call)
         entry = next((e for e in listing if e["id"] == self.model), listing[0] if len(listing) == 1 else None)
         if entry is None:
             return None
@@ -86,8 +88,10 @@ class OpenAI:
         return None
 
     def _listing(self, call: Call | None) -> list[dict[str, Any]]:
-        """The model list's entries that have an id (at most 500), from GET {base_url}/models."""
-        return self._sent(lambda: self.http.request("GET", f"{self.base_url}/models", self._models, call=call))
+        """The model list's entries that have an id (at most 500), from GET {base_url}/models; kept as _listed."""
+        self._listed = self._sent(lambda: self.http.request("GET", f"{self.base_url}/models", self._models,
+                                                            call=call))
+        return self._listed
 
     def _sent(self, request: Callable[[], Any]) -> Any:
         """A local server that is not running is the usual reason nothing answers: say which one."""

@@ -4,7 +4,6 @@ no model id that would act on the terminal."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from support.cli import KEY, segchat
@@ -38,7 +37,8 @@ def stored(isolated_home) -> bytes:
 
 
 def test_a_key_streamed_back_in_two_pieces_is_never_on_screen_nor_stored(term, keyed_env, fake, isolated_home):
-    fake.models = ["llama3.1:8b", "evil\x1b[31mred", "bidi\u202eledom", PROFILE_KEY, "good/model-2"]
+    fake.models = [{"id": "llama3.1:8b", "context_length": 8192}, "evil\x1b[31mred", "bidi\u202eledom", PROFILE_KEY,
+                   "good/model-2"]
     t = term("--session", "keyed", env=keyed_env)
     t.wait_for("Enter sends")
     fake.script({"chunks": ["your key is ", HEAD, TAIL + " indeed"], "chunk_delay": 0.3})
@@ -46,10 +46,9 @@ def test_a_key_streamed_back_in_two_pieces_is_never_on_screen_nor_stored(term, k
     assert "your key is *** indeed" in t.wait_for("indeed")
     assert HEAD.encode() not in t.raw and TAIL.encode() not in t.raw  # not even written and then erased
 
-    # The model list is fetched after start-up, then asked again for the window: by then the menu has it.
-    deadline = time.monotonic() + 15
-    while sum(r.path == "/v1/models" for r in fake.requests) < 2 and time.monotonic() < deadline:
-        t.pump(0.1)
+    # The model list is fetched after start-up, then the window read from it: once the toolbar shows the window,
+    # the menu has the list.
+    t.wait_for("/8K")
     t.type("/model \t")
     screen = t.wait_for("good/model-2")
     assert "llama3.1:8b" in screen and "evil" not in screen and "bidi" not in screen

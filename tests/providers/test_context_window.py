@@ -36,6 +36,15 @@ def local(fake):
         provider.close()
 
 
+def test_the_window_is_read_from_the_list_just_fetched(local, fake):
+    """Start-up lists the models, then asks the window: one request to the server, not two."""
+    fake.models = [LLAMA_CPP]
+    provider = local()
+    assert provider.models(Call()) == ["smollm2"]
+    assert provider.context_window(Call()) == 8192
+    assert [r.path for r in fake.requests] == ["/v1/models"]
+
+
 @pytest.mark.parametrize("entry, window", [
     (LLAMA_CPP, 8192),
     ({"id": "smollm2", "object": "model", "owned_by": "vllm", "max_model_len": 32768}, 32768),
