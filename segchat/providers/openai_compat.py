@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -74,18 +75,15 @@ class OpenAI:
             return None
         meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
         for value in (meta.get("n_ctx"), entry.get("max_model_len"), entry.get("context_length"),
-                      entry.get("context_window"), meta.get("n_ctx_train") if entry.get("owned_by") != "llamacpp"
-                      else None):
+                      entry.get("context_window")):
             if (window := window_of(value)) is not None:
                 return window
+        trained = window_of(meta.get("n_ctx_train"))
         if entry.get("owned_by") == "llamacpp":  # the served window, where the list has only the trained one
-            root = self.base_url.removesuffix("/v1")
-            try:
-                return self.http.request("GET", f"{root}/props", self._props, call=call) or \
-                    window_of(meta.get("n_ctx_train"))
-            except APIError:
-                return window_of(meta.get("n_ctx_train"))
-        return None
+            with contextlib.suppress(APIError):
+                return self.http.request("GET", f"{self.base_url.removesuffix('/v1')}/props", self._props,
+                                         call=call) or trained
+        return trained
 
     def _listing(self, call: Call | None) -> list[dict[str, Any]]:
         """The model list's entries that have an id (at most 500), from GET {base_url}/models; kept as _listed."""

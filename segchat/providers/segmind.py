@@ -42,11 +42,6 @@ REFUSALS: list[tuple[re.Pattern[str], type[APIError], str]] = [
 COST_HEADER = "x-credits-consumed"  # what a request cost, where Segmind says it (undocumented; seen in other clients)
 
 
-def successor_of(slug: str) -> str | None:
-    """The model suggested in place of a retired one (segchat's catalogue); None when none is known."""
-    return successor(slug)
-
-
 class Segmind:
     name = "segmind"
     has_credits = True
@@ -155,8 +150,8 @@ class Segmind:
             return
         detail = decoding.error_detail(answer.body)
         if status == 410:
-            raise ModelRetired(self.model, successor_of(self.model), detail)
-        if status == 422 and (refused := context_error(answer)) is not None:
+            raise ModelRetired(self.model, successor(self.model), detail)
+        if (refused := context_error(answer)) is not None:  # a 400, 413 or 422 that says so
             raise refused
         if status in STATUS_ERRORS:
             kind, template = STATUS_ERRORS[status]
@@ -165,4 +160,4 @@ class Segmind:
                                       (kind, template))
             raise kind(template.format(detail=detail, source=self.key_source, env=self.key_env, model=self.model,
                                        url=answer.url, method=answer.method), status)
-        raise context_error(answer) or other_status(answer)
+        raise other_status(answer)

@@ -55,11 +55,11 @@ def entry(slug: str, overrides: Mapping[str, ModelSettings] | None = None) -> En
     known, own = shipped().get(slug), (overrides or {}).get(slug)
     if own is None:
         return known
-    said = {field.name: value for field in dataclasses.fields(own) if (value := getattr(own, field.name)) is not None}
-    if own.context_window is not None or known is None:
-        said["source"] = YOURS
     if known is None:
         return Entry(slug, own.family, own.context_window, own.max_output, own.description or "", YOURS)
+    said = {field.name: value for field in dataclasses.fields(own) if (value := getattr(own, field.name)) is not None}
+    if own.context_window is not None:
+        said["source"] = YOURS
     return dataclasses.replace(known, **said)
 
 

@@ -58,7 +58,7 @@ def test_a_406_whose_text_says_nothing_known_is_told_as_it_is(provider, fake):
 
 
 def test_a_410_says_the_model_was_retired_and_names_its_successor(provider, fake, monkeypatch):
-    monkeypatch.setattr(segmind, "successor_of",
+    monkeypatch.setattr(segmind, "successor",
                         lambda slug: "llama-v3p1-8b-instruct" if slug == "llama-v3-8b-instruct" else None)
     error = refusal(provider, fake, status=410, error="This model has been retired")
     assert isinstance(error, ModelRetired) and error.status == 410 and error.successor == "llama-v3p1-8b-instruct"
