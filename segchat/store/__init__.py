@@ -284,11 +284,10 @@ class Store:
         read, as load reads it; the others, which mostly hold a reply's figures, are {}, or with models, for a
         reply, {"model": its model} (read by SQLite, see _MODEL) where it names one."""
         name = self.get(session_id).name
-        model = f"CASE WHEN role = 'assistant' THEN {_MODEL} END" if models else "NULL"
-        rows = self._db.execute(f"SELECT role, content, meta, {model} FROM messages WHERE session_id=? ORDER BY id",
-                                (session_id,))
-        return [(role, content, self._read_meta(meta, name)
-                 if meta and (type(meta) is bytes or any(mark in meta for mark in marks))
+        model_column = f"CASE WHEN role = 'assistant' THEN {_MODEL} END" if models else "NULL"
+        rows = self._db.execute(f"SELECT role, content, meta, {model_column} FROM messages WHERE session_id=? "
+                                "ORDER BY id", (session_id,))
+        return [(role, content, self._read_meta(meta, name) if _is_marked(meta, marks)
                  else {} if model is None else {"model": model})
                 for role, content, meta, model in rows]
 
@@ -396,9 +395,14 @@ class Store:
             "SELECT s.name, m.role, snippet(messages_fts, 0, '[', ']', '…', 12), m.meta FROM messages_fts "
             "JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id "
             "WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?", (query, limit))
-        return [(name, role, snippet, self._read_meta(meta, name)
-                 if meta and (type(meta) is bytes or any(mark in meta for mark in marks)) else {})
+        return [(name, role, snippet, self._read_meta(meta, name) if _is_marked(meta, marks) else {})
                 for name, role, snippet, meta in rows]
+
+
+def _is_marked(stored: str | bytes | None, marks: tuple[str, ...]) -> bool:
+    """Whether a stored meta is to be read where only some are: its JSON text holds one of marks, or it is stored
+    as bytes (which only reading tells)."""
+    return bool(stored) and (type(stored) is bytes or any(mark in stored for mark in marks))
 
 
 def _info(row: tuple) -> SessionInfo:

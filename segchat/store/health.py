@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from segchat.store.schema import connect_read_only
 
 if TYPE_CHECKING:
     from segchat.private_files import Where
@@ -29,15 +30,8 @@ def health(path: Where, wait: float = 2.0) -> Health | None:
     if not os.path.exists(path):
         return None
     size = os.path.getsize(path)
-    uri = f"{Path(path).absolute().as_uri()}?mode=ro"
     try:
-        try:
-            db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None)
-            db.execute("SELECT 1").fetchone()
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_CANTOPEN:
-                raise
-            db = sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=wait, isolation_level=None)
+        db, _ = connect_read_only(path, wait)
         try:
             found = [str(row[0]) for row in db.execute("PRAGMA quick_check").fetchall()]
             if found != ["ok"]:

@@ -98,34 +98,44 @@ def open_for_reading(path: Where, wait: float, notices: list[str]) -> sqlite3.Co
     """
     if not os.path.exists(path):
         return None
-    where = Path(path).absolute().as_uri()
     try:
-        db = _read_only(f"{where}?mode=ro", path, wait)
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_CANTOPEN:
-            raise
-        db = _read_only(f"{where}?mode=ro&immutable=1", path, wait)
+        db, immutable = connect_read_only(path, wait)
+    except sqlite3.DatabaseError:
+        return None
+    if immutable:
         with contextlib.suppress(OSError):
             if os.path.getsize(f"{path}-wal"):
                 notices.append(f"the newest changes to the session store ({path}-wal) cannot be read while its "
                                "directory is read-only; what is shown may miss them")
-    except sqlite3.DatabaseError:
-        return None
-    return db
-
-
-def _read_only(uri: str, path: Where, wait: float) -> sqlite3.Connection | None:
-    """A connection to the store at uri (a read-only one), checked; None for a store of an older schema."""
-    db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None, check_same_thread=False)
     try:
         if _version(db, path) < SCHEMA_VERSION:
             db.close()
             return None
         db.execute("SELECT count(*) FROM sessions").fetchone()
+    except sqlite3.DatabaseError:
+        db.close()
+        return None
     except BaseException:
         db.close()
         raise
     return db
+
+
+def connect_read_only(path: Where, wait: float) -> tuple[sqlite3.Connection, bool]:
+    """A connection that can only read the store at path (which exists), and whether it reads it as immutable:
+    a WAL store's readers share its -shm file, which SQLite cannot make in a directory it cannot write. A file
+    that cannot be read raises sqlite3's error."""
+    uri = f"{Path(path).absolute().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA user_version").fetchone()  # where a -shm that cannot be made shows
+        return db, False
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if exc.sqlite_errorcode != sqlite3.SQLITE_CANTOPEN:
+            raise
+    return sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=wait, isolation_level=None,
+                           check_same_thread=False), True
 
 
 def _version(db: sqlite3.Connection, path: Where) -> int:
