@@ -11,8 +11,7 @@ from segchat.config.validate import check_model
 from segchat.engine.chat import Chat
 from segchat.errors import ConfigError, SessionNotFound, StoreBusy
 from segchat.providers import configured
-from segchat.text.redact import redact
-from segchat.text.sanitize import sanitize
+from segchat.text.sanitize import safe
 
 if TYPE_CHECKING:
     import argparse
@@ -92,4 +91,4 @@ def build_chat(config: Config, store: Store, args: argparse.Namespace, info: Ses
 
 
 def warn(text: str) -> None:
-    print(f"segchat: warning: {sanitize(redact(text))}", file=sys.stderr, flush=True)
+    print(f"segchat: warning: {safe(text)}", file=sys.stderr, flush=True)

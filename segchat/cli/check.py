@@ -21,8 +21,7 @@ from segchat.model.call import Call
 from segchat.private_files import present
 from segchat.providers.configured import build
 from segchat.store.health import health
-from segchat.text.redact import redact
-from segchat.text.sanitize import sanitize
+from segchat.text.sanitize import safe
 from segchat.ui import wording as words
 from segchat.ui.render import colour_allowed, is_terminal, styled
 from segchat.ui.table import room_on
@@ -51,18 +50,23 @@ def check(path: str, flags: dict[str, Any], role: tuple[str, dict[str, Any]] | N
         mark = f"{line.mark:<4}"
         if colour:
             mark = f"{MARKS[line.mark]}{mark}\x1b[0m"
-        out.write(f"{mark}  {line.what}: {sanitize(redact(line.detail))}\n")
+        out.write(f"{mark}  {line.what}: {safe(line.detail)}\n")
     out.flush()
     return EXIT_ERROR if any(line.mark == "FAIL" for line in lines) else EXIT_OK
 
 
 def gather(path: str, flags: dict[str, Any], role: tuple[str, dict[str, Any]] | None, out: IO[str]) -> list[Line]:
+    return [*_settings(path, flags, role), *_store(), *_terminal(out)]
+
+
+def _settings(path: str, flags: dict[str, Any], role: tuple[str, dict[str, Any]] | None) -> list[Line]:
+    """The config, profile, provider, keyring and key lines, and the server's, as far as the settings allow."""
     lines = []
     read = f"{path}" if present(path) else f"{path} (not there: the defaults)"
     try:
         config = load(path, flags, role=role, find_key=False)
     except SegchatError as exc:
-        return [Line("FAIL", "config", _said(exc)), *_store(), *_terminal(out)]
+        return [Line("FAIL", "config", _said(exc))]
     lines.append(Line("ok", "config", read + "".join(f"; warning: {w}" for w in config.warnings)))
     lines.append(Line("ok", "profile", config.profile or "none (the top-level settings)"))
     lines.append(Line("ok", "provider", f"{config.provider} at {config.base_url}, model {config.model}"))
@@ -71,19 +75,15 @@ def gather(path: str, flags: dict[str, Any], role: tuple[str, dict[str, Any]] | 
     try:
         config = with_key(config)
     except SegchatError as exc:
-        lines.append(Line("FAIL", "key", _said(exc)))
-        lines.append(Line("-", "server", "not asked: no key"))
-        return [*lines, *_store(), *_terminal(out)]
+        return [*lines, Line("FAIL", "key", _said(exc)), Line("-", "server", "not asked: no key")]
     if config.api_key:
         lines.append(Line("ok", "key", f"from {config.api_key_source}"))
     elif config.provider == "segmind":
-        lines.append(Line("FAIL", "key", f"none found: {config.key_hint()}, or run segchat --set-key"))
-        lines.append(Line("-", "server", "not asked: no key"))
-        return [*lines, *_store(), *_terminal(out)]
+        return [*lines, Line("FAIL", "key", f"none found: {config.key_hint()}, or run segchat --set-key"),
+                Line("-", "server", "not asked: no key")]
     else:
         lines.append(Line("ok", "key", "none: the server is asked without one"))
-    lines.append(_server(config))
-    return [*lines, *_store(), *_terminal(out)]
+    return [*lines, _server(config)]
 
 
 def _server(config: Config) -> Line:

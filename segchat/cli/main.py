@@ -22,8 +22,7 @@ from segchat.errors import (
     SegchatError,
     UsageError,
 )
-from segchat.text.redact import redact
-from segchat.text.sanitize import sanitize
+from segchat.text.sanitize import safe
 
 if TYPE_CHECKING:
     import argparse
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     except SegchatError as exc:
         from segchat.ui import wording as words
 
-        _stderr(f"segchat: error: {_clean(words.error(exc, words.ONE_SHOT))}")
+        _stderr(f"segchat: error: {safe(words.error(exc, words.ONE_SHOT))}")
         return exc.exit_code
     except (KeyboardInterrupt, Cancelled):
         _stderr("segchat: interrupted")
@@ -79,14 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except Exception as exc:  # the one boundary: a bug must not dump a traceback (or a key) on the user
         if type(exc).__module__ == "sqlite3":  # locked, read-only, full: the store's trouble, not a bug
-            _stderr(f"segchat: error: the session store failed: {_clean(str(exc))}")
+            _stderr(f"segchat: error: the session store failed: {safe(str(exc))}")
             return EXIT_ERROR
         if args.debug:
             import traceback
 
-            _stderr(_clean("".join(traceback.format_exception(exc))))
+            _stderr(safe("".join(traceback.format_exception(exc))))
         else:
-            _stderr(f"segchat: internal error: {type(exc).__name__}: {_clean(str(exc))} (--debug shows more)")
+            _stderr(f"segchat: internal error: {type(exc).__name__}: {safe(str(exc))} (--debug shows more)")
         return EXIT_ERROR
 
 
@@ -129,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.max_credits is not None and not config.has_credits:
         raise UsageError(f"--max-credits is a credit budget, and the {config.provider} provider has no credits")
     for warning in config.warnings:
-        _stderr(f"segchat: warning: {_clean(warning)}")
+        _stderr(f"segchat: warning: {safe(warning)}")
     if args.models:
         return _list_models(config)
     if args.set_key:
@@ -280,7 +279,7 @@ def _store(read_only: bool = False) -> Store:
 
     store = Store(store_path(), read_only=read_only)
     for notice in store.notices:
-        _stderr(f"segchat: warning: {_clean(notice)}")
+        _stderr(f"segchat: warning: {safe(notice)}")
     return store
 
 
@@ -290,10 +289,6 @@ def _quiet_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-
-
-def _clean(text: str) -> str:
-    return sanitize(redact(text))
 
 
 def _stderr(text: str) -> None:
