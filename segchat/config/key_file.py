@@ -14,33 +14,36 @@ def save_api_key(path: Where, key: str) -> None:
     """Write api_key into the config file (created 0600 in a private dir), keeping its other lines."""
     text = read_text(path) if present(path) else ""
     line = f"api_key = {_toml_string(key)}"
-    # Only the top level, before the first [table]: a profile's own key is another server's, never touched.
-    table = re.search(r"^\s*\[", text, re.MULTILINE)
-    top, rest = (text[: table.start()], text[table.start():]) if table else (text, "")
+    top, rest = _top_level(text)
     pattern = re.compile(r"^\s*api_key\s*=.*$", re.MULTILINE)
     top = pattern.sub(lambda _: line, top, count=1) if pattern.search(top) else f"{line}\n{top}"
-    atomic_write(path, top + rest)
+    _atomic_write(path, top + rest)
 
 
 def remove_api_key(path: Where) -> bool:
     """Take the top-level api_key out of the config file (its other lines kept): whether there was one."""
     if not present(path):
         return False
-    text = read_text(path)
-    table = re.search(r"^\s*\[", text, re.MULTILINE)
-    top, rest = (text[: table.start()], text[table.start():]) if table else (text, "")
+    top, rest = _top_level(read_text(path))
     kept = re.sub(r"^\s*api_key\s*=.*(\n|$)", "", top, count=1, flags=re.MULTILINE)
     if kept == top:
         return False
-    atomic_write(path, kept + rest)
+    _atomic_write(path, kept + rest)
     return True
+
+
+def _top_level(text: str) -> tuple[str, str]:
+    """A config's text cut before its first [table]: the top level, where segchat's own api_key is, and the rest,
+    where a profile's key is another server's, never touched."""
+    table = re.search(r"^\s*\[", text, re.MULTILINE)
+    return (text[: table.start()], text[table.start():]) if table else (text, "")
 
 
 def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def atomic_write(path: Where, text: str) -> None:
+def _atomic_write(path: Where, text: str) -> None:
     """Replace path with text in one step, mode 0600, so a crash leaves old or new, never half.
 
     A symlinked file is written where the link points: the link stays a link.
