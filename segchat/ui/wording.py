@@ -19,6 +19,8 @@ from segchat.figures import fmt_credits
 
 REPL, ONE_SHOT = "repl", "one-shot"
 
+# What to do about a conversation too long for the model, in the chat: said by the switch's notice and the error.
+TOO_LONG_IN_THE_CHAT = "; /trim N drops the oldest exchanges, /model switches to another model"
 # code -> (wording, REPL advice, one-shot advice); values fill the braces.
 _NOTICES: dict[str, tuple[str, str, str]] = {
     "synced": ("session '{session}' was changed by another segchat; continuing from its latest state "
@@ -47,8 +49,7 @@ _NOTICES: dict[str, tuple[str, str, str]] = {
                                "context window is unknown (set [models.\"{model}\"] context_window in your config)",
                                "", ""),
     "context_too_long": ("the conversation (~{tokens:,} tokens) is longer than the {window:,}-token context window "
-                         "of {model}", "; /trim N drops the oldest exchanges, /model switches to another model",
-                         "; choose a model with a larger window (segchat --models lists them)"),
+                         "of {model}", TOO_LONG_IN_THE_CHAT, ""),  # a one-shot refuses instead: error()
     "not_saved": ("the reply could not be saved ({reason})",
                   "; it is kept here and saved with your next message; /save PATH or /export PATH keeps a copy now",
                   "; it was printed only"),
@@ -87,7 +88,7 @@ def error(exc: Exception, mode: str = REPL) -> str:
     if isinstance(exc, AmbiguousError):
         return text + ("; /retry sends it again" if mode == REPL else "; segchat -r offers it again")
     if isinstance(exc, ContextTooLong):
-        return text + ("; /trim N drops the oldest exchanges, /model switches to another model" if mode == REPL
+        return text + (TOO_LONG_IN_THE_CHAT if mode == REPL
                        else "; choose a model with a larger window with -m (segchat --models lists them), or "
                             "/trim N in the chat (segchat -r)")
     if isinstance(exc, ModelRetired):
