@@ -520,7 +520,7 @@ class Chat:
         self.store.update(self.session.id, system=role.system, role=role.name, model=model)
         switched = model != self.provider.model
         if switched:
-            self.provider.model, self.served_window, self._overflow_allowed = model, None, None
+            self._use_model(model)
         self.conversation.system, self.role = role.system, role.name
         self.settings.update(sampling)
         return self.model_notices() if switched else []
@@ -530,8 +530,12 @@ class Chat:
         to tell about the new model: model_notices()."""
         checked = check_model(model, self.provider.name)
         self.store.update(self.session.id, model=checked)  # the store first: a failure there changes nothing
-        self.provider.model, self.served_window, self._overflow_allowed = checked, None, None
+        self._use_model(checked)
         return self.model_notices()
+
+    def _use_model(self, model: str) -> None:
+        """Ask model from now on: the window the server stated and an overflow allowed were the last model's."""
+        self.provider.model, self.served_window, self._overflow_allowed = model, None, None
 
     def set_budget(self, value: Decimal | None) -> None:
         if value is not None and not self.provider.has_credits:
