@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from segchat.cli.terminal import ask_api_key
 from segchat.config.key_file import remove_api_key, save_api_key
 from segchat.config.key_sources import KEYRING_SOURCE, store_in_keyring
+from segchat.config.settings import DEFAULT
 from segchat.config.validate import check_api_key
 from segchat.errors import APIError, AuthError, ConfigError, UsageError
 from segchat.providers.segmind import Segmind
@@ -57,7 +58,7 @@ def obtain(config: Config, path: str | Path, tty: Tty | None, *, replacing: bool
         if trouble:
             tty.write(f"Could not check the key ({trouble}); saved it anyway.\n")
         source = save(config, path, key, tty)
-        if config.api_key_source not in ("nowhere", KEYRING_SOURCE, f"config file {path}"):
+        if config.api_key_source not in (DEFAULT.api_key_source, KEYRING_SOURCE, f"config file {path}"):
             tty.write(f"Note: {config.api_key_source} still takes precedence over the saved key.\n")
         tty.flush()
         return config.replace(api_key=key, api_key_source=source)

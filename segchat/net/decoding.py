@@ -56,7 +56,7 @@ def _usage(raw: Any) -> dict[str, int] | None:
     """The token counts of a usage object; anything that is not a count in 0..10**9 is dropped."""
     if not isinstance(raw, dict):
         return None
-    usage = {k: v for k, v in raw.items() if isinstance(k, str) and type(v) is int and 0 <= v < MAX_TOKENS}
+    usage = {k: v for k, v in raw.items() if isinstance(k, str) and _is_count(v)}
     return usage or None
 
 

@@ -160,8 +160,11 @@ def model_choices(host: CommandHost) -> list[str]:
     bidi character, which the menu would write to the terminal as they are) and that hide no secret; before the
     list came, or when none is left, the provider's suggestions (Segmind: segchat's catalogue), likewise."""
     provider = host.chat.provider
-    offered = [i for i in host.model_ids if is_model(i, provider.name) and redact(i) == i]
-    return offered or [i for i in provider.suggestions() if is_model(i, provider.name) and redact(i) == i]
+
+    def usable(ids: list[str]) -> list[str]:
+        return [i for i in ids if is_model(i, provider.name) and redact(i) == i]
+
+    return usable(host.model_ids) or usable(provider.suggestions())
 
 
 def model_description(host: CommandHost, model: str) -> str:
