@@ -163,7 +163,7 @@ class Http:
         if left <= 0:
             raise RetryableError(f"no answer within the {self.timeout:g} s timeout")
         timeout = httpx.Timeout(left, connect=min(left, 10.0))
-        guard = Guard(deadline, call, self.timeout, self._billed)
+        guard = Guard(deadline, call, self.timeout, self._billed and method != "GET")  # a GET only asks
         try:
             with guard, self.client.stream(method, url, json=json, timeout=timeout) as response:
                 status = response.status_code

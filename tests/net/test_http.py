@@ -128,6 +128,16 @@ def test_read_timeout_is_not_retried(fake, sleeps):
     assert len(fake.requests) == 1 and sleeps == []
 
 
+def test_a_question_that_bills_nothing_says_nothing_of_billing(fake, sleeps):
+    """A GET (the balance, a queued job's state) is never billed: its timeout says the server may have started on
+    it, not that it may have been billed."""
+    c = Segmind(fake.base_url, "m", KEY, timeout=0.5, sleep=sleeps.append)
+    fake.script({"for": "credits", "hang": 5})
+    with pytest.raises(AmbiguousError, match="may already have started on it") as info:
+        c.balance()
+    assert "billed" not in str(info.value)
+
+
 def test_dropped_connection_is_not_retried(client, fake, sleeps):
     fake.script({"drop": True})
     with pytest.raises(AmbiguousError, match="may already have been billed"):

@@ -38,7 +38,8 @@ class FakeSegmind:
     Routes: POST {base}/{model} (Segmind), POST {base}/chat/completions and GET {base}/models
     (OpenAI-compatible; `bearer`, when set, is the only accepted `Authorization: Bearer` token),
     GET {base}/get-user-credits. Queue actions with script(); each POST takes the next one,
-    an empty queue answers "echo: <last user message>".
+    an empty queue answers "echo: <last user message>". An action with "for": "credits" is taken by the next
+    balance request instead, which heeds its status (and error) or hang.
     An action is a dict with any of: status, content, error, body (raw bytes/str),
     content_type, headers, delay, truncate, drop, hang, sse (list of deltas),
     usage, finish_reason, credits (balance to report; None sends no header), consumed (what the request cost, in
@@ -143,6 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
             action = self.fake._next() if self.fake.actions and self.fake.actions[0].get("for") == "credits" else {}
             if "status" in action:
                 return self._send(action["status"], json.dumps({"error": action.get("error", "nope")}).encode())
+            if action.get("hang"):
+                self.fake._release.wait(action["hang"])
             body = {"credits": float(self.fake.balance), "free-credits": 0.5}
             return self._send(200, json.dumps(body).encode())
         if self.path.split("?")[0].endswith("/v1/models"):
